@@ -1,0 +1,5 @@
+//! The four datasets of the MS-LSTM paper.
+
+mod geometry;
+
+pub use geometry::{DatasetKind, Geometry, UnknownDataset};

@@ -1,0 +1,44 @@
+//! The vpbench command line.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use vpbench_harness::commands::{cost, models, verify_golden};
+
+/// Benchmark harness for spatiotemporal video prediction (the MS-LSTM paper and beyond).
+#[derive(Parser, Debug)]
+#[command(name = "vpbench", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Check models against the authors' reference tensors (outputs, loss, gradients).
+    VerifyGolden(verify_golden::VerifyGoldenArgs),
+    /// Trainable parameters and MACs (paper convention) of a model.
+    Cost(cost::CostArgs),
+    /// List the models the registry can build.
+    Models,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Command::VerifyGolden(args) => verify_golden::run(args),
+        Command::Cost(args) => cost::run(args).map(|()| true),
+        Command::Models => {
+            models::run();
+            Ok(true)
+        }
+    };
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

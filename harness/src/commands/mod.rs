@@ -1,0 +1,5 @@
+//! One module per `vpbench` subcommand.
+
+pub mod cost;
+pub mod models;
+pub mod verify_golden;

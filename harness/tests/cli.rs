@@ -1,0 +1,74 @@
+//! The `vpbench` binary: exit status and output of its commands.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn vpbench(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_vpbench"))
+        .args(args)
+        .output()
+        .expect("run vpbench");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn golden(id: &str) -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/golden/public")
+        .join(format!("{id}.safetensors"))
+        .display()
+        .to_string()
+}
+
+#[test]
+fn verify_golden_passes_and_reports_each_file() {
+    let (code, out, err) = vpbench(&["verify-golden", &golden("convlstm"), &golden("ms-lstm")]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("PASS") && out.contains("ConvLSTM") && out.contains("MS-LSTM"), "{out}");
+    assert!(out.contains("2 passed, 0 failed"), "{out}");
+}
+
+#[test]
+fn verify_golden_fails_with_status_1_below_the_errors() {
+    // A tolerance no float32 port can meet: every file must fail.
+    let (code, out, _) = vpbench(&["verify-golden", "--tolerance", "0", &golden("mk-lstm")]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("FAIL"), "{out}");
+}
+
+#[test]
+fn verify_golden_reports_a_missing_file_by_name() {
+    let (code, out, _) = vpbench(&["verify-golden", "/nonexistent/x.safetensors"]);
+    assert_eq!(code, 1);
+    assert!(out.contains("/nonexistent/x.safetensors"), "{out}");
+}
+
+#[test]
+fn cost_json_is_one_line_with_integer_params_and_macs() {
+    let (code, out, err) = vpbench(&["cost", "--model", "MS-LSTM", "--dataset", "mmnist", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.trim().lines().count(), 1, "{out}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["params"].as_u64(), Some(1_896_097));
+    assert_eq!(v["macs"].as_u64(), Some(64_470_024_192));
+    assert_eq!(v["model"], "ms-lstm");
+}
+
+#[test]
+fn unknown_model_is_a_clear_error() {
+    let (code, _, err) = vpbench(&["cost", "--model", "nope"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("unknown model 'nope'") && err.contains("convlstm"), "{err}");
+}
+
+#[test]
+fn help_is_available_for_every_command() {
+    for cmd in [vec!["--help"], vec!["verify-golden", "--help"], vec!["cost", "--help"], vec!["models", "--help"]] {
+        let (code, out, _) = vpbench(&cmd);
+        assert_eq!(code, 0, "{cmd:?}");
+        assert!(out.contains("Usage"), "{out}");
+    }
+}

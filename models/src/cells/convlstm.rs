@@ -1,0 +1,67 @@
+//! ConvLSTM (Shi et al. 2015) as coded in `models/convlstm.py` of the authors' repository.
+
+use burn::config::Config;
+use burn::module::Module;
+use burn::nn::conv::Conv2d;
+use burn::tensor::activation::sigmoid;
+use burn::tensor::{Device, Tensor};
+
+use super::{Cell, lstm_memory, split_gates};
+use crate::ModelConfig;
+use crate::layers::same_conv;
+
+#[derive(Config, Debug)]
+pub struct ConvLstmCellConfig {
+    /// Input and hidden channels.
+    pub hidden: usize,
+    /// Kernel of both gate convolutions.
+    #[config(default = 3)]
+    pub kernel: usize,
+}
+
+/// `[i, f, g, o] = chunk4(Wx x + Wh h)`; no peepholes.
+///
+/// Field names are the authors' PyTorch names, so a state dict loads by name.
+#[derive(Module, Debug)]
+pub struct ConvLstmCell {
+    pub _conv_x2h: Conv2d,
+    pub _conv_h2h: Conv2d,
+}
+
+impl ConvLstmCellConfig {
+    pub fn init(&self, device: &Device) -> ConvLstmCell {
+        let c = self.hidden;
+        ConvLstmCell {
+            _conv_x2h: same_conv(c, 4 * c, self.kernel, device),
+            _conv_h2h: same_conv(c, 4 * c, self.kernel, device),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct ConvLstmState {
+    pub h: Tensor<4>,
+    pub c: Tensor<4>,
+}
+
+impl Cell for ConvLstmCell {
+    type State = ConvLstmState;
+
+    fn from_model_config(config: &ModelConfig, device: &Device) -> Self {
+        ConvLstmCellConfig::new(config.hidden)
+            .with_kernel(config.kernel)
+            .init(device)
+    }
+
+    fn step(&self, x: Tensor<4>, state: Option<ConvLstmState>) -> (Tensor<4>, ConvLstmState) {
+        let ConvLstmState { h, c } = state.unwrap_or_else(|| ConvLstmState {
+            h: x.zeros_like(),
+            c: x.zeros_like(),
+        });
+        let gates = self._conv_x2h.forward(x) + self._conv_h2h.forward(h);
+        let [i, f, g, o] = split_gates(gates);
+        let c = lstm_memory(i, f, g, c);
+        let h = sigmoid(o) * c.clone().tanh();
+        (h.clone(), ConvLstmState { h, c })
+    }
+}

@@ -1,0 +1,81 @@
+//! The multi-kernel MK-LSTM cell of the MS-LSTM paper (`MK_LSTM_Cell` in `models/ms_lstm.py`).
+
+use burn::config::Config;
+use burn::module::Module;
+use burn::nn::conv::Conv2d;
+use burn::tensor::activation::sigmoid;
+use burn::tensor::{Device, Tensor};
+
+use super::{Cell, lstm_memory, split_gates};
+use crate::ModelConfig;
+use crate::layers::same_conv;
+
+#[derive(Config, Debug)]
+pub struct MkLstmCellConfig {
+    /// Input and hidden channels.
+    pub hidden: usize,
+}
+
+/// Two ConvLSTM gate sets (3x3 and 5x5) sharing one hidden state and keeping two memories.
+///
+/// The kernels are fixed at 3 and 5 in the authors' code whatever `kernel_size` says.
+#[derive(Module, Debug)]
+pub struct MkLstmCell {
+    pub _conv_x2h_3: Conv2d,
+    pub _conv_h2h_3: Conv2d,
+    pub _conv_x2h_5: Conv2d,
+    pub _conv_h2h_5: Conv2d,
+    pub _conv_c2o_3: Conv2d,
+    pub _conv_c2o_5: Conv2d,
+    pub _conv_out: Conv2d,
+}
+
+impl MkLstmCellConfig {
+    pub fn init(&self, device: &Device) -> MkLstmCell {
+        let c = self.hidden;
+        MkLstmCell {
+            _conv_x2h_3: same_conv(c, 4 * c, 3, device),
+            _conv_h2h_3: same_conv(c, 4 * c, 3, device),
+            _conv_x2h_5: same_conv(c, 4 * c, 5, device),
+            _conv_h2h_5: same_conv(c, 4 * c, 5, device),
+            _conv_c2o_3: same_conv(c, c, 3, device),
+            _conv_c2o_5: same_conv(c, c, 5, device),
+            _conv_out: same_conv(2 * c, c, 1, device),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct MkLstmState {
+    pub h: Tensor<4>,
+    pub c3: Tensor<4>,
+    pub c5: Tensor<4>,
+}
+
+impl Cell for MkLstmCell {
+    type State = MkLstmState;
+
+    fn from_model_config(config: &ModelConfig, device: &Device) -> Self {
+        MkLstmCellConfig::new(config.hidden).init(device)
+    }
+
+    fn step(&self, x: Tensor<4>, state: Option<MkLstmState>) -> (Tensor<4>, MkLstmState) {
+        let MkLstmState { h, c3, c5 } = state.unwrap_or_else(|| MkLstmState {
+            h: x.zeros_like(),
+            c3: x.zeros_like(),
+            c5: x.zeros_like(),
+        });
+        let gates3 = self._conv_x2h_3.forward(x.clone()) + self._conv_h2h_3.forward(h.clone());
+        let gates5 = self._conv_x2h_5.forward(x) + self._conv_h2h_5.forward(h);
+        let [i3, f3, g3, o3] = split_gates(gates3);
+        let [i5, f5, g5, o5] = split_gates(gates5);
+        let c3 = lstm_memory(i3, f3, g3, c3);
+        let c5 = lstm_memory(i5, f5, g5, c5);
+        let o = sigmoid(
+            o3 + o5 + self._conv_c2o_3.forward(c3.clone()) + self._conv_c2o_5.forward(c5.clone()),
+        );
+        let mixed = self._conv_out.forward(Tensor::cat(vec![c3.clone(), c5.clone()], 1));
+        let h = o * mixed.tanh();
+        (h.clone(), MkLstmState { h, c3, c5 })
+    }
+}

@@ -1,0 +1,119 @@
+//! Parameters and multiply-accumulates, counted from what the model executes.
+//!
+//! The forward pass runs on burn's capture device, which records every operation with its
+//! shapes without computing anything; the counter then walks that graph. Nothing here is a
+//! per-model table, so a model's count follows its code.
+
+use burn::tensor::{Device, Tensor};
+use burn_ir::{FloatOperationIr, InterpolateModeIr, ModuleOperationIr, OperationIr};
+use serde::{Deserialize, Serialize};
+
+use crate::model::Model;
+use crate::{Feeding, ModelError};
+
+/// MACs of one evaluation forward pass, by kind of operation.
+///
+/// The paper (thop 0.1.1) counts convolutions as `out_numel x Cin/groups x kh x kw` without
+/// bias, transposed convolutions the same way over their output, and bilinear upsampling as
+/// 11 per output element; everything functional counts zero. `matmul` is kept apart because
+/// the paper's convention leaves it out for the recurrent models.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MacCount {
+    pub conv: u64,
+    pub conv_transpose: u64,
+    pub upsample: u64,
+    pub matmul: u64,
+}
+
+impl MacCount {
+    /// The thop convention of the paper: convolutions, transposed convolutions, upsampling.
+    pub fn paper(&self) -> u64 {
+        self.conv + self.conv_transpose + self.upsample
+    }
+
+    /// Every counted multiply-accumulate, matrix products included.
+    pub fn total(&self) -> u64 {
+        self.paper() + self.matmul
+    }
+
+    fn add(&mut self, op: &OperationIr) {
+        let numel = |shape: &[usize]| shape.iter().product::<usize>() as u64;
+        match op {
+            OperationIr::Module(ModuleOperationIr::Conv2d(c)) => {
+                let w = &c.weight.shape;
+                self.conv += numel(&c.out.shape) * (w[1] * w[2] * w[3]) as u64;
+            }
+            OperationIr::Module(ModuleOperationIr::ConvTranspose2d(c)) => {
+                let cin_per_group = c.x.shape[1] / c.options.groups;
+                let w = &c.weight.shape;
+                self.conv_transpose += numel(&c.out.shape) * (cin_per_group * w[2] * w[3]) as u64;
+            }
+            OperationIr::Module(ModuleOperationIr::Interpolate(i))
+                if matches!(i.options.mode, InterpolateModeIr::Bilinear) =>
+            {
+                self.upsample += 11 * numel(&i.out.shape);
+            }
+            OperationIr::Float(_, FloatOperationIr::Matmul(m)) => {
+                let k = m.lhs.shape[m.lhs.shape.len() - 1] as u64;
+                self.matmul += numel(&m.out.shape) * k;
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Parameters and MACs of a model at its configuration.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CostReport {
+    pub model: String,
+    pub params: usize,
+    /// Paper convention, one sequence (S-1 steps), batch 1.
+    pub macs: u64,
+    pub macs_breakdown: MacCount,
+    pub batch: usize,
+    pub counted: String,
+}
+
+/// Counts the MACs of one evaluation forward pass over a whole sequence at `batch`.
+pub fn count_macs(model: &Model, batch: usize) -> Result<MacCount, ModelError> {
+    let device = Device::capture();
+    let host = model.without_autodiff();
+    let c = host.config().clone();
+    let mut outcome = Ok(());
+    let graph = device
+        .capture_scope(|scope| {
+            let captured = host.to_device(&device);
+            let frames = Tensor::<5>::zeros(
+                [batch, c.seq_len(), c.image_channels, c.height, c.width],
+                &device,
+            );
+            outcome = captured.forward(frames, &Feeding::Autoregressive).map(|_| ());
+            scope.complete([], [])
+        })
+        .map_err(|e| ModelError::Cost {
+            model: model.name().to_string(),
+            message: format!("{e:?}"),
+        })?;
+    outcome?;
+    let mut count = MacCount::default();
+    for op in &graph.graph.operations {
+        count.add(op);
+    }
+    Ok(count)
+}
+
+/// Params and paper-convention MACs (batch 1, one sequence) of `model`.
+pub fn cost_report(model: &Model) -> Result<CostReport, ModelError> {
+    let breakdown = count_macs(model, 1)?;
+    Ok(CostReport {
+        model: model.name().to_string(),
+        params: model.num_params(),
+        macs: breakdown.paper(),
+        macs_breakdown: breakdown,
+        batch: 1,
+        counted: "thop convention: conv2d and conv-transpose2d (out_numel x Cin/groups x kh x kw, \
+                  no bias), bilinear upsample (11 per output element); matmul listed apart, \
+                  not in macs"
+            .to_string(),
+    })
+}

@@ -1,0 +1,223 @@
+//! Checks a model against reference tensors exported from the authors' PyTorch code.
+//!
+//! A golden file (safetensors) holds `frames`, `expected` (eval-mode outputs), `loss`,
+//! `param.<name>` (the state dict) and `grad.<name>` (d loss / d param), with the
+//! configuration in its metadata.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use burn::tensor::{Device, Tensor, TensorData};
+use safetensors::{Dtype, SafeTensors};
+use serde::Serialize;
+
+use crate::{Feeding, ModelConfig, ModelError, paper_loss, registry};
+
+/// The relative error of one compared tensor: `||got - want|| / ||want||`.
+#[derive(Clone, Debug, Serialize)]
+pub struct TensorError {
+    pub name: String,
+    pub relative_error: f64,
+}
+
+/// What checking one golden file found.
+#[derive(Clone, Debug, Serialize)]
+pub enum GoldenOutcome {
+    /// The file's model is not implemented here.
+    Skipped { reason: String },
+    /// Outputs, loss and every gradient, compared.
+    Checked { errors: Vec<TensorError> },
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct GoldenReport {
+    pub file: PathBuf,
+    pub model_name: String,
+    pub outcome: GoldenOutcome,
+}
+
+impl GoldenReport {
+    /// The largest relative error, or `None` if the file was skipped.
+    pub fn max_error(&self) -> Option<f64> {
+        match &self.outcome {
+            GoldenOutcome::Skipped { .. } => None,
+            GoldenOutcome::Checked { errors } => {
+                Some(errors.iter().map(|e| e.relative_error).fold(0.0, f64::max))
+            }
+        }
+    }
+
+    /// Passed: checked, and every error within `tolerance` (NaN fails).
+    pub fn passed(&self, tolerance: f64) -> bool {
+        self.max_error().is_some_and(|e| e <= tolerance)
+    }
+}
+
+/// A golden file read into memory.
+struct GoldenFile {
+    path: PathBuf,
+    bytes: Vec<u8>,
+    meta: HashMap<String, String>,
+}
+
+impl GoldenFile {
+    fn open(path: &Path) -> Result<Self, ModelError> {
+        let bytes = std::fs::read(path).map_err(|e| ModelError::file(path, format!("cannot read: {e}")))?;
+        let (_, metadata) = SafeTensors::read_metadata(&bytes)
+            .map_err(|e| ModelError::file(path, format!("not a safetensors file: {e}")))?;
+        let meta = metadata.metadata().clone().unwrap_or_default();
+        Ok(Self {
+            path: path.to_path_buf(),
+            bytes,
+            meta,
+        })
+    }
+
+    fn meta(&self, key: &str) -> Result<&str, ModelError> {
+        self.meta
+            .get(key)
+            .map(String::as_str)
+            .ok_or_else(|| ModelError::file(&self.path, format!("metadata field '{key}' is missing")))
+    }
+
+    fn meta_usize(&self, key: &str) -> Result<usize, ModelError> {
+        let raw = self.meta(key)?;
+        raw.parse().map_err(|_| {
+            ModelError::file(
+                &self.path,
+                format!("metadata field '{key}' should be a non-negative integer, found '{raw}'"),
+            )
+        })
+    }
+
+    fn config(&self) -> Result<ModelConfig, ModelError> {
+        Ok(ModelConfig {
+            image_channels: self.meta_usize("C")?,
+            height: self.meta_usize("H")?,
+            width: self.meta_usize("W")?,
+            hidden: self.meta_usize("hidden")?,
+            layers: self.meta_usize("layers")?,
+            kernel: self.meta_usize("kernel")?,
+            in_len: self.meta_usize("in_len")?,
+            out_len: self.meta_usize("out_len")?,
+        })
+    }
+
+    /// Reads float32 tensor `key`, checking its shape if `shape` is given.
+    fn tensor(&self, key: &str, shape: Option<&[usize]>) -> Result<TensorData, ModelError> {
+        let tensors = SafeTensors::deserialize(&self.bytes)
+            .map_err(|e| ModelError::file(&self.path, format!("not a safetensors file: {e}")))?;
+        let view = tensors
+            .tensor(key)
+            .map_err(|_| ModelError::tensor(&self.path, key, "missing from the file"))?;
+        if view.dtype() != Dtype::F32 {
+            return Err(ModelError::tensor(
+                &self.path,
+                key,
+                format!("expected dtype F32, found {:?}", view.dtype()),
+            ));
+        }
+        if let Some(want) = shape
+            && view.shape() != want
+        {
+            return Err(ModelError::tensor(
+                &self.path,
+                key,
+                format!("expected shape {want:?}, found {:?}", view.shape()),
+            ));
+        }
+        let values: Vec<f32> = view
+            .data()
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect();
+        Ok(TensorData::new(values, view.shape().to_vec()))
+    }
+}
+
+/// `||got - want|| / ||want||` in f64 (the plain norm of `got` where `want` is all zeros).
+pub fn relative_error(got: &[f32], want: &[f32]) -> f64 {
+    let diff: f64 = got
+        .iter()
+        .zip(want)
+        .map(|(&g, &w)| (g as f64 - w as f64).powi(2))
+        .sum::<f64>()
+        .sqrt();
+    let norm: f64 = want.iter().map(|&w| (w as f64).powi(2)).sum::<f64>().sqrt();
+    if got.len() != want.len() {
+        f64::INFINITY
+    } else if norm > 0.0 {
+        diff / norm
+    } else {
+        diff
+    }
+}
+
+fn values(data: &TensorData) -> Vec<f32> {
+    data.try_to_vec::<f32>().expect("model tensors are float32")
+}
+
+/// Builds the file's model, loads its weights, runs the evaluation forward pass, the loss
+/// and its gradients, and compares each with the file.
+pub fn verify_golden(path: &Path) -> Result<GoldenReport, ModelError> {
+    let file = GoldenFile::open(path)?;
+    let model_name = file.meta("model_name")?.to_string();
+    let id = file.meta("id").unwrap_or(&model_name).to_string();
+    let entry = match registry::lookup(&id).or_else(|_| registry::lookup(&model_name)) {
+        Ok(entry) => entry,
+        Err(_) => {
+            return Ok(GoldenReport {
+                file: path.to_path_buf(),
+                model_name: model_name.clone(),
+                outcome: GoldenOutcome::Skipped {
+                    reason: format!("model '{model_name}' is not implemented"),
+                },
+            });
+        }
+    };
+    let config = file.config()?;
+    let batch = file.meta_usize("batch")?;
+    let (c, h, w, s) = (config.image_channels, config.height, config.width, config.seq_len());
+
+    let device = Device::flex().autodiff();
+    let mut model = registry::build(entry.name, &config, &device)?;
+    model.load_pytorch_safetensors(path, "param.")?;
+
+    let frames = file.tensor("frames", Some(&[batch, s, c, h, w]))?;
+    let expected = file.tensor("expected", Some(&[batch, s - 1, c, h, w]))?;
+    let want_loss = file.tensor("loss", Some(&[1]))?;
+
+    let frames = Tensor::<5>::from_data(frames, &device);
+    let output = model.forward(frames.clone(), &Feeding::Autoregressive)?;
+    let target = frames.narrow(1, 1, s - 1);
+    let mut loss = paper_loss(output.predictions.clone(), target);
+    if let Some(aux) = output.aux_loss {
+        loss = loss + aux;
+    }
+
+    let mut errors = vec![
+        TensorError {
+            name: "expected".into(),
+            relative_error: relative_error(&values(&output.predictions.into_data()), &values(&expected)),
+        },
+        TensorError {
+            name: "loss".into(),
+            relative_error: relative_error(&values(&loss.clone().into_data()), &values(&want_loss)),
+        },
+    ];
+    for (param, grad) in model.named_gradients(loss.backward()) {
+        let key = format!("grad.{}", param.name);
+        let want = file.tensor(&key, Some(&param.shape))?;
+        let want = values(&want);
+        let got = grad.map(|g| values(&g)).unwrap_or_else(|| vec![0.0; want.len()]);
+        errors.push(TensorError {
+            name: key,
+            relative_error: relative_error(&got, &want),
+        });
+    }
+    Ok(GoldenReport {
+        file: path.to_path_buf(),
+        model_name,
+        outcome: GoldenOutcome::Checked { errors },
+    })
+}

@@ -1,0 +1,226 @@
+//! The one model type every part of the harness works with, whatever the architecture.
+
+use std::fmt::Debug;
+
+use burn::module::{Module, ModuleVisitor, Param, ParamId};
+use burn::optim::{GradientsParams, ModuleOptimizer};
+use burn::store::{ApplyResult, ModuleSnapshot, SafetensorsStore, SafetensorsStoreError};
+use burn::tensor::Gradients;
+use burn::tensor::{Device, Tensor, TensorData};
+
+use crate::{Feeding, ModelConfig, ModelError};
+
+/// What a forward pass returns.
+#[derive(Clone, Debug)]
+pub struct ModelOutput {
+    /// `[B, S-1, C, H, W]`: the prediction of frame t+1 at step t, unclipped.
+    pub predictions: Tensor<5>,
+    /// A model-specific term added to the loss (PredRNN-V2's decoupling loss), if any.
+    pub aux_loss: Option<Tensor<1>>,
+}
+
+/// The contract of a concrete model: a burn module mapping frames to predictions.
+///
+/// Implement this (and derive `Module`); everything else a model needs comes with it.
+pub trait Predictor: Module + 'static {
+    /// `frames` is `[B, S, C, H, W]` in [0, 1].
+    fn predict(&self, frames: Tensor<5>, feeding: &Feeding) -> ModelOutput;
+}
+
+/// The object-safe face of a [`Predictor`], so that the registry can return one type.
+pub(crate) trait DynPredictor: Send + Debug {
+    fn predict(&self, frames: Tensor<5>, feeding: &Feeding) -> ModelOutput;
+    fn num_params(&self) -> usize;
+    fn boxed_clone(&self) -> Box<dyn DynPredictor>;
+    fn to_device(&self, device: &Device) -> Box<dyn DynPredictor>;
+    fn without_autodiff(&self) -> Box<dyn DynPredictor>;
+    fn visit_named(&self, visitor: &mut NamedParams);
+    fn grads_params(&self, grads: Gradients) -> GradientsParams;
+    fn optimizer_step(&mut self, optim: &mut ModuleOptimizer, lr: f64, grads: GradientsParams);
+    fn load_from(&mut self, store: &mut SafetensorsStore) -> Result<ApplyResult, SafetensorsStoreError>;
+    fn save_into(&self, store: &mut SafetensorsStore) -> Result<(), SafetensorsStoreError>;
+}
+
+impl<P: Predictor> DynPredictor for P {
+    fn predict(&self, frames: Tensor<5>, feeding: &Feeding) -> ModelOutput {
+        Predictor::predict(self, frames, feeding)
+    }
+    fn num_params(&self) -> usize {
+        Module::num_params(self)
+    }
+    fn boxed_clone(&self) -> Box<dyn DynPredictor> {
+        Box::new(self.clone())
+    }
+    fn to_device(&self, device: &Device) -> Box<dyn DynPredictor> {
+        Box::new(self.clone().to_device(device))
+    }
+    fn without_autodiff(&self) -> Box<dyn DynPredictor> {
+        Box::new(self.valid())
+    }
+    fn visit_named(&self, visitor: &mut NamedParams) {
+        self.visit(visitor)
+    }
+    fn grads_params(&self, grads: Gradients) -> GradientsParams {
+        GradientsParams::from_grads(grads, self)
+    }
+    fn optimizer_step(&mut self, optim: &mut ModuleOptimizer, lr: f64, grads: GradientsParams) {
+        *self = optim.step(lr, self.clone(), grads);
+    }
+    fn load_from(&mut self, store: &mut SafetensorsStore) -> Result<ApplyResult, SafetensorsStoreError> {
+        ModuleSnapshot::load_from(self, store)
+    }
+    fn save_into(&self, store: &mut SafetensorsStore) -> Result<(), SafetensorsStoreError> {
+        ModuleSnapshot::save_into(self, store)
+    }
+}
+
+/// One named parameter: its PyTorch-style path, id and shape.
+#[derive(Clone, Debug)]
+pub struct NamedParam {
+    pub name: String,
+    pub id: ParamId,
+    pub shape: Vec<usize>,
+}
+
+/// Collects parameter paths (`rnns.lstm.0._conv_x2h.weight`) as the module tree spells them.
+#[derive(Default)]
+pub(crate) struct NamedParams {
+    path: Vec<String>,
+    pub(crate) params: Vec<NamedParam>,
+}
+
+impl ModuleVisitor for NamedParams {
+    fn enter_module(&mut self, name: &str, _container_type: &str) {
+        self.path.push(name.to_string());
+    }
+    fn exit_module(&mut self, _name: &str, _container_type: &str) {
+        self.path.pop();
+    }
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        self.params.push(NamedParam {
+            name: self.path.join("."),
+            id: param.id,
+            shape: param.val().dims().to_vec(),
+        });
+    }
+}
+
+/// A model built by the registry: its name, configuration and network.
+#[derive(Debug)]
+pub struct Model {
+    name: &'static str,
+    config: ModelConfig,
+    net: Box<dyn DynPredictor>,
+}
+
+impl Clone for Model {
+    fn clone(&self) -> Self {
+        Self {
+            name: self.name,
+            config: self.config.clone(),
+            net: self.net.boxed_clone(),
+        }
+    }
+}
+
+impl Model {
+    pub(crate) fn new(name: &'static str, config: ModelConfig, net: Box<dyn DynPredictor>) -> Self {
+        Self { name, config, net }
+    }
+
+    /// The registry's canonical name (`ms-lstm`, `convlstm`, ...).
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    pub fn config(&self) -> &ModelConfig {
+        &self.config
+    }
+
+    /// Checks `frames` against the configuration, then runs the model.
+    pub fn forward(&self, frames: Tensor<5>, feeding: &Feeding) -> Result<ModelOutput, ModelError> {
+        let [batch, seq, channels, height, width] = frames.dims();
+        let c = &self.config;
+        for (what, got, want) in [
+            ("sequence length (dim 1)", seq, c.seq_len()),
+            ("channels (dim 2)", channels, c.image_channels),
+            ("height (dim 3)", height, c.height),
+            ("width (dim 4)", width, c.width),
+        ] {
+            if got != want {
+                return Err(ModelError::Input(format!(
+                    "model '{}': frames [B, S, C, H, W] = {:?} have {what} {got}, expected {want}",
+                    self.name,
+                    [batch, seq, channels, height, width]
+                )));
+            }
+        }
+        if batch == 0 {
+            return Err(ModelError::Input("frames have an empty batch".into()));
+        }
+        feeding.validate(c, batch)?;
+        Ok(self.net.predict(frames, feeding))
+    }
+
+    /// Trainable parameters.
+    pub fn num_params(&self) -> usize {
+        self.net.num_params()
+    }
+
+    /// Every parameter with its PyTorch-style name, in registration order.
+    pub fn named_params(&self) -> Vec<NamedParam> {
+        let mut visitor = NamedParams::default();
+        self.net.visit_named(&mut visitor);
+        visitor.params
+    }
+
+    /// The same model on another device (for example the capture device, or autodiff off).
+    pub fn to_device(&self, device: &Device) -> Self {
+        Self::new(self.name, self.config.clone(), self.net.to_device(device))
+    }
+
+    /// The same weights without autodiff tracking, for evaluation.
+    pub fn without_autodiff(&self) -> Self {
+        Self::new(self.name, self.config.clone(), self.net.without_autodiff())
+    }
+
+    /// Gradients of every named parameter (`None` where the loss does not reach it).
+    pub fn named_gradients(&self, grads: Gradients) -> Vec<(NamedParam, Option<TensorData>)> {
+        let grads = self.net.grads_params(grads);
+        self.named_params()
+            .into_iter()
+            .map(|p| {
+                let g = match p.shape.len() {
+                    1 => grads.get::<1>(p.id).map(|t| t.into_data()),
+                    2 => grads.get::<2>(p.id).map(|t| t.into_data()),
+                    3 => grads.get::<3>(p.id).map(|t| t.into_data()),
+                    4 => grads.get::<4>(p.id).map(|t| t.into_data()),
+                    5 => grads.get::<5>(p.id).map(|t| t.into_data()),
+                    d => panic!("parameter {} has rank {d}; models use ranks 1 to 5", p.name),
+                };
+                (p, g)
+            })
+            .collect()
+    }
+
+    /// Backward pass of `loss` and the gradients keyed by parameter id, for an optimiser.
+    pub fn backward(&self, loss: Tensor<1>) -> GradientsParams {
+        self.net.grads_params(loss.backward())
+    }
+
+    /// One optimiser update.
+    pub fn optimizer_step(&mut self, optim: &mut ModuleOptimizer, lr: f64, grads: GradientsParams) {
+        self.net.optimizer_step(optim, lr, grads);
+    }
+
+    pub(crate) fn load_from(
+        &mut self,
+        store: &mut SafetensorsStore,
+    ) -> Result<ApplyResult, SafetensorsStoreError> {
+        self.net.load_from(store)
+    }
+
+    pub(crate) fn save_into(&self, store: &mut SafetensorsStore) -> Result<(), SafetensorsStoreError> {
+        self.net.save_into(store)
+    }
+}

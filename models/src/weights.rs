@@ -1,0 +1,71 @@
+//! Weights by the authors' PyTorch state-dict names: import, checkpoints.
+//!
+//! Module fields carry the PyTorch names, so a state dict maps onto the tree with no table;
+//! the only rewrite is an optional key prefix (the golden files store `param.<name>`).
+
+use std::path::Path;
+
+use burn::store::SafetensorsStore;
+
+use crate::model::Model;
+use crate::ModelError;
+
+impl Model {
+    /// Loads every parameter from a safetensors file of PyTorch state-dict entries,
+    /// keyed `<prefix><name>`. Other entries of the file are ignored. Fails, naming the
+    /// file and key, if a parameter is missing or has the wrong shape.
+    pub fn load_pytorch_safetensors(&mut self, path: &Path, prefix: &str) -> Result<(), ModelError> {
+        if !path.is_file() {
+            return Err(ModelError::file(path, "weights file not found"));
+        }
+        let escaped = regex_escape(prefix);
+        let mut store = SafetensorsStore::from_file(path)
+            .with_key_remapping(format!("^{escaped}"), "")
+            .allow_partial(true)
+            .validate(true);
+        let result = self
+            .load_from(&mut store)
+            .map_err(|e| ModelError::file(path, format!("cannot read weights: {e}")))?;
+        if let Some(err) = result.errors.first() {
+            return Err(ModelError::file(path, format!("{err}")));
+        }
+        if let Some((key, _)) = result.missing.first() {
+            return Err(ModelError::tensor(
+                path,
+                format!("{prefix}{key}"),
+                format!(
+                    "missing: model '{}' needs {} parameters, {} absent from the file",
+                    self.name(),
+                    self.named_params().len(),
+                    result.missing.len()
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Writes all parameters, under their PyTorch names, atomically (temp file + rename).
+    pub fn save_checkpoint(&self, path: &Path) -> Result<(), ModelError> {
+        let tmp = path.with_extension("safetensors.tmp");
+        let mut store = SafetensorsStore::from_file(&tmp).metadata("model", self.name());
+        self.save_into(&mut store)
+            .map_err(|e| ModelError::file(&tmp, format!("cannot write checkpoint: {e}")))?;
+        std::fs::rename(&tmp, path)
+            .map_err(|e| ModelError::file(path, format!("cannot move checkpoint into place: {e}")))
+    }
+
+    /// Restores parameters written by [`Model::save_checkpoint`].
+    pub fn load_checkpoint(&mut self, path: &Path) -> Result<(), ModelError> {
+        self.load_pytorch_safetensors(path, "")
+    }
+}
+
+fn regex_escape(s: &str) -> String {
+    s.chars()
+        .flat_map(|c| {
+            let special = "\\.+*?()|[]{}^$#&-~".contains(c);
+            special.then_some('\\').into_iter().chain(std::iter::once(c))
+        })
+        .collect()
+}
+
