@@ -1,5 +1,11 @@
-//! The four datasets of the MS-LSTM paper.
+//! The four datasets of the MS-LSTM paper: their geometry, loaders for the formats people
+//! hold, and a seeded synthetic twin of each (always labelled synthetic).
 
+mod error;
 mod geometry;
+pub mod moving_mnist;
+mod sequences;
 
+pub use error::DataError;
 pub use geometry::{DatasetKind, Geometry, UnknownDataset};
+pub use sequences::{Provenance, Sequences};

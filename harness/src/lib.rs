@@ -1,3 +1,14 @@
 //! The vpbench harness: commands that check, measure, train and evaluate the models.
 
+pub mod atomic;
 pub mod commands;
+pub mod data;
+pub mod device;
+pub mod experiment;
+pub mod host;
+pub mod memory;
+pub mod metrics;
+pub mod progress;
+pub mod record;
+pub mod sweep;
+pub mod train;

@@ -1,10 +1,11 @@
 //! The one model type every part of the harness works with, whatever the architecture.
 
 use std::fmt::Debug;
+use std::path::Path;
 
 use burn::module::{Module, ModuleVisitor, Param, ParamId};
 use burn::optim::{GradientsParams, ModuleOptimizer};
-use burn::store::{ApplyResult, ModuleSnapshot, SafetensorsStore, SafetensorsStoreError};
+use burn::store::{ApplyResult, ModuleSnapshot, RecordError, SafetensorsStore, SafetensorsStoreError};
 use burn::tensor::Gradients;
 use burn::tensor::{Device, Tensor, TensorData};
 
@@ -39,6 +40,9 @@ pub(crate) trait DynPredictor: Send + Debug {
     fn optimizer_step(&mut self, optim: &mut ModuleOptimizer, lr: f64, grads: GradientsParams);
     fn load_from(&mut self, store: &mut SafetensorsStore) -> Result<ApplyResult, SafetensorsStoreError>;
     fn save_into(&self, store: &mut SafetensorsStore) -> Result<(), SafetensorsStoreError>;
+    fn save_record(&self, path: &Path) -> Result<(), RecordError>;
+    fn devices(&self) -> Vec<Device>;
+    fn load_record(&mut self, path: &Path) -> Result<(), RecordError>;
 }
 
 impl<P: Predictor> DynPredictor for P {
@@ -71,6 +75,16 @@ impl<P: Predictor> DynPredictor for P {
     }
     fn save_into(&self, store: &mut SafetensorsStore) -> Result<(), SafetensorsStoreError> {
         ModuleSnapshot::save_into(self, store)
+    }
+    fn devices(&self) -> Vec<Device> {
+        Module::devices(self)
+    }
+    fn save_record(&self, path: &Path) -> Result<(), RecordError> {
+        self.clone().save_file(path)
+    }
+    fn load_record(&mut self, path: &Path) -> Result<(), RecordError> {
+        *self = self.clone().try_load_file(path)?;
+        Ok(())
     }
 }
 
@@ -162,6 +176,15 @@ impl Model {
         Ok(self.net.predict(frames, feeding))
     }
 
+    /// The device the parameters live on.
+    pub fn device(&self) -> Device {
+        self.net
+            .devices()
+            .into_iter()
+            .next()
+            .expect("every model has parameters")
+    }
+
     /// Trainable parameters.
     pub fn num_params(&self) -> usize {
         self.net.num_params()
@@ -218,6 +241,21 @@ impl Model {
         store: &mut SafetensorsStore,
     ) -> Result<ApplyResult, SafetensorsStoreError> {
         self.net.load_from(store)
+    }
+
+    /// Saves weights with their parameter ids (burn's native record), so that an
+    /// optimiser's saved state still matches them after [`Model::load_training_state`].
+    pub fn save_training_state(&self, path: &Path) -> Result<(), ModelError> {
+        self.net
+            .save_record(path)
+            .map_err(|e| ModelError::file(path, format!("cannot write model record: {e}")))
+    }
+
+    /// Restores weights and parameter ids written by [`Model::save_training_state`].
+    pub fn load_training_state(&mut self, path: &Path) -> Result<(), ModelError> {
+        self.net
+            .load_record(path)
+            .map_err(|e| ModelError::file(path, format!("cannot read model record: {e}")))
     }
 
     pub(crate) fn save_into(&self, store: &mut SafetensorsStore) -> Result<(), SafetensorsStoreError> {

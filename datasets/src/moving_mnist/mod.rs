@@ -1,0 +1,72 @@
+//! Moving MNIST three ways: the authors' `.npy`, clips generated from real MNIST digits
+//! with the authors' algorithm, or clips of built-in digit-like glyphs (synthetic).
+
+mod generator;
+mod glyphs;
+mod idx;
+mod npy;
+
+pub use generator::{MotionOptions, generate};
+pub use glyphs::synthetic_digits;
+pub use idx::{DigitPool, read_idx_images};
+pub use npy::{read_npy_sequences, write_npy_sequences};
+
+use std::path::{Path, PathBuf};
+
+use crate::{DataError, Sequences};
+
+/// Where Moving MNIST clips come from.
+#[derive(Clone, Debug)]
+pub enum MovingMnistSource {
+    /// A `(S, N, 64, 64)` uint8 `.npy` (`moving-mnist-20.npy`, `mnist_test_seq.npy`).
+    Npy(PathBuf),
+    /// A folder (or file) with MNIST `train-images-idx3-ubyte[.gz]`: clips are generated.
+    MnistDigits(PathBuf),
+    /// Built-in glyphs, no download: always labelled synthetic.
+    Synthetic,
+}
+
+/// How many clips to make when generating, and how.
+#[derive(Clone, Debug)]
+pub struct GenerateOptions {
+    pub clips: usize,
+    pub seq_len: usize,
+    pub seed: u64,
+    pub motion: MotionOptions,
+}
+
+/// Loads or generates the clips of `source`.
+pub fn load(source: &MovingMnistSource, options: &GenerateOptions) -> Result<Sequences, DataError> {
+    match source {
+        MovingMnistSource::Npy(path) => read_npy_sequences(path),
+        MovingMnistSource::MnistDigits(path) => {
+            let file = find_mnist_images(path)?;
+            let digits = read_idx_images(&file)?;
+            Ok(generate(&digits, options))
+        }
+        MovingMnistSource::Synthetic => {
+            let digits = synthetic_digits(options.seed, 1000);
+            Ok(generate(&digits, options))
+        }
+    }
+}
+
+/// `train-images-idx3-ubyte` or its `.gz` inside `path`, or `path` itself if it is a file.
+pub fn find_mnist_images(path: &Path) -> Result<PathBuf, DataError> {
+    if path.is_file() {
+        return Ok(path.to_path_buf());
+    }
+    if !path.is_dir() {
+        return Err(DataError::file(path, "MNIST folder not found"));
+    }
+    ["train-images-idx3-ubyte", "train-images-idx3-ubyte.gz", "train-images.idx3-ubyte"]
+        .iter()
+        .map(|name| path.join(name))
+        .find(|p| p.is_file())
+        .ok_or_else(|| {
+            DataError::file(
+                path,
+                "expected train-images-idx3-ubyte or train-images-idx3-ubyte.gz in this folder",
+            )
+        })
+}

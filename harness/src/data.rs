@@ -1,0 +1,110 @@
+//! Turns a data source and a profile into train and test clips.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use vpbench_datasets::moving_mnist::{self, GenerateOptions, MotionOptions, MovingMnistSource};
+use vpbench_datasets::{DatasetKind, Sequences};
+
+use crate::experiment::Profile;
+use crate::record::DataInfo;
+
+/// Where the frames of a sweep come from.
+#[derive(Clone, Debug)]
+pub enum DataSource {
+    /// The built-in generator of the dataset: no download, labelled synthetic.
+    Synthetic,
+    /// A dataset file or folder in the dataset's real format.
+    Path(PathBuf),
+    /// Moving MNIST generated from the MNIST digit files in this folder.
+    MnistDigits(PathBuf),
+}
+
+/// Train and test clips, ready for batching.
+pub struct DataSplit {
+    pub train: Sequences,
+    pub test: Sequences,
+    pub info: DataInfo,
+}
+
+pub fn prepare(dataset: DatasetKind, source: &DataSource, profile: &Profile) -> anyhow::Result<DataSplit> {
+    match dataset {
+        DatasetKind::MovingMnist => moving_mnist_split(source, profile),
+        other => bail!(
+            "dataset '{other}' has no loader in this build yet; Moving MNIST (mmnist) is available"
+        ),
+    }
+}
+
+fn moving_mnist_split(source: &DataSource, profile: &Profile) -> anyhow::Result<DataSplit> {
+    let seq_len = profile.in_len + profile.out_len;
+    let source = match source {
+        DataSource::Synthetic => MovingMnistSource::Synthetic,
+        DataSource::Path(p) if p.is_dir() => MovingMnistSource::MnistDigits(p.clone()),
+        DataSource::Path(p) => MovingMnistSource::Npy(p.clone()),
+        DataSource::MnistDigits(p) => MovingMnistSource::MnistDigits(p.clone()),
+    };
+    let options = GenerateOptions {
+        clips: profile.generated_clips,
+        seq_len,
+        seed: profile.seed,
+        motion: MotionOptions::default(),
+    };
+    let all = moving_mnist::load(&source, &options)?;
+    if all.len < seq_len {
+        bail!(
+            "{}: clips have {} frames, profile needs in_len + out_len = {seq_len}",
+            all.provenance.source,
+            all.len
+        );
+    }
+    if all.height != all.width || all.height % profile.frame_size != 0 {
+        bail!(
+            "{}: frames are {}x{}, which cannot be reduced to the profile's frame_size {} by an integer factor",
+            all.provenance.source,
+            all.height,
+            all.width,
+            profile.frame_size
+        );
+    }
+    let all = all.first_frames(seq_len).downsample(all.height / profile.frame_size);
+    // The authors split 7:3 by clip index.
+    let (train, test) = all.split(7, 10);
+    let cap = |s: Sequences, max: Option<usize>| match max {
+        Some(m) if m < s.count => s.range(0, m),
+        _ => s,
+    };
+    let train = cap(train, profile.max_train_clips);
+    let test = cap(test, profile.max_test_clips);
+    if train.count == 0 || test.count == 0 {
+        bail!("{}: too few clips for a 7:3 split ({} in all)", all.provenance.source, all.count);
+    }
+    let info = DataInfo {
+        dataset: DatasetKind::MovingMnist.short_name().to_string(),
+        synthetic: all.provenance.synthetic,
+        label: all.provenance.label(),
+        train_clips: train.count,
+        test_clips: test.count,
+    };
+    Ok(DataSplit { train, test, info })
+}
+
+impl DataSource {
+    /// `--data`/`--mnist` as given on the command line.
+    pub fn from_args(data: Option<PathBuf>, mnist: Option<PathBuf>) -> anyhow::Result<Self> {
+        match (data, mnist) {
+            (Some(_), Some(_)) => bail!("give either --data or --mnist, not both"),
+            (Some(p), None) => {
+                if !p.exists() {
+                    bail!("--data {}: no such file or folder", p.display());
+                }
+                Ok(DataSource::Path(p))
+            }
+            (None, Some(p)) => {
+                moving_mnist::find_mnist_images(&p).context("--mnist")?;
+                Ok(DataSource::MnistDigits(p))
+            }
+            (None, None) => Ok(DataSource::Synthetic),
+        }
+    }
+}

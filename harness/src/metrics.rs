@@ -1,0 +1,271 @@
+//! Frame quality metrics under the two conventions of the field, kept apart and labelled.
+//!
+//! - `authors`: the MS-RNN code (spec data-metrics-training 3.1): all S-1 output frames,
+//!   predictions clipped to [0, 1], MSE/MAE summed over the pixels of a frame, PSNR with a
+//!   1e-5 epsilon, SSIM with an 11x11 Gaussian (sigma 1.5), 'valid' region, data range 1.
+//! - `common`: OpenSTL (3.2): the out_len future frames only, MSE/MAE of unclipped
+//!   predictions, PSNR of clipped ones without epsilon, SSIM as scikit-image 0.19 computes
+//!   it for floats (7x7 uniform window, sample covariance, border of 3 cropped, data range 2).
+
+use serde::{Deserialize, Serialize};
+
+/// Which convention a set of numbers follows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Convention {
+    Authors,
+    Common,
+}
+
+impl Convention {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Convention::Authors => {
+                "authors (MS-RNN code): all S-1 frames, clipped, per-frame pixel-sum MSE/MAE, \
+                 Gaussian-11 SSIM (data range 1, valid), PSNR with 1e-5 epsilon"
+            }
+            Convention::Common => {
+                "common (OpenSTL): future frames only, unclipped pixel-sum MSE/MAE, \
+                 uniform-7 SSIM (data range 2, sample covariance), PSNR without epsilon (capped at 100 dB)"
+            }
+        }
+    }
+}
+
+/// Mean metrics and the per-frame curves behind them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct QualityMetrics {
+    pub convention: Convention,
+    pub description: String,
+    /// 1-based index of the ground-truth frame each per-frame entry scores.
+    pub frames: Vec<usize>,
+    pub samples: usize,
+    pub mse: f64,
+    pub mae: f64,
+    pub ssim: f64,
+    pub psnr: f64,
+    pub per_frame: PerFrame,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct PerFrame {
+    pub mse: Vec<f64>,
+    pub mae: Vec<f64>,
+    pub ssim: Vec<f64>,
+    pub psnr: Vec<f64>,
+}
+
+/// Accumulates per-frame sums over test batches.
+pub struct MetricAccumulator {
+    convention: Convention,
+    /// Indices into the S-1 outputs that this convention scores.
+    scored: Vec<usize>,
+    sums: PerFrame,
+    samples: usize,
+}
+
+impl MetricAccumulator {
+    pub fn new(convention: Convention, in_len: usize, out_len: usize) -> Self {
+        let steps = in_len + out_len - 1;
+        let scored: Vec<usize> = match convention {
+            Convention::Authors => (0..steps).collect(),
+            Convention::Common => (in_len - 1..steps).collect(),
+        };
+        let zeros = vec![0.0; scored.len()];
+        Self {
+            convention,
+            sums: PerFrame {
+                mse: zeros.clone(),
+                mae: zeros.clone(),
+                ssim: zeros.clone(),
+                psnr: zeros,
+            },
+            scored,
+            samples: 0,
+        }
+    }
+
+    /// Adds a batch: `prediction` and `truth` are `[B, S-1, C, H, W]` flattened, where
+    /// `truth` is frames 1..S of the clip.
+    pub fn add(&mut self, prediction: &[f32], truth: &[f32], batch: usize, frame_pixels: usize, height: usize, width: usize) {
+        let steps = prediction.len() / (batch * frame_pixels);
+        for b in 0..batch {
+            for (k, &t) in self.scored.iter().enumerate() {
+                let at = (b * steps + t) * frame_pixels;
+                let p = &prediction[at..at + frame_pixels];
+                let g = &truth[at..at + frame_pixels];
+                let clipped: Vec<f32> = p.iter().map(|v| v.clamp(0.0, 1.0)).collect();
+                let (mse_src, psnr_eps, ssim) = match self.convention {
+                    Convention::Authors => (&clipped[..], 1e-5, ssim_gaussian(&clipped, g, height, width)),
+                    Convention::Common => (p, 0.0, ssim_uniform(&clipped, g, height, width)),
+                };
+                let sq: f64 = mse_src.iter().zip(g).map(|(&a, &b)| (a as f64 - b as f64).powi(2)).sum();
+                let abs: f64 = mse_src.iter().zip(g).map(|(&a, &b)| (a as f64 - b as f64).abs()).sum();
+                let clipped_sq: f64 = clipped.iter().zip(g).map(|(&a, &b)| (a as f64 - b as f64).powi(2)).sum();
+                self.sums.mse[k] += sq;
+                self.sums.mae[k] += abs;
+                self.sums.ssim[k] += ssim;
+                self.sums.psnr[k] += psnr(clipped_sq / frame_pixels as f64, psnr_eps);
+            }
+        }
+        self.samples += batch;
+    }
+
+    pub fn finish(&self) -> QualityMetrics {
+        let n = self.samples.max(1) as f64;
+        let per = |v: &Vec<f64>| v.iter().map(|s| s / n).collect::<Vec<_>>();
+        let per_frame = PerFrame {
+            mse: per(&self.sums.mse),
+            mae: per(&self.sums.mae),
+            ssim: per(&self.sums.ssim),
+            psnr: per(&self.sums.psnr),
+        };
+        let mean = |v: &Vec<f64>| v.iter().sum::<f64>() / v.len().max(1) as f64;
+        QualityMetrics {
+            convention: self.convention,
+            description: self.convention.describe().to_string(),
+            frames: self.scored.iter().map(|t| t + 2).collect(),
+            samples: self.samples,
+            mse: mean(&per_frame.mse),
+            mae: mean(&per_frame.mae),
+            ssim: mean(&per_frame.ssim),
+            psnr: mean(&per_frame.psnr),
+            per_frame,
+        }
+    }
+}
+
+/// `10 log10(1 / (mean_sq + eps))`, peak 1; a perfect frame without epsilon gives 100 dB.
+pub fn psnr(mean_squared: f64, eps: f64) -> f64 {
+    let denom = mean_squared + eps;
+    if denom <= 0.0 {
+        100.0
+    } else {
+        (10.0 * (1.0 / denom).log10()).min(100.0)
+    }
+}
+
+/// The authors' SSIM: Gaussian window n = min(11, H, W), sigma = 1.5 n / 11, 'valid'
+/// filtering, biased variances, data range 1.
+pub fn ssim_gaussian(a: &[f32], b: &[f32], height: usize, width: usize) -> f64 {
+    let n = 11.min(height).min(width);
+    let sigma = 1.5 * n as f64 / 11.0;
+    let half = (n as f64 - 1.0) / 2.0;
+    let mut w: Vec<f64> = (0..n).map(|i| (-((i as f64 - half).powi(2)) / (2.0 * sigma * sigma)).exp()).collect();
+    let total: f64 = w.iter().sum();
+    w.iter_mut().for_each(|v| *v /= total);
+    ssim_valid(a, b, height, width, &w, 1.0, 1.0)
+}
+
+/// scikit-image 0.19's SSIM of float images without data_range: 7x7 uniform window,
+/// sample covariance (49/48), border of 3 cropped (so only in-image windows), range 2.
+pub fn ssim_uniform(a: &[f32], b: &[f32], height: usize, width: usize) -> f64 {
+    let n = 7.min(height).min(width);
+    let w = vec![1.0 / n as f64; n];
+    let np = (n * n) as f64;
+    ssim_valid(a, b, height, width, &w, np / (np - 1.0), 2.0)
+}
+
+/// Mean SSIM over the 'valid' positions of a separable window `w`.
+fn ssim_valid(a: &[f32], b: &[f32], height: usize, width: usize, w: &[f64], cov_norm: f64, range: f64) -> f64 {
+    let (c1, c2) = ((0.01 * range).powi(2), (0.03 * range).powi(2));
+    let x: Vec<f64> = a.iter().map(|&v| v as f64).collect();
+    let y: Vec<f64> = b.iter().map(|&v| v as f64).collect();
+    let xx: Vec<f64> = x.iter().map(|v| v * v).collect();
+    let yy: Vec<f64> = y.iter().map(|v| v * v).collect();
+    let xy: Vec<f64> = x.iter().zip(&y).map(|(p, q)| p * q).collect();
+    let f = |img: &[f64]| filter_valid(img, height, width, w);
+    let (mx, my, mxx, myy, mxy) = (f(&x), f(&y), f(&xx), f(&yy), f(&xy));
+    let count = mx.len();
+    let mut total = 0.0;
+    for i in 0..count {
+        let (ux, uy) = (mx[i], my[i]);
+        let vx = cov_norm * (mxx[i] - ux * ux);
+        let vy = cov_norm * (myy[i] - uy * uy);
+        let vxy = cov_norm * (mxy[i] - ux * uy);
+        total += ((2.0 * ux * uy + c1) * (2.0 * vxy + c2)) / ((ux * ux + uy * uy + c1) * (vx + vy + c2));
+    }
+    total / count.max(1) as f64
+}
+
+/// Separable 'valid' correlation: output `(H-n+1) x (W-n+1)`.
+fn filter_valid(img: &[f64], height: usize, width: usize, w: &[f64]) -> Vec<f64> {
+    let n = w.len();
+    let (oh, ow) = (height + 1 - n, width + 1 - n);
+    let mut rows = vec![0.0; height * ow];
+    for r in 0..height {
+        for c in 0..ow {
+            rows[r * ow + c] = (0..n).map(|k| w[k] * img[r * width + c + k]).sum();
+        }
+    }
+    let mut out = vec![0.0; oh * ow];
+    for r in 0..oh {
+        for c in 0..ow {
+            out[r * ow + c] = (0..n).map(|k| w[k] * rows[(r + k) * ow + c]).sum();
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identical_frames_score_perfectly() {
+        let img: Vec<f32> = (0..256).map(|i| ((i * 37) % 255) as f32 / 255.0).collect();
+        assert!((ssim_gaussian(&img, &img, 16, 16) - 1.0).abs() < 1e-12);
+        assert!((ssim_uniform(&img, &img, 16, 16) - 1.0).abs() < 1e-12);
+        assert_eq!(psnr(0.0, 1e-5), 50.0);
+    }
+
+    #[test]
+    fn ssim_of_constant_frames_by_hand() {
+        // x = 0.2 and y = 0.6 everywhere: variances 0, so SSIM = (2 ux uy + C1) / (ux^2 + uy^2 + C1).
+        let x = vec![0.2f32; 144];
+        let y = vec![0.6f32; 144];
+        let (ux, uy) = (0.2f32 as f64, 0.6f32 as f64);
+        let c1 = 1e-4;
+        let want = (2.0 * ux * uy + c1) / (ux * ux + uy * uy + c1);
+        assert!((ssim_gaussian(&x, &y, 12, 12) - want).abs() < 1e-9);
+        let c1 = 4e-4;
+        let want = (2.0 * ux * uy + c1) / (ux * ux + uy * uy + c1);
+        assert!((ssim_uniform(&x, &y, 12, 12) - want).abs() < 1e-9);
+    }
+
+    #[test]
+    fn psnr_by_hand() {
+        // mean squared error 0.01 -> 20 dB; with the authors' epsilon slightly less.
+        assert!((psnr(0.01, 0.0) - 20.0).abs() < 1e-12);
+        assert!((psnr(0.01, 1e-5) - 10.0 * (1.0 / 0.01001f64).log10()).abs() < 1e-12);
+    }
+
+    #[test]
+    fn conventions_score_different_frames_and_clip_differently() {
+        // B=1, S-1=3 (in 2, out 2), 1x2 frames; prediction 1.5 where truth is 1.0 in every frame.
+        let pred = vec![1.5f32, 0.0, 1.5, 0.0, 1.5, 0.0];
+        let truth = vec![1.0f32, 0.0, 1.0, 0.0, 1.0, 0.0];
+        let mut a = MetricAccumulator::new(Convention::Authors, 2, 2);
+        let mut c = MetricAccumulator::new(Convention::Common, 2, 2);
+        a.add(&pred, &truth, 1, 2, 1, 2);
+        c.add(&pred, &truth, 1, 2, 1, 2);
+        let (a, c) = (a.finish(), c.finish());
+        assert_eq!(a.frames, vec![2, 3, 4]);
+        assert_eq!(c.frames, vec![3, 4]);
+        assert_eq!(a.mse, 0.0); // clipped to 1.0
+        assert!((c.mse - 0.25).abs() < 1e-12 && (c.mae - 0.5).abs() < 1e-12);
+        assert_eq!(a.psnr, 50.0);
+    }
+
+    #[test]
+    fn mse_and_mae_are_pixel_sums_averaged_over_samples() {
+        // two samples, one frame scored each (in 1, out 1), 2x2 pixels
+        let pred = vec![0.5f32, 0.5, 0.5, 0.5, 0.0, 0.0, 0.0, 0.0];
+        let truth = vec![0.0f32; 8];
+        let mut acc = MetricAccumulator::new(Convention::Authors, 1, 1);
+        acc.add(&pred, &truth, 2, 4, 2, 2);
+        let m = acc.finish();
+        assert!((m.mse - (4.0 * 0.25) / 2.0).abs() < 1e-12);
+        assert!((m.mae - (4.0 * 0.5) / 2.0).abs() < 1e-12);
+    }
+}

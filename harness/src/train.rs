@@ -1,0 +1,363 @@
+//! One run: train a model with the authors' protocol, evaluate it, measure it, record it.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, bail};
+use burn::optim::{AdamConfig, ModuleOptimizer};
+use burn::tensor::{Tensor, TensorData};
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use vpbench_datasets::{DatasetKind, Sequences};
+use vpbench_models::cost::count_macs;
+use vpbench_models::{Feeding, Model, ModelConfig, paper_loss, registry};
+
+use crate::atomic::write_atomic;
+use crate::data::DataSplit;
+use crate::device::ComputeDevice;
+use crate::experiment::Profile;
+use crate::host::HostInfo;
+use crate::memory::{MemoryPeak, NvmlSampler, peak_rss_bytes, reset_peak_rss};
+use crate::metrics::{Convention, MetricAccumulator};
+use crate::progress::Progress;
+use crate::record::{CostInfo, EpochLoss, RunRecord, RunStatus, TestMetrics, Timing, TrainingSettings};
+
+/// Everything needed to carry out one run.
+pub struct RunPlan<'a> {
+    pub run_id: String,
+    pub model: &'a str,
+    pub profile_name: &'a str,
+    pub profile: &'a Profile,
+    pub dataset: DatasetKind,
+    pub data: &'a DataSplit,
+    pub device: &'a ComputeDevice,
+    pub run_dir: PathBuf,
+    pub resume: bool,
+    pub command: String,
+}
+
+/// Progress of an unfinished run, saved with each checkpoint.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+struct TrainState {
+    epochs_done: usize,
+    eta: f64,
+    losses: Vec<EpochLoss>,
+    per_epoch_s: Vec<f64>,
+    steps: usize,
+    step_s_total: f64,
+    elapsed_s: f64,
+}
+
+/// Runs the plan; a failure of any kind (NaN loss, out of memory, a panic) comes back as a
+/// record with status failed, never as a crash of the sweep.
+pub fn execute(plan: &RunPlan<'_>, progress: &Progress) -> RunRecord {
+    let started_unix = unix_now();
+    let entry = registry::lookup(plan.model).expect("experiment files are checked on load");
+    let mut record = RunRecord {
+        run_id: plan.run_id.clone(),
+        status: RunStatus::Finished,
+        model: entry.name.to_string(),
+        paper_name: entry.paper_name.to_string(),
+        profile: plan.profile_name.to_string(),
+        data: plan.data.info.clone(),
+        model_config: plan.profile.model_config(),
+        training: settings(plan.profile),
+        backend: plan.device.backend.clone(),
+        device: plan.device.name.clone(),
+        cost: CostInfo {
+            params: 0,
+            macs_paper_config: 0,
+            macs_run_config: 0,
+            counted: String::new(),
+        },
+        timing: Timing::default(),
+        memory: MemoryPeak::default(),
+        losses: Vec::new(),
+        test: None,
+        resumed: false,
+        host: HostInfo::collect(),
+        started_unix,
+        finished_unix: 0,
+        command: plan.command.clone(),
+    };
+    let outcome = catch_unwind(AssertUnwindSafe(|| train_and_test(plan, progress, &mut record)));
+    record.status = match outcome {
+        Ok(Ok(())) => RunStatus::Finished,
+        Ok(Err(e)) => RunStatus::Failed { reason: format!("{e:#}") },
+        Err(panic) => RunStatus::Failed {
+            reason: format!("panicked: {}", panic_message(&panic)),
+        },
+    };
+    record.finished_unix = unix_now();
+    record
+}
+
+fn train_and_test(plan: &RunPlan<'_>, progress: &Progress, record: &mut RunRecord) -> anyhow::Result<()> {
+    let profile = plan.profile;
+    let config = profile.model_config();
+    record.cost = costs(plan.model, &config, plan.dataset)?;
+
+    let base = &plan.device.device;
+    base.seed(profile.seed);
+    let device = base.clone().autodiff();
+    let mut model = registry::build(plan.model, &config, &device)?;
+    let mut optim: ModuleOptimizer = AdamConfig::new().with_epsilon(1e-8).init();
+
+    let ckpt_dir = plan.run_dir.join("checkpoint");
+    let mut state = TrainState { eta: 1.0, ..Default::default() };
+    if plan.resume && let Some(dir) = existing_checkpoint(&ckpt_dir) {
+        state = load_checkpoint(&dir, &mut model, &mut optim)?;
+        record.resumed = true;
+        progress.println(&format!("{}: resuming after epoch {}", plan.run_id, state.epochs_done));
+    }
+
+    reset_peak_rss();
+    let sampler = plan
+        .device
+        .gpu_index
+        .map(|i| NvmlSampler::start(i, std::time::Duration::from_millis(100)));
+
+    let train = &plan.data.train;
+    let iters_per_epoch = train.count.div_ceil(profile.batch);
+    let eta_step = 1.0 / (profile.epochs * iters_per_epoch) as f64;
+    let bar = progress.bar((profile.epochs * iters_per_epoch) as u64, &plan.run_id);
+    bar.set_position((state.epochs_done * iters_per_epoch) as u64);
+
+    for epoch in state.epochs_done..profile.epochs {
+        let epoch_start = Instant::now();
+        let mut rng = ChaCha8Rng::seed_from_u64(profile.seed.wrapping_mul(0x9e37_79b9).wrapping_add(epoch as u64));
+        let mut order: Vec<usize> = (0..train.count).collect();
+        order.shuffle(&mut rng);
+        let mut loss_sum = 0.0;
+        for (it, indices) in order.chunks(profile.batch).enumerate() {
+            let step_start = Instant::now();
+            let frames = batch_tensor(train, indices, &device);
+            let masks: Vec<Vec<bool>> = (0..config.out_len - 1)
+                .map(|_| (0..indices.len()).map(|_| rng.random::<f64>() < state.eta).collect())
+                .collect();
+            let loss = model_loss(&model, frames, &Feeding::Scheduled { masks })?;
+            let value = loss.clone().into_scalar::<f32>() as f64;
+            if !value.is_finite() {
+                bar.abandon();
+                bail!("loss became {value} at epoch {}, step {}", epoch + 1, it + 1);
+            }
+            let grads = model.backward(loss);
+            model.optimizer_step(&mut optim, profile.learning_rate, grads);
+            state.eta = (state.eta - eta_step).max(0.0);
+            loss_sum += value;
+            state.steps += 1;
+            state.step_s_total += step_start.elapsed().as_secs_f64();
+            bar.inc(1);
+            bar.set_message(format!(
+                "loss {value:.2}, {:.2} seq/s",
+                indices.len() as f64 / step_start.elapsed().as_secs_f64()
+            ));
+        }
+        let last = epoch + 1 == profile.epochs;
+        let valid = (last || (epoch + 1) % profile.valid_every == 0)
+            .then(|| evaluate(&model, &plan.data.test, &config, profile.eval_batch, None))
+            .transpose()?
+            .map(|(loss, _)| loss);
+        state.losses.push(EpochLoss {
+            epoch: epoch + 1,
+            train_loss: loss_sum / iters_per_epoch as f64,
+            valid_loss: valid,
+        });
+        let epoch_s = epoch_start.elapsed().as_secs_f64();
+        state.per_epoch_s.push(epoch_s);
+        state.elapsed_s += epoch_s;
+        state.epochs_done = epoch + 1;
+        if valid.is_some() && !last {
+            save_checkpoint(&ckpt_dir, &model, &optim, &state)?;
+        }
+    }
+    bar.finish_and_clear();
+
+    let test_start = Instant::now();
+    let mut authors = MetricAccumulator::new(Convention::Authors, config.in_len, config.out_len);
+    let mut common = MetricAccumulator::new(Convention::Common, config.in_len, config.out_len);
+    let (test_loss, _) = evaluate(
+        &model,
+        &plan.data.test,
+        &config,
+        profile.eval_batch,
+        Some((&mut authors, &mut common)),
+    )?;
+    let test_s = test_start.elapsed().as_secs_f64();
+
+    record.memory = memory_peak(sampler);
+    record.losses = state.losses;
+    record.timing = Timing {
+        total_s: state.elapsed_s + test_s,
+        mean_step_s: state.step_s_total / state.steps.max(1) as f64,
+        per_epoch_s: state.per_epoch_s,
+        steps: state.steps,
+        test_s,
+    };
+    record.test = Some(TestMetrics {
+        loss: test_loss,
+        authors: authors.finish(),
+        common: common.finish(),
+    });
+    // The weights that were tested, for figures and later inspection.
+    model.save_checkpoint(&plan.run_dir.join("final.safetensors"))?;
+    let _ = std::fs::remove_dir_all(&ckpt_dir);
+    Ok(())
+}
+
+fn model_loss(model: &Model, frames: Tensor<5>, feeding: &Feeding) -> anyhow::Result<Tensor<1>> {
+    let s = frames.dims()[1];
+    let target = frames.clone().narrow(1, 1, s - 1);
+    let out = model.forward(frames, feeding)?;
+    let loss = paper_loss(out.predictions, target);
+    Ok(match out.aux_loss {
+        Some(aux) => loss + aux,
+        None => loss,
+    })
+}
+
+/// Mean loss over `clips` in evaluation feeding; feeds the accumulators if given.
+fn evaluate(
+    model: &Model,
+    clips: &Sequences,
+    config: &ModelConfig,
+    batch: usize,
+    mut metrics: Option<(&mut MetricAccumulator, &mut MetricAccumulator)>,
+) -> anyhow::Result<(f64, usize)> {
+    let model = model.without_autodiff();
+    let device = model.device();
+    let (mut loss_sum, mut batches) = (0.0, 0);
+    let indices: Vec<usize> = (0..clips.count).collect();
+    let frame = config.height * config.width * config.image_channels;
+    for chunk in indices.chunks(batch) {
+        let frames = batch_tensor(clips, chunk, &device);
+        let s = frames.dims()[1];
+        let truth = frames.clone().narrow(1, 1, s - 1);
+        let out = model.forward(frames, &Feeding::Autoregressive)?;
+        let loss = paper_loss(out.predictions.clone(), truth.clone());
+        loss_sum += loss.into_scalar::<f32>() as f64;
+        batches += 1;
+        if let Some((a, c)) = metrics.as_mut() {
+            let pred = out.predictions.into_data().try_into_vec::<f32>().map_err(|e| anyhow::anyhow!("{e:?}")).context("prediction readback")?;
+            let gt = truth.into_data().try_into_vec::<f32>().map_err(|e| anyhow::anyhow!("{e:?}")).context("ground truth readback")?;
+            a.add(&pred, &gt, chunk.len(), frame, config.height, config.width);
+            c.add(&pred, &gt, chunk.len(), frame, config.height, config.width);
+        }
+    }
+    Ok((loss_sum / batches.max(1) as f64, batches))
+}
+
+fn batch_tensor(clips: &Sequences, indices: &[usize], device: &burn::tensor::Device) -> Tensor<5> {
+    let (values, shape) = clips.batch(indices);
+    Tensor::from_data(TensorData::new(values, shape), device)
+}
+
+fn costs(model: &str, run_config: &ModelConfig, dataset: DatasetKind) -> anyhow::Result<CostInfo> {
+    let host = burn::tensor::Device::flex();
+    let g = dataset.paper_geometry();
+    let paper_config = ModelConfig {
+        image_channels: g.channels,
+        height: g.height,
+        width: g.width,
+        hidden: 32,
+        layers: 6,
+        kernel: 3,
+        in_len: g.in_len,
+        out_len: g.out_len,
+    };
+    let at_paper = registry::build(model, &paper_config, &host)?;
+    let at_run = registry::build(model, run_config, &host)?;
+    Ok(CostInfo {
+        params: at_paper.num_params(),
+        macs_paper_config: count_macs(&at_paper, 1)?.paper(),
+        macs_run_config: count_macs(&at_run, 1)?.paper(),
+        counted: "params and MACs at the paper's configuration of the dataset (32 hidden, 6 layers); \
+                  MACs: thop convention, one sequence, batch 1"
+            .into(),
+    })
+}
+
+fn settings(p: &Profile) -> TrainingSettings {
+    TrainingSettings {
+        optimizer: "Adam (beta 0.9/0.999, eps 1e-8, no weight decay)".into(),
+        learning_rate: p.learning_rate,
+        epochs: p.epochs,
+        batch: p.batch,
+        loss: "per-frame pixel-sum L2 + L1 over all S-1 outputs, mean over frames and batch".into(),
+        feeding: "scheduled sampling, eta from 1 to 0 linearly over all iterations; test autoregressive".into(),
+        valid_every: p.valid_every,
+        seed: p.seed,
+    }
+}
+
+fn memory_peak(sampler: Option<Result<NvmlSampler, String>>) -> MemoryPeak {
+    let rss = peak_rss_bytes();
+    match sampler {
+        Some(Ok(s)) => {
+            let (process, device) = s.finish();
+            MemoryPeak {
+                process_peak_rss_bytes: rss,
+                gpu_process_peak_bytes: Some(process),
+                gpu_device_peak_bytes: Some(device),
+                pool_peak_bytes: None,
+                measured_as: "GPU: NVML per-process peak, sampled every 100 ms".into(),
+            }
+        }
+        Some(Err(why)) => MemoryPeak {
+            process_peak_rss_bytes: rss,
+            measured_as: format!("CPU process peak RSS (GPU memory not measured: {why})"),
+            ..Default::default()
+        },
+        None => MemoryPeak {
+            process_peak_rss_bytes: rss,
+            measured_as: "CPU process peak RSS (Linux VmHWM); no GPU".into(),
+            ..Default::default()
+        },
+    }
+}
+
+fn existing_checkpoint(dir: &Path) -> Option<PathBuf> {
+    let tmp = dir.with_extension("tmp");
+    [dir.to_path_buf(), tmp].into_iter().find(|d| d.join("state.json").is_file())
+}
+
+/// Writes model, optimiser and progress into a fresh folder, then swaps it in.
+fn save_checkpoint(dir: &Path, model: &Model, optim: &ModuleOptimizer, state: &TrainState) -> anyhow::Result<()> {
+    let tmp = dir.with_extension("tmp");
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
+    model.save_training_state(&tmp.join("model.bpk"))?;
+    optim
+        .save(tmp.join("optimizer.bpk"))
+        .map_err(|e| anyhow::anyhow!("{}: cannot write optimizer state: {e}", tmp.display()))?;
+    write_atomic(&tmp.join("state.json"), serde_json::to_string_pretty(state)?.as_bytes())?;
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::rename(&tmp, dir).with_context(|| format!("cannot move checkpoint into {}", dir.display()))
+}
+
+fn load_checkpoint(dir: &Path, model: &mut Model, optim: &mut ModuleOptimizer) -> anyhow::Result<TrainState> {
+    let text = std::fs::read_to_string(dir.join("state.json"))?;
+    let state: TrainState = serde_json::from_str(&text)
+        .with_context(|| format!("{}: checkpoint state is not valid", dir.display()))?;
+    model.load_training_state(&dir.join("model.bpk"))?;
+    let fresh: ModuleOptimizer = AdamConfig::new().with_epsilon(1e-8).init();
+    *optim = fresh
+        .load(dir.join("optimizer.bpk"))
+        .map_err(|e| anyhow::anyhow!("{}: cannot read optimizer state: {e}", dir.display()))?;
+    Ok(state)
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+    panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "unknown panic".into())
+}

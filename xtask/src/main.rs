@@ -1,0 +1,46 @@
+//! `cargo xtask <task>`: the project's reproducible jobs.
+
+mod ci_regress;
+mod reproduce;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(name = "cargo xtask", about = "vpbench project tasks")]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Subcommand, Debug)]
+enum Task {
+    /// Train and evaluate the models of one of the paper's tables and render it beside the
+    /// paper's numbers (Markdown, CSV, LaTeX) with its figure.
+    ReproduceTable(reproduce::ReproduceArgs),
+    /// Run the smoke profile with fixed seeds and compare with the committed baseline.
+    CiRegress(ci_regress::CiRegressArgs),
+}
+
+/// The workspace root (the folder holding `configs/`).
+pub fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.task {
+        Task::ReproduceTable(args) => reproduce::run(&args).map(|()| true),
+        Task::CiRegress(args) => ci_regress::run(&args),
+    };
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
