@@ -152,7 +152,9 @@ fn train_and_test(plan: &RunPlan<'_>, progress: &Progress, record: &mut RunRecor
             state.step_s_total += step_start.elapsed().as_secs_f64();
             bar.inc(1);
             bar.set_message(format!(
-                "loss {value:.2}, {:.2} seq/s",
+                "epoch {}/{}, loss {value:.2}, {:.2} seq/s",
+                epoch + 1,
+                profile.epochs,
                 indices.len() as f64 / step_start.elapsed().as_secs_f64()
             ));
         }

@@ -45,6 +45,8 @@ struct BaselineRun {
     mae: f64,
     ssim: f64,
     psnr: f64,
+    /// Unclipped (common convention): sensitive even where clipped predictions are all black.
+    mse_common: f64,
 }
 
 impl BaselineRun {
@@ -60,6 +62,7 @@ impl BaselineRun {
             mae: t.authors.mae,
             ssim: t.authors.ssim,
             psnr: t.authors.psnr,
+            mse_common: t.common.mse,
         })
     }
 }
@@ -134,6 +137,7 @@ fn compare(baseline: &Baseline, current: &[BaselineRun]) -> Vec<String> {
             ("mae", want.mae, got.mae),
             ("ssim", want.ssim, got.ssim),
             ("psnr", want.psnr, got.psnr),
+            ("mse_common", want.mse_common, got.mse_common),
         ];
         for (name, w, g) in close {
             let rel = (g - w).abs() / w.abs().max(1e-12);

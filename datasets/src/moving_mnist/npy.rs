@@ -11,7 +11,7 @@ pub fn read_npy_sequences(path: &Path) -> Result<Sequences, DataError> {
     let file = File::open(path).map_err(|e| DataError::io(path, e))?;
     let npy = npyz::NpyFile::new(BufReader::new(file))
         .map_err(|e| DataError::file(path, format!("not a .npy file: {e}")))?;
-    let descr = npy.header().dtype().descr();
+    let descr = npy.header().dtype().descr().trim_matches('\'').to_string();
     if descr != "|u1" && descr != "<u1" && descr != ">u1" {
         return Err(DataError::file(
             path,

@@ -1,0 +1,236 @@
+//! Moving MNIST loaders on small files the tests write in each real format, the authors'
+//! generator's properties, and the errors of corrupt input.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use vpbench_datasets::moving_mnist::{
+    self, DigitPool, GenerateOptions, MotionOptions, MovingMnistSource, generate, read_idx_images,
+    read_npy_sequences, synthetic_digits, write_npy_sequences,
+};
+use vpbench_datasets::{Provenance, Sequences};
+
+fn temp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("vpbench-data-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+fn options(clips: usize, seq_len: usize, seed: u64) -> GenerateOptions {
+    GenerateOptions {
+        clips,
+        seq_len,
+        seed,
+        motion: MotionOptions::default(),
+    }
+}
+
+fn small_sequences() -> Sequences {
+    let (count, len, h, w) = (3, 4, 5, 6);
+    Sequences {
+        count,
+        len,
+        height: h,
+        width: w,
+        pixels: (0..count * len * h * w).map(|i| (i * 7 % 256) as u8).collect(),
+        provenance: Provenance {
+            synthetic: true,
+            source: "test".into(),
+        },
+    }
+}
+
+#[test]
+fn npy_round_trip_keeps_the_authors_time_major_layout() {
+    let seqs = small_sequences();
+    let path = temp("roundtrip.npy");
+    write_npy_sequences(&path, &seqs).unwrap();
+    // time-major on disk: the first frame of clip 1 follows the first frame of clip 0
+    let raw = std::fs::read(&path).unwrap();
+    let header_len = u16::from_le_bytes([raw[8], raw[9]]) as usize;
+    let data = &raw[10 + header_len..];
+    assert_eq!(&data[30..60], &seqs.clip(1)[..30]);
+    let back = read_npy_sequences(&path).unwrap();
+    assert_eq!((back.count, back.len, back.height, back.width), (3, 4, 5, 6));
+    assert_eq!(back.pixels, seqs.pixels);
+    assert!(!back.provenance.synthetic);
+}
+
+#[test]
+fn truncated_npy_names_the_file_and_expected_size() {
+    let path = temp("truncated.npy");
+    write_npy_sequences(&path, &small_sequences()).unwrap();
+    let raw = std::fs::read(&path).unwrap();
+    std::fs::write(&path, &raw[..raw.len() - 50]).unwrap();
+    let msg = read_npy_sequences(&path).unwrap_err().to_string();
+    assert!(msg.contains("truncated.npy") && msg.contains("360 bytes"), "{msg}");
+}
+
+#[test]
+fn npy_of_wrong_dtype_or_rank_is_rejected_with_what_was_found() {
+    let path = temp("float.npy");
+    let mut header = "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }".to_string();
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut f = std::fs::File::create(&path).unwrap();
+    f.write_all(b"\x93NUMPY\x01\x00").unwrap();
+    f.write_all(&(header.len() as u16).to_le_bytes()).unwrap();
+    f.write_all(header.as_bytes()).unwrap();
+    f.write_all(&[0u8; 24]).unwrap();
+    drop(f);
+    let msg = read_npy_sequences(&path).unwrap_err().to_string();
+    assert!(msg.contains("float.npy") && msg.contains("uint8") && msg.contains("<f4"), "{msg}");
+
+    let path = temp("not-npy.npy");
+    std::fs::write(&path, b"definitely not numpy").unwrap();
+    let msg = read_npy_sequences(&path).unwrap_err().to_string();
+    assert!(msg.contains("not-npy.npy") && msg.contains("not a .npy"), "{msg}");
+}
+
+fn idx_bytes(count: usize, side: usize) -> Vec<u8> {
+    let mut out = vec![0, 0, 8, 3];
+    for v in [count, side, side] {
+        out.extend_from_slice(&(v as u32).to_be_bytes());
+    }
+    out.extend((0..count * side * side).map(|i| (i % 251) as u8));
+    out
+}
+
+#[test]
+fn idx_images_read_plain_and_gzipped() {
+    let plain = temp("train-images-idx3-ubyte");
+    std::fs::write(&plain, idx_bytes(5, 28)).unwrap();
+    let pool = read_idx_images(&plain).unwrap();
+    assert_eq!((pool.images.len(), pool.size), (5, 28));
+    assert_eq!(pool.images[1][0], (784 % 251) as u8);
+
+    let gz_dir = temp("gz");
+    std::fs::create_dir_all(&gz_dir).unwrap();
+    let gz = gz_dir.join("train-images-idx3-ubyte.gz");
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    enc.write_all(&idx_bytes(5, 28)).unwrap();
+    std::fs::write(&gz, enc.finish().unwrap()).unwrap();
+    assert_eq!(moving_mnist::find_mnist_images(&gz_dir).unwrap(), gz);
+    assert_eq!(read_idx_images(&gz).unwrap().images, pool.images);
+}
+
+#[test]
+fn idx_errors_name_magic_and_truncation() {
+    let bad = temp("bad-magic-idx3-ubyte");
+    let mut bytes = idx_bytes(2, 28);
+    bytes[3] = 1;
+    std::fs::write(&bad, &bytes).unwrap();
+    let msg = read_idx_images(&bad).unwrap_err().to_string();
+    assert!(msg.contains("bad-magic") && msg.contains("0x00000803") && msg.contains("0x00000801"), "{msg}");
+
+    let short = temp("short-idx3-ubyte");
+    std::fs::write(&short, &idx_bytes(3, 28)[..1000]).unwrap();
+    let msg = read_idx_images(&short).unwrap_err().to_string();
+    assert!(msg.contains("short-idx3-ubyte") && msg.contains("truncated") && msg.contains("3 images"), "{msg}");
+
+    let missing = temp("no-such-folder");
+    let msg = moving_mnist::find_mnist_images(&missing).unwrap_err().to_string();
+    assert!(msg.contains("no-such-folder") && msg.contains("not found"), "{msg}");
+}
+
+/// One white 28x28 square digit: positions of clips can be read back from the frames.
+fn square_pool() -> DigitPool {
+    DigitPool {
+        size: 28,
+        images: vec![vec![200u8; 28 * 28]],
+        source: "test square".into(),
+        synthetic: true,
+    }
+}
+
+#[test]
+fn generator_follows_the_authors_motion_and_quirks() {
+    let seqs = generate(&square_pool(), &options(20, 20, 7));
+    assert_eq!((seqs.count, seqs.len, seqs.height, seqs.width), (20, 20, 64, 64));
+    for clip in 0..seqs.count {
+        for frame in seqs.clip(clip).chunks_exact(64 * 64) {
+            // the 1-px shift: column 0 is always black
+            assert!(frame.chunks_exact(64).all(|row| row[0] == 0));
+            // two 200-valued squares add with saturation where they overlap
+            assert!(frame.iter().all(|&p| p == 0 || p == 200 || p == 255));
+            // each square (28 wide, moving in [-2, 38]) keeps at least 26 of its columns
+            let lit = frame.iter().filter(|&&p| p > 0).count();
+            assert!(lit >= 26 * 26, "{lit}");
+        }
+    }
+    // the clean variant has no shift: some frame lights column 0
+    let mut clean = options(20, 20, 7);
+    clean.motion.one_pixel_shift = false;
+    let clean = generate(&square_pool(), &clean);
+    assert!(clean.pixels.chunks_exact(64).any(|row| row[0] > 0));
+}
+
+#[test]
+fn generator_moves_digits_between_2_and_6_pixels_per_frame() {
+    let mut one = options(30, 12, 3);
+    one.motion.digits_per_clip = 1;
+    one.motion.one_pixel_shift = false;
+    let seqs = generate(&square_pool(), &one);
+    for clip in 0..seqs.count {
+        let centres: Vec<(f64, f64)> = seqs
+            .clip(clip)
+            .chunks_exact(64 * 64)
+            .map(|f| {
+                let lit: Vec<(usize, usize)> = (0..64 * 64).filter(|&i| f[i] > 0).map(|i| (i % 64, i / 64)).collect();
+                let n = lit.len() as f64;
+                (lit.iter().map(|p| p.0 as f64).sum::<f64>() / n, lit.iter().map(|p| p.1 as f64).sum::<f64>() / n)
+            })
+            .collect();
+        // with no cropping the speed is exact up to truncation; allow 1 px either way
+        for w in centres.windows(2) {
+            let d = ((w[1].0 - w[0].0).powi(2) + (w[1].1 - w[0].1).powi(2)).sqrt();
+            assert!(d <= 6.0 + 1.5, "moved {d} px");
+        }
+    }
+}
+
+#[test]
+fn generation_is_seeded() {
+    let pool = synthetic_digits(1, 50);
+    let a = generate(&pool, &options(4, 10, 11));
+    let b = generate(&pool, &options(4, 10, 11));
+    let c = generate(&pool, &options(4, 10, 12));
+    assert_eq!(a.pixels, b.pixels);
+    assert_ne!(a.pixels, c.pixels);
+}
+
+#[test]
+fn synthetic_data_is_labelled_synthetic_and_looks_like_digits() {
+    let seqs = moving_mnist::load(&MovingMnistSource::Synthetic, &options(2, 4, 5)).unwrap();
+    assert!(seqs.provenance.synthetic);
+    assert!(seqs.provenance.label().starts_with("synthetic:"));
+    let pool = synthetic_digits(5, 10);
+    for img in &pool.images {
+        let ink = img.iter().filter(|&&p| p > 128).count();
+        // a digit covers a sizeable but minor part of its 28x28 box, like MNIST's 10-20%
+        assert!((40..400).contains(&ink), "{ink}");
+    }
+    // "1" (two segments) has less ink than "8" (seven)
+    let ink = |i: usize| pool.images[i].iter().map(|&p| p as u32).sum::<u32>();
+    assert!(ink(1) < ink(8));
+}
+
+#[test]
+fn split_is_seven_to_three_by_index_and_downsampling_averages() {
+    let seqs = small_sequences();
+    let ten = Sequences { count: 10, pixels: seqs.pixels.repeat(4)[..10 * 120].to_vec(), ..seqs.clone() };
+    let (train, test) = ten.split(7, 10);
+    assert_eq!((train.count, test.count), (7, 3));
+    assert_eq!(test.clip(0), ten.clip(7));
+    let block = Sequences {
+        count: 1,
+        len: 1,
+        height: 2,
+        width: 2,
+        pixels: vec![0, 10, 20, 30],
+        provenance: seqs.provenance.clone(),
+    };
+    assert_eq!(block.downsample(2).pixels, vec![15]);
+}

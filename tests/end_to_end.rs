@@ -1,0 +1,124 @@
+//! The smoke profile through the same code path as `cargo xtask reproduce-table 3`:
+//! data, training, metrics, records, results store, table and figure; contents checked.
+
+use std::path::PathBuf;
+
+use vpbench_harness::data::DataSource;
+use vpbench_harness::device::ComputeDevice;
+use vpbench_harness::experiment::Experiment;
+use vpbench_harness::record::{RunRecord, RunStatus};
+use vpbench_harness::sweep::{SweepOptions, read_records, run_sweep};
+
+fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn smoke_sweep(out_dir: PathBuf) -> SweepOptions {
+    SweepOptions {
+        experiment: Experiment::load(&workspace().join("configs/table3.toml")).unwrap(),
+        profile: "smoke".into(),
+        source: DataSource::Synthetic,
+        device: ComputeDevice::parse("cpu").unwrap(),
+        out_dir,
+        resume: true,
+        retry_failed: false,
+        quiet: true,
+        command: "end_to_end test".into(),
+    }
+}
+
+#[test]
+fn smoke_profile_renders_table3_and_fig4_with_contents() {
+    let out = std::env::temp_dir().join(format!("vpbench-e2e-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
+    let options = smoke_sweep(out.clone());
+    let records = run_sweep(&options).unwrap();
+
+    // one finished, self-describing record per model, in table order
+    let models: Vec<&str> = records.iter().map(|r| r.model.as_str()).collect();
+    assert_eq!(models, ["convlstm", "sms-lstm", "tms-lstm", "ms-lstm"]);
+    for r in &records {
+        assert_eq!(r.status, RunStatus::Finished, "{}", r.run_id);
+        assert!(r.data.synthetic && r.data.label.starts_with("synthetic:"));
+        assert_eq!(r.backend, "burn 0.22 flex (CPU, f32)");
+        let t = r.test.as_ref().unwrap();
+        assert!(t.authors.mse.is_finite() && t.authors.mse > 0.0);
+        assert!((0.0..=1.0).contains(&t.authors.ssim));
+        assert_eq!(t.authors.per_frame.mse.len(), 5); // 3 + 3 frames: S-1 = 5 scored
+        assert_eq!(t.common.per_frame.mse.len(), 3); // future frames only
+        assert!(r.memory.process_peak_rss_bytes.unwrap() > 1_000_000);
+        assert!(r.timing.total_s > 0.0 && r.timing.steps == 4); // 8 clips / batch 4 x 2 epochs
+        assert_eq!(r.losses.len(), 2);
+        assert!(out.join("runs").join(&r.run_id).join("record.json").is_file());
+    }
+    assert_eq!(records[0].cost.params, 444_001);
+    assert_eq!(records[3].cost.macs_paper_config, 64_470_024_192);
+
+    // the results store has one row per run
+    let csv = std::fs::read_to_string(out.join("results.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 5, "{csv}");
+
+    let exp = &options.experiment;
+    let written = vpbench_reports::table3::render(&records, &exp.paper, "Table 3", "smoke", &out).unwrap();
+    assert_eq!(written.len(), 5);
+
+    let md = std::fs::read_to_string(out.join("table3.md")).unwrap();
+    for model in ["ConvLSTM", "SMS-LSTM", "TMS-LSTM", "MS-LSTM"] {
+        assert!(md.lines().any(|l| l.starts_with(&format!("| {model} |"))), "{model} row missing:\n{md}");
+    }
+    // the paper's column is there (MS-LSTM: 52.63 MSE, 64.5 GFLOPs), and how it was measured
+    let ms_row = md.lines().find(|l| l.starts_with("| MS-LSTM |")).unwrap();
+    assert!(ms_row.contains("52.63") && ms_row.contains("| 64.5 | 64.5 |"), "{ms_row}");
+    assert!(md.contains("Profile: smoke") && md.contains("synthetic:") && md.contains("flex"));
+
+    let mut reader = csv::Reader::from_path(out.join("table3.csv")).unwrap();
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 4);
+    let headers = reader.headers().unwrap().clone();
+    let col = |name: &str| headers.iter().position(|h| h == name).unwrap();
+    assert_eq!(&rows[0][col("params_m_measured")], "0.444001");
+    assert_eq!(&rows[1][col("flops_g_paper")], "15.1");
+    let mse: f64 = rows[2][col("mse_measured")].parse().unwrap();
+    assert!((mse - records[2].test.as_ref().unwrap().authors.mse).abs() < 1e-9);
+
+    let tex = std::fs::read_to_string(out.join("table3.tex")).unwrap();
+    assert!(tex.contains("\\begin{tabular}") && tex.contains("MS-LSTM &") && tex.contains("(52.63)"));
+
+    let png = std::fs::read(out.join("fig4_radar.png")).unwrap();
+    assert!(png.starts_with(b"\x89PNG") && png.len() > 10_000);
+    let svg = std::fs::read_to_string(out.join("fig4_radar.svg")).unwrap();
+    assert!(svg.contains("<svg") && svg.contains("TMS-LSTM") && svg.contains("Memory") && svg.contains("smoke"));
+
+    // a second sweep over the same folder reuses every finished run
+    let again = run_sweep(&options).unwrap();
+    for (a, b) in records.iter().zip(&again) {
+        assert_eq!(a.finished_unix, b.finished_unix, "{} was rerun", a.run_id);
+    }
+    assert_eq!(read_records(&out).unwrap().len(), 4);
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
+fn a_failed_run_is_recorded_and_the_sweep_goes_on() {
+    let out = std::env::temp_dir().join(format!("vpbench-e2e-fail-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
+    let mut options = smoke_sweep(out.clone());
+    options.experiment.models = vec!["convlstm".into(), "ms-lstm".into()];
+    // a learning rate this large drives the loss to infinity within a few steps
+    let profile = options.experiment.profiles.get_mut("smoke").unwrap();
+    profile.learning_rate = 1e30;
+    profile.epochs = 3;
+    let records = run_sweep(&options).unwrap();
+    assert_eq!(records.len(), 2);
+    for r in &records {
+        match &r.status {
+            RunStatus::Failed { reason } => assert!(reason.contains("loss became"), "{reason}"),
+            RunStatus::Finished => panic!("{} should have failed", r.run_id),
+        }
+        let back = RunRecord::read(&out.join("runs").join(&r.run_id).join("record.json")).unwrap();
+        assert_eq!(&back, r);
+    }
+    let csv = std::fs::read_to_string(out.join("results.csv")).unwrap();
+    assert_eq!(csv.matches(",failed,").count(), 2, "{csv}");
+    let _ = std::fs::remove_dir_all(&out);
+}
