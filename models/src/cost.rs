@@ -5,7 +5,7 @@
 //! per-model table, so a model's count follows its code.
 
 use burn::tensor::{Device, Tensor};
-use burn_ir::{FloatOperationIr, InterpolateModeIr, ModuleOperationIr, OperationIr};
+use burn_ir::{ActivationOperationIr, FloatOperationIr, InterpolateModeIr, ModuleOperationIr, OperationIr};
 use serde::{Deserialize, Serialize};
 
 use crate::model::Model;
@@ -22,13 +22,16 @@ pub struct MacCount {
     pub conv: u64,
     pub conv_transpose: u64,
     pub upsample: u64,
+    /// thop counts `nn.Softmax` modules as `rows x (3N - 1)`; functional softmax inside fused
+    /// operations (PrecipLSTM's local attention) does not reach the graph as a softmax.
+    pub softmax: u64,
     pub matmul: u64,
 }
 
 impl MacCount {
     /// The thop convention of the paper: convolutions, transposed convolutions, upsampling.
     pub fn paper(&self) -> u64 {
-        self.conv + self.conv_transpose + self.upsample
+        self.conv + self.conv_transpose + self.upsample + self.softmax
     }
 
     /// Every counted multiply-accumulate, matrix products included.
@@ -52,6 +55,10 @@ impl MacCount {
                 if matches!(i.options.mode, InterpolateModeIr::Bilinear) =>
             {
                 self.upsample += 11 * numel(&i.out.shape);
+            }
+            OperationIr::Activation(ActivationOperationIr::Softmax(s)) => {
+                let n = s.input.shape[s.axis] as u64;
+                self.softmax += numel(&s.input.shape) / n * (3 * n - 1);
             }
             OperationIr::Float(_, FloatOperationIr::Matmul(m)) => {
                 let k = m.lhs.shape[m.lhs.shape.len() - 1] as u64;
@@ -112,8 +119,8 @@ pub fn cost_report(model: &Model) -> Result<CostReport, ModelError> {
         macs_breakdown: breakdown,
         batch: 1,
         counted: "thop convention: conv2d and conv-transpose2d (out_numel x Cin/groups x kh x kw, \
-                  no bias), bilinear upsample (11 per output element); matmul listed apart, \
-                  not in macs"
+                  no bias), bilinear upsample (11 per output element), softmax modules \
+                  (rows x (3N-1)); matmul listed apart, not in macs"
             .to_string(),
     })
 }

@@ -9,6 +9,7 @@
 
 pub mod architectures;
 pub mod cells;
+pub mod ops;
 mod config;
 pub mod cost;
 mod error;

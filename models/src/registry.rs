@@ -2,8 +2,11 @@
 
 use burn::tensor::Device;
 
-use crate::architectures::{Architecture, Pyramid, Stack};
-use crate::cells::{ConvLstmCell, MkLstmCell};
+use crate::architectures::{Architecture, CoreOptions, Pyramid, Stack};
+use crate::cells::{
+    CausalLstmCell, CmsLstmCell, ConvLstmCell, MimCell, MkLstmCell, MoDeCell, MotionRnnCell,
+    PrecipLstmCell, StLstmCell, TrajGruCell,
+};
 use crate::model::{DynPredictor, Model};
 use crate::recurrent::Recurrent;
 use crate::{ModelConfig, ModelError};
@@ -18,7 +21,18 @@ pub struct ModelEntry {
     pub paper_name: &'static str,
     /// The authors' `cfg.model_name`, and other accepted spellings.
     pub aliases: &'static [&'static str],
+    /// How the model is fed during training.
+    pub training_feeding: TrainingFeeding,
     build: Builder,
+}
+
+/// The authors' training-time feeding schedule of a model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TrainingFeeding {
+    /// Scheduled sampling, eta from 1 to 0 linearly over all iterations.
+    Scheduled,
+    /// PredRNN-V2's reverse scheduled sampling, by epoch.
+    Reverse,
 }
 
 fn recurrent<A: Architecture>(
@@ -26,35 +40,64 @@ fn recurrent<A: Architecture>(
     config: &ModelConfig,
     device: &Device,
 ) -> Result<Box<dyn DynPredictor>, ModelError> {
-    Ok(Box::new(Recurrent::<A>::new(name, config, device)?))
+    Ok(Box::new(Recurrent::<A>::new(name, config, CoreOptions::default(), device)?))
+}
+
+fn decoupled<A: Architecture>(
+    name: &'static str,
+    config: &ModelConfig,
+    device: &Device,
+) -> Result<Box<dyn DynPredictor>, ModelError> {
+    let options = CoreOptions { decoupling: true };
+    Ok(Box::new(Recurrent::<A>::new(name, config, options, device)?))
+}
+
+/// A recurrent model: canonical name, paper name, aliases, builder.
+const fn rnn(
+    name: &'static str,
+    paper_name: &'static str,
+    aliases: &'static [&'static str],
+    build: Builder,
+) -> ModelEntry {
+    ModelEntry {
+        name,
+        paper_name,
+        aliases,
+        training_feeding: TrainingFeeding::Scheduled,
+        build,
+    }
 }
 
 /// Every implemented model. A model that is not implemented is not listed.
 pub static MODELS: &[ModelEntry] = &[
+    rnn("convlstm", "ConvLSTM", &["ConvLSTM"], recurrent::<Stack<ConvLstmCell>>),
+    rnn("trajgru", "TrajGRU", &["TrajGRU"], recurrent::<Stack<TrajGruCell>>),
+    rnn("predrnn", "PredRNN", &["PredRNN"], recurrent::<Stack<StLstmCell>>),
+    rnn("predrnn-pp", "PredRNN++", &["PredRNN++", "predrnn++", "predrnn-plus"], recurrent::<Stack<CausalLstmCell>>),
     ModelEntry {
-        name: "convlstm",
-        paper_name: "ConvLSTM",
-        aliases: &["ConvLSTM"],
-        build: recurrent::<Stack<ConvLstmCell>>,
+        training_feeding: TrainingFeeding::Reverse,
+        ..rnn("predrnn-v2", "PredRNN-V2", &["PredRNN-V2", "predrnnv2"], decoupled::<Stack<StLstmCell>>)
     },
+    rnn("mim", "MIM", &["MIM"], recurrent::<Stack<MimCell>>),
+    rnn("motionrnn", "MotionRNN", &["MotionRNN"], recurrent::<Stack<MotionRnnCell>>),
+    rnn("preciplstm", "PrecipLSTM", &["PrecipLSTM"], recurrent::<Stack<PrecipLstmCell>>),
+    rnn("cms-lstm", "CMS-LSTM", &["CMS-LSTM", "cmslstm"], recurrent::<Stack<CmsLstmCell>>),
+    rnn("modernn", "MoDeRNN", &["MoDeRNN"], recurrent::<Stack<MoDeCell>>),
+    rnn("sms-lstm", "SMS-LSTM", &["MS-ConvLSTM", "ms-convlstm"], recurrent::<Pyramid<ConvLstmCell>>),
+    rnn("tms-lstm", "TMS-LSTM", &["MK-LSTM", "mk-lstm"], recurrent::<Stack<MkLstmCell>>),
+    rnn("ms-lstm", "MS-LSTM", &["MS-LSTM"], recurrent::<Pyramid<MkLstmCell>>),
+    rnn("ms-trajgru", "MS-TrajGRU", &["MS-TrajGRU"], recurrent::<Pyramid<TrajGruCell>>),
+    rnn("ms-predrnn", "MS-PredRNN", &["MS-PredRNN"], recurrent::<Pyramid<StLstmCell>>),
+    rnn("ms-predrnn-pp", "MS-PredRNN++", &["MS-PredRNN++", "ms-predrnn++"], recurrent::<Pyramid<CausalLstmCell>>),
     ModelEntry {
-        name: "sms-lstm",
-        paper_name: "SMS-LSTM",
-        aliases: &["MS-ConvLSTM", "ms-convlstm"],
-        build: recurrent::<Pyramid<ConvLstmCell>>,
+        training_feeding: TrainingFeeding::Reverse,
+        ..rnn("ms-predrnn-v2", "MS-PredRNN-V2", &["MS-PredRNN-V2"], decoupled::<Pyramid<StLstmCell>>)
     },
-    ModelEntry {
-        name: "tms-lstm",
-        paper_name: "TMS-LSTM",
-        aliases: &["MK-LSTM", "mk-lstm"],
-        build: recurrent::<Stack<MkLstmCell>>,
-    },
-    ModelEntry {
-        name: "ms-lstm",
-        paper_name: "MS-LSTM",
-        aliases: &["MS-LSTM"],
-        build: recurrent::<Pyramid<MkLstmCell>>,
-    },
+    rnn("ms-mim", "MS-MIM", &["MS-MIM"], recurrent::<Pyramid<MimCell>>),
+    rnn("ms-motionrnn", "MS-MotionRNN", &["MS-MotionRNN"], recurrent::<Pyramid<MotionRnnCell>>),
+    rnn("ms-preciplstm", "MS-PrecipLSTM", &["MS-PrecipLSTM"], recurrent::<Pyramid<PrecipLstmCell>>),
+    rnn("ms-cms-lstm", "MS-CMS-LSTM", &["MS-CMS-LSTM"], recurrent::<Pyramid<CmsLstmCell>>),
+    rnn("ms-modernn", "MS-MoDeRNN", &["MS-MoDeRNN"], recurrent::<Pyramid<MoDeCell>>),
 ];
 
 /// Finds a model by its canonical name or any alias, ignoring case.

@@ -88,7 +88,8 @@ fn print_report(report: &GoldenReport, tolerance: f64, verbose: bool) {
     );
     for e in errors {
         if verbose || !(e.relative_error <= tolerance) {
-            println!("    {:<60} {:.3e}", e.name, e.relative_error);
+            let note = if e.floored { "  (reference below the noise floor: relative to the floor)" } else { "" };
+            println!("    {:<60} {:.3e}{note}", e.name, e.relative_error);
         }
     }
 }

@@ -6,7 +6,7 @@ use burn::nn::conv::Conv2d;
 use burn::tensor::activation::sigmoid;
 use burn::tensor::{Device, Tensor};
 
-use super::{Cell, lstm_memory, split_gates};
+use super::{Cell, CellInput, CellOutput, lstm_memory, split_gates};
 use crate::ModelConfig;
 use crate::layers::same_conv;
 
@@ -53,7 +53,8 @@ impl Cell for ConvLstmCell {
             .init(device)
     }
 
-    fn step(&self, x: Tensor<4>, state: Option<ConvLstmState>) -> (Tensor<4>, ConvLstmState) {
+    fn step(&self, input: CellInput, state: Option<ConvLstmState>) -> CellOutput<ConvLstmState> {
+        let x = input.x;
         let ConvLstmState { h, c } = state.unwrap_or_else(|| ConvLstmState {
             h: x.zeros_like(),
             c: x.zeros_like(),
@@ -62,6 +63,6 @@ impl Cell for ConvLstmCell {
         let [i, f, g, o] = split_gates(gates);
         let c = lstm_memory(i, f, g, c);
         let h = sigmoid(o) * c.clone().tanh();
-        (h.clone(), ConvLstmState { h, c })
+        CellOutput::plain(h.clone(), ConvLstmState { h, c })
     }
 }

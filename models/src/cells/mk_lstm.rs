@@ -6,7 +6,7 @@ use burn::nn::conv::Conv2d;
 use burn::tensor::activation::sigmoid;
 use burn::tensor::{Device, Tensor};
 
-use super::{Cell, lstm_memory, split_gates};
+use super::{Cell, CellInput, CellOutput, lstm_memory, split_gates};
 use crate::ModelConfig;
 use crate::layers::same_conv;
 
@@ -59,7 +59,8 @@ impl Cell for MkLstmCell {
         MkLstmCellConfig::new(config.hidden).init(device)
     }
 
-    fn step(&self, x: Tensor<4>, state: Option<MkLstmState>) -> (Tensor<4>, MkLstmState) {
+    fn step(&self, input: CellInput, state: Option<MkLstmState>) -> CellOutput<MkLstmState> {
+        let x = input.x;
         let MkLstmState { h, c3, c5 } = state.unwrap_or_else(|| MkLstmState {
             h: x.zeros_like(),
             c3: x.zeros_like(),
@@ -76,6 +77,6 @@ impl Cell for MkLstmCell {
         );
         let mixed = self._conv_out.forward(Tensor::cat(vec![c3.clone(), c5.clone()], 1));
         let h = o * mixed.tanh();
-        (h.clone(), MkLstmState { h, c3, c5 })
+        CellOutput::plain(h.clone(), MkLstmState { h, c3, c5 })
     }
 }

@@ -1,30 +1,95 @@
 //! Recurrent cells: interchangeable parts that the architectures stack or arrange in a pyramid.
 //!
-//! A cell sees only its own input and state; where it sits (resolution, neighbours) is the
-//! architecture's business.
+//! A cell sees its input, its own state, and what the architecture hands it (the zig-zag
+//! memory, the tensor to difference against); where it sits is the architecture's business.
 
-mod convlstm;
+mod causal_lstm;
+mod cms_lstm;
+pub(crate) mod convlstm;
+pub(crate) mod mim;
 mod mk_lstm;
+mod modernn;
+mod motion_rnn;
+mod precip_lstm;
+mod st_lstm;
+mod trajgru;
 
+pub use causal_lstm::{CausalLstmCell, CausalLstmCellConfig};
+pub use cms_lstm::{CmsLstmCell, CmsLstmCellConfig};
 pub use convlstm::{ConvLstmCell, ConvLstmCellConfig};
+pub use mim::{MimCell, MimCellConfig};
 pub use mk_lstm::{MkLstmCell, MkLstmCellConfig};
+pub use modernn::{MoDeCell, MoDeCellConfig};
+pub use motion_rnn::{MotionRnnCell, MotionRnnCellConfig};
+pub use precip_lstm::{PrecipLstmCell, PrecipLstmCellConfig};
+pub use st_lstm::{StLstmCell, StLstmCellConfig};
+pub use trajgru::{TrajGruCell, TrajGruCellConfig};
 
 use burn::module::{Module, ModuleDisplay};
 use burn::tensor::{Device, Tensor};
 
 use crate::ModelConfig;
 
-/// One recurrent layer of hidden width C: `(x, state) -> (h, state')`.
+/// What the cell differences its input against (`x - previous`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Previous {
+    /// Nothing: the cell does not look back.
+    Nothing,
+    /// The output of the layer below at the previous step (MIM, MotionRNN); zeros for layer 0.
+    LowerOutput,
+    /// This layer's own input at the previous step (PrecipLSTM).
+    OwnInput,
+}
+
+/// One layer's input at one time step.
+pub struct CellInput {
+    pub x: Tensor<4>,
+    /// The zig-zag spatiotemporal memory entering this layer (`None` = zeros).
+    pub memory: Option<Tensor<4>>,
+    /// See [`Previous`] (`None` = zeros).
+    pub previous: Option<Tensor<4>>,
+    /// Index of the layer and number of layers (some cells act differently by position).
+    pub layer: usize,
+    pub layers: usize,
+}
+
+/// One layer's output at one time step.
+pub struct CellOutput<S> {
+    pub h: Tensor<4>,
+    pub state: S,
+    /// The zig-zag memory leaving this layer, for cells that carry one.
+    pub memory: Option<Tensor<4>>,
+    /// The increments (delta c, delta m) of an ST-LSTM, for PredRNN-V2's decoupling loss.
+    pub increments: Option<(Tensor<4>, Tensor<4>)>,
+}
+
+impl<S> CellOutput<S> {
+    pub(crate) fn plain(h: Tensor<4>, state: S) -> Self {
+        Self {
+            h,
+            state,
+            memory: None,
+            increments: None,
+        }
+    }
+}
+
+/// One recurrent layer of hidden width C.
 pub trait Cell: Module + ModuleDisplay + 'static {
-    /// Everything the cell carries from one step to the next, at the cell's own resolution.
+    /// Everything the cell carries from one step to the next, at its own resolution.
     type State: Clone + Send;
+
+    /// Whether the cell reads and writes the zig-zag memory.
+    const USES_MEMORY: bool = false;
+    /// What the architecture must keep for `CellInput::previous`.
+    const PREVIOUS: Previous = Previous::Nothing;
 
     /// Builds a cell of the model's width; every layer of the paper's models has the same shape.
     fn from_model_config(config: &ModelConfig, device: &Device) -> Self;
 
     /// One time step. `state` is `None` at t = 0: zeros shaped like `x`, as in the
     /// authors' code (`hiddens=None`).
-    fn step(&self, x: Tensor<4>, state: Option<Self::State>) -> (Tensor<4>, Self::State);
+    fn step(&self, input: CellInput, state: Option<Self::State>) -> CellOutput<Self::State>;
 }
 
 /// `c' = sigmoid(f) c + sigmoid(i) tanh(g)`, the LSTM memory update shared by the cells.
@@ -39,4 +104,9 @@ pub(crate) fn split_gates<const N: usize>(gates: Tensor<4>) -> [Tensor<4>; N] {
         .chunk(N, 1)
         .try_into()
         .unwrap_or_else(|v: Vec<_>| panic!("gate tensor split into {} blocks, not {N}", v.len()))
+}
+
+/// `t`, or zeros shaped like `like` where absent.
+pub(crate) fn or_zeros(t: Option<Tensor<4>>, like: &Tensor<4>) -> Tensor<4> {
+    t.unwrap_or_else(|| like.zeros_like())
 }

@@ -1,0 +1,161 @@
+//! CMS-LSTM (`models/cms_lstm.py`): a context-embedding block before a ConvLSTM and a
+//! multi-scale self-attention memory block (SE block) after it. The memory carried in
+//! time is the SE block's, and its fusion convolution runs on the h|c side-by-side map,
+//! mixing across the seam, as in the reference.
+
+// Field names are the authors' state-dict names (convQ, SEBlock, conv33_X, LA).
+#![allow(non_snake_case)]
+
+use burn::config::Config;
+use burn::module::Module;
+use burn::nn::conv::Conv2d;
+use burn::tensor::activation::{sigmoid, softmax};
+use burn::tensor::{Device, Tensor};
+
+use super::convlstm::ConvLstmState;
+use super::{Cell, CellInput, CellOutput, lstm_memory, split_gates};
+use crate::ModelConfig;
+use crate::layers::same_conv;
+
+/// `cfg.ce_iters`: rounds of the context-embedding block.
+const CE_ITERATIONS: usize = 5;
+/// Block grids of the SE block's attention stages.
+const SCALES: [usize; 3] = [1, 2, 4];
+
+#[derive(Config, Debug)]
+pub struct CmsLstmCellConfig {
+    pub hidden: usize,
+    #[config(default = 3)]
+    pub kernel: usize,
+}
+
+/// Self-attention inside each block of an `s x s` grid, with a residual connection.
+#[derive(Module, Debug)]
+pub struct AttentionStage {
+    pub f_key: Conv2d,
+    pub f_query: Conv2d,
+    pub f_value: Conv2d,
+    scale: usize,
+}
+
+#[derive(Module, Debug)]
+pub struct SeBlock {
+    pub stages: Vec<AttentionStage>,
+    pub conv_bn: Conv2d,
+    pub w_z: Conv2d,
+    pub w_h2h: Conv2d,
+    pub w_z2h: Conv2d,
+}
+
+#[derive(Module, Debug)]
+pub struct CmsLstmCell {
+    pub convQ: Conv2d,
+    pub convR: Conv2d,
+    pub _conv_x2h: Conv2d,
+    pub _conv_h2h: Conv2d,
+    pub SEBlock: SeBlock,
+}
+
+impl CmsLstmCellConfig {
+    pub fn init(&self, device: &Device) -> CmsLstmCell {
+        let (c, k) = (self.hidden, self.kernel);
+        let conv = |cin, cout, k| same_conv(cin, cout, k, device);
+        CmsLstmCell {
+            convQ: conv(c, c, k),
+            convR: conv(c, c, k),
+            _conv_x2h: conv(c, 4 * c, k),
+            _conv_h2h: conv(c, 4 * c, k),
+            SEBlock: SeBlock {
+                stages: SCALES
+                    .iter()
+                    .map(|&scale| AttentionStage {
+                        f_key: conv(c, c, 1),
+                        f_query: conv(c, c, 1),
+                        f_value: conv(c, c, 1),
+                        scale,
+                    })
+                    .collect(),
+                conv_bn: conv(3 * c, c, k),
+                w_z: conv(2 * c, c, 1),
+                w_h2h: conv(c, 3 * c, k),
+                w_z2h: conv(c, 3 * c, k),
+            },
+        }
+    }
+}
+
+impl AttentionStage {
+    /// `wide` is `[B, C, H, 2W]` (h' left, c' right); tokens of a block are its pixels of both halves.
+    fn forward(&self, wide: Tensor<4>) -> Tensor<4> {
+        let [b, c, h, w2] = wide.dims();
+        let (w, s) = (w2 / 2, self.scale);
+        let (bh, bw) = (h / s, w / s);
+        let tokens = |t: Tensor<4>| {
+            let half = |t: Tensor<4>| {
+                t.reshape([b, c, s, bh, s, bw])
+                    .permute([0, 2, 4, 1, 3, 5])
+                    .reshape([b * s * s, c, bh * bw])
+            };
+            Tensor::cat(vec![half(t.clone().narrow(3, 0, w)), half(t.narrow(3, w, w))], 2)
+        };
+        let q = tokens(self.f_query.forward(wide.clone()));
+        let k = tokens(self.f_key.forward(wide.clone()));
+        let v = tokens(self.f_value.forward(wide.clone()));
+        let attention = softmax(q.swap_dims(1, 2).matmul(k), 2); // [B s s, N, N]: rows query, softmax over keys
+        let context = v.matmul(attention.swap_dims(1, 2)); // [B s s, C, N]
+        let image = |t: Tensor<3>| {
+            t.reshape([b, s, s, c, bh, bw])
+                .permute([0, 3, 1, 4, 2, 5])
+                .reshape([b, c, h, w])
+        };
+        let n = bh * bw;
+        let left = image(context.clone().narrow(2, 0, n));
+        let right = image(context.narrow(2, n, n));
+        Tensor::cat(vec![left, right], 3) + wide
+    }
+}
+
+impl SeBlock {
+    /// Returns (h_next, m_next) from the ConvLSTM's h' and c'.
+    fn forward(&self, h: Tensor<4>, c: Tensor<4>) -> (Tensor<4>, Tensor<4>) {
+        let w = h.dims()[3];
+        let wide = Tensor::cat(vec![h.clone(), c.clone()], 3);
+        let scales: Vec<Tensor<4>> = self.stages.iter().map(|st| st.forward(wide.clone())).collect();
+        let fused = self.conv_bn.forward(Tensor::cat(scales, 1));
+        let z = self
+            .w_z
+            .forward(Tensor::cat(vec![fused.clone().narrow(3, 0, w), fused.narrow(3, w, w)], 1));
+        let [i, g, o] = split_gates(self.w_h2h.forward(h) + self.w_z2h.forward(z));
+        let i = sigmoid(i);
+        let m = (i.clone().neg() + 1.0) * c + i * g.tanh();
+        (sigmoid(o) * m.clone(), m)
+    }
+}
+
+impl Cell for CmsLstmCell {
+    type State = ConvLstmState;
+
+    fn from_model_config(config: &ModelConfig, device: &Device) -> Self {
+        CmsLstmCellConfig::new(config.hidden).with_kernel(config.kernel).init(device)
+    }
+
+    fn step(&self, input: CellInput, state: Option<ConvLstmState>) -> CellOutput<ConvLstmState> {
+        let mut x = input.x;
+        let ConvLstmState { mut h, c } = state.unwrap_or_else(|| ConvLstmState {
+            h: x.zeros_like(),
+            c: x.zeros_like(),
+        });
+        for i in 1..=CE_ITERATIONS {
+            if i % 2 == 1 {
+                x = sigmoid(self.convQ.forward(h.clone())).mul_scalar(2.0) * x;
+            } else {
+                h = sigmoid(self.convR.forward(x.clone())).mul_scalar(2.0) * h;
+            }
+        }
+        let [i, f, g, o] = split_gates(self._conv_x2h.forward(x) + self._conv_h2h.forward(h));
+        let c = lstm_memory(i, f, g, c);
+        let h = sigmoid(o) * c.clone().tanh();
+        let (h, m) = self.SEBlock.forward(h, c);
+        CellOutput::plain(h.clone(), ConvLstmState { h, c: m })
+    }
+}

@@ -1,0 +1,185 @@
+//! Memory In Memory (`models/mim.py`): an ST-LSTM whose forget term is replaced by a
+//! cascade of a non-stationary (memory `n`) and a stationary (memory `s`) module, fed by
+//! the temporal difference of the layer below. The first layer keeps the plain forget term;
+//! it still computes and carries `n` and `s`, as the authors' code does.
+
+use burn::config::Config;
+use burn::module::Module;
+use burn::nn::conv::Conv2d;
+use burn::tensor::activation::sigmoid;
+use burn::tensor::{Device, Tensor};
+
+use super::{Cell, CellInput, CellOutput, Previous, lstm_memory, or_zeros, split_gates};
+use crate::ModelConfig;
+use crate::layers::same_conv;
+
+#[derive(Config, Debug)]
+pub struct MimCellConfig {
+    pub hidden: usize,
+    #[config(default = 3)]
+    pub kernel: usize,
+}
+
+#[derive(Module, Debug)]
+pub struct MimCell {
+    pub _conv_x2h_n: Conv2d,
+    pub _conv_n2h_n: Conv2d,
+    pub _conv_diff2o: Conv2d,
+    pub _conv_n2o: Conv2d,
+    pub _conv_x2h_s: Conv2d,
+    pub _conv_c2h_s: Conv2d,
+    pub _conv_s2o: Conv2d,
+    pub _conv_x2h: Conv2d,
+    pub _conv_h2h: Conv2d,
+    pub _conv_c2o: Conv2d,
+    pub _conv_x2h_m: Conv2d,
+    pub _conv_m2h_m: Conv2d,
+    pub _conv_m2o: Conv2d,
+    pub _conv_c_m: Conv2d,
+}
+
+impl MimCellConfig {
+    pub fn init(&self, device: &Device) -> MimCell {
+        let (c, k) = (self.hidden, self.kernel);
+        let conv = |cin, cout, k| same_conv(cin, cout, k, device);
+        MimCell {
+            _conv_x2h_n: conv(c, 3 * c, k),
+            _conv_n2h_n: conv(c, 3 * c, k),
+            _conv_diff2o: conv(c, c, k),
+            _conv_n2o: conv(c, c, k),
+            _conv_x2h_s: conv(c, 4 * c, k),
+            _conv_c2h_s: conv(c, 4 * c, k),
+            _conv_s2o: conv(c, c, k),
+            _conv_x2h: conv(c, 4 * c, k),
+            _conv_h2h: conv(c, 4 * c, k),
+            _conv_c2o: conv(c, c, k),
+            _conv_x2h_m: conv(c, 3 * c, k),
+            _conv_m2h_m: conv(c, 3 * c, k),
+            _conv_m2o: conv(c, c, k),
+            _conv_c_m: conv(2 * c, c, 1),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct MimState {
+    pub h: Tensor<4>,
+    pub c: Tensor<4>,
+    pub n: Tensor<4>,
+    pub s: Tensor<4>,
+}
+
+impl MimState {
+    pub(crate) fn zeros(like: &Tensor<4>) -> Self {
+        Self {
+            h: like.zeros_like(),
+            c: like.zeros_like(),
+            n: like.zeros_like(),
+            s: like.zeros_like(),
+        }
+    }
+}
+
+/// The MIM block's result: new state, zig-zag memory and the ST-LSTM output gate.
+pub(crate) struct MimStep {
+    pub state: MimState,
+    pub memory: Tensor<4>,
+    pub output_gate: Tensor<4>,
+}
+
+/// The convolutions of a MIM block, borrowed from whichever cell holds them (MIM, MotionRNN).
+pub(crate) struct MimConvs<'a> {
+    pub _conv_x2h_n: &'a Conv2d,
+    pub _conv_n2h_n: &'a Conv2d,
+    pub _conv_diff2o: &'a Conv2d,
+    pub _conv_n2o: &'a Conv2d,
+    pub _conv_x2h_s: &'a Conv2d,
+    pub _conv_c2h_s: &'a Conv2d,
+    pub _conv_s2o: &'a Conv2d,
+    pub _conv_x2h: &'a Conv2d,
+    pub _conv_h2h: &'a Conv2d,
+    pub _conv_c2o: &'a Conv2d,
+    pub _conv_x2h_m: &'a Conv2d,
+    pub _conv_m2h_m: &'a Conv2d,
+    pub _conv_m2o: &'a Conv2d,
+    pub _conv_c_m: &'a Conv2d,
+}
+
+/// Borrows the MIM convolutions of a cell that has fields of the authors' names.
+macro_rules! mim_convs {
+    ($cell:expr) => {
+        $crate::cells::mim::MimConvs {
+            _conv_x2h_n: &$cell._conv_x2h_n,
+            _conv_n2h_n: &$cell._conv_n2h_n,
+            _conv_diff2o: &$cell._conv_diff2o,
+            _conv_n2o: &$cell._conv_n2o,
+            _conv_x2h_s: &$cell._conv_x2h_s,
+            _conv_c2h_s: &$cell._conv_c2h_s,
+            _conv_s2o: &$cell._conv_s2o,
+            _conv_x2h: &$cell._conv_x2h,
+            _conv_h2h: &$cell._conv_h2h,
+            _conv_c2o: &$cell._conv_c2o,
+            _conv_x2h_m: &$cell._conv_x2h_m,
+            _conv_m2h_m: &$cell._conv_m2h_m,
+            _conv_m2o: &$cell._conv_m2o,
+            _conv_c_m: &$cell._conv_c_m,
+        }
+    };
+}
+pub(crate) use mim_convs;
+
+impl MimConvs<'_> {
+    /// One MIM step.
+    pub(crate) fn step(&self, input: CellInput, state: Option<MimState>) -> MimStep {
+        let x = input.x;
+        let m = or_zeros(input.memory, &x);
+        let diff = x.clone() - or_zeros(input.previous, &x);
+        let MimState { h, c, n, s } = state.unwrap_or_else(|| MimState::zeros(&x));
+
+        // non-stationary module on the temporal difference
+        let [i_n, f_n, g_n] = split_gates(self._conv_x2h_n.forward(diff.clone()) + self._conv_n2h_n.forward(n.clone()));
+        let n = lstm_memory(i_n, f_n, g_n, n);
+        let o_n = sigmoid(self._conv_diff2o.forward(diff) + self._conv_n2o.forward(n.clone()));
+        let d = o_n * n.clone().tanh();
+        // stationary module on its output and the previous c
+        let [i_s, f_s, g_s, o_s] = split_gates(self._conv_x2h_s.forward(d) + self._conv_c2h_s.forward(c.clone()));
+        let s = lstm_memory(i_s, f_s, g_s, s);
+        let t = sigmoid(o_s + self._conv_s2o.forward(s.clone())) * s.clone().tanh();
+
+        let [i, f, g, o] = split_gates(self._conv_x2h.forward(x.clone()) + self._conv_h2h.forward(h));
+        let c = if input.layer == 0 {
+            lstm_memory(i, f, g, c)
+        } else {
+            t + sigmoid(i) * g.tanh()
+        };
+        let [im, fm, gm] = split_gates(self._conv_x2h_m.forward(x) + self._conv_m2h_m.forward(m.clone()));
+        let m = lstm_memory(im, fm, gm, m);
+        let o = sigmoid(o + self._conv_c2o.forward(c.clone()) + self._conv_m2o.forward(m.clone()));
+        let h = o.clone() * self._conv_c_m.forward(Tensor::cat(vec![c.clone(), m.clone()], 1)).tanh();
+        MimStep {
+            state: MimState { h, c, n, s },
+            memory: m,
+            output_gate: o,
+        }
+    }
+}
+
+impl Cell for MimCell {
+    type State = MimState;
+    const USES_MEMORY: bool = true;
+    const PREVIOUS: Previous = Previous::LowerOutput;
+
+    fn from_model_config(config: &ModelConfig, device: &Device) -> Self {
+        MimCellConfig::new(config.hidden).with_kernel(config.kernel).init(device)
+    }
+
+    fn step(&self, input: CellInput, state: Option<MimState>) -> CellOutput<MimState> {
+        let step = mim_convs!(self).step(input, state);
+        CellOutput {
+            h: step.state.h.clone(),
+            state: step.state,
+            memory: Some(step.memory),
+            increments: None,
+        }
+    }
+}

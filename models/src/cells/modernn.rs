@@ -1,0 +1,86 @@
+//! MoDeRNN's cell (`models/modernn.py`): a detail context block that lets input and hidden
+//! state modulate each other with 3/5/7 kernels, then a ConvLSTM.
+
+// Field names are the authors' state-dict names (convQ, SEBlock, conv33_X, LA).
+#![allow(non_snake_case)]
+
+use burn::config::Config;
+use burn::module::Module;
+use burn::nn::conv::Conv2d;
+use burn::tensor::activation::sigmoid;
+use burn::tensor::{Device, Tensor};
+
+use super::{Cell, CellInput, CellOutput, lstm_memory, split_gates};
+use crate::ModelConfig;
+use crate::layers::same_conv;
+use crate::cells::convlstm::ConvLstmState;
+
+/// `cfg.ce_iters`: rounds of mutual modulation.
+const DCB_ITERATIONS: usize = 5;
+
+#[derive(Config, Debug)]
+pub struct MoDeCellConfig {
+    pub hidden: usize,
+    #[config(default = 3)]
+    pub kernel: usize,
+}
+
+#[derive(Module, Debug)]
+pub struct MoDeCell {
+    pub conv33_X: Conv2d,
+    pub conv55_X: Conv2d,
+    pub conv77_X: Conv2d,
+    pub conv33_H: Conv2d,
+    pub conv55_H: Conv2d,
+    pub conv77_H: Conv2d,
+    pub _conv_x2h: Conv2d,
+    pub _conv_h2h: Conv2d,
+}
+
+impl MoDeCellConfig {
+    pub fn init(&self, device: &Device) -> MoDeCell {
+        let c = self.hidden;
+        MoDeCell {
+            conv33_X: same_conv(c, c, 3, device),
+            conv55_X: same_conv(c, c, 5, device),
+            conv77_X: same_conv(c, c, 7, device),
+            conv33_H: same_conv(c, c, 3, device),
+            conv55_H: same_conv(c, c, 5, device),
+            conv77_H: same_conv(c, c, 7, device),
+            _conv_x2h: same_conv(c, 4 * c, self.kernel, device),
+            _conv_h2h: same_conv(c, 4 * c, self.kernel, device),
+        }
+    }
+}
+
+fn multi_kernel_gate(k3: &Conv2d, k5: &Conv2d, k7: &Conv2d, t: Tensor<4>) -> Tensor<4> {
+    let mean = (k3.forward(t.clone()) + k5.forward(t.clone()) + k7.forward(t)).div_scalar(3.0);
+    sigmoid(mean).mul_scalar(2.0)
+}
+
+impl Cell for MoDeCell {
+    type State = ConvLstmState;
+
+    fn from_model_config(config: &ModelConfig, device: &Device) -> Self {
+        MoDeCellConfig::new(config.hidden).with_kernel(config.kernel).init(device)
+    }
+
+    fn step(&self, input: CellInput, state: Option<ConvLstmState>) -> CellOutput<ConvLstmState> {
+        let mut x = input.x;
+        let ConvLstmState { mut h, c } = state.unwrap_or_else(|| ConvLstmState {
+            h: x.zeros_like(),
+            c: x.zeros_like(),
+        });
+        for i in 1..=DCB_ITERATIONS {
+            if i % 2 == 1 {
+                x = multi_kernel_gate(&self.conv33_H, &self.conv55_H, &self.conv77_H, h.clone()) * x;
+            } else {
+                h = multi_kernel_gate(&self.conv33_X, &self.conv55_X, &self.conv77_X, x.clone()) * h;
+            }
+        }
+        let [i, f, g, o] = split_gates(self._conv_x2h.forward(x) + self._conv_h2h.forward(h));
+        let c = lstm_memory(i, f, g, c);
+        let h = sigmoid(o) * c.clone().tanh();
+        CellOutput::plain(h.clone(), ConvLstmState { h, c })
+    }
+}

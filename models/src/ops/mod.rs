@@ -1,0 +1,8 @@
+//! Tensor operations that burn lacks in the exact form the authors' models use,
+//! each implemented once here and tested against hand-computed values.
+
+mod local_attention;
+mod warp;
+
+pub use local_attention::local_attention;
+pub use warp::warp;

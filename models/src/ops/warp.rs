@@ -1,0 +1,36 @@
+//! The authors' `warp()` (TrajGRU, MotionRNN): bilinear sampling of a feature map at
+//! pixel positions displaced by a flow field.
+
+use burn::tensor::{Device, Tensor};
+use burn::tensor::ops::{GridSampleOptions, GridSamplePaddingMode, InterpolateMode};
+
+/// Samples `input` (`[B, C, H, W]`) at `(x + flow_x, y + flow_y)` for every output pixel,
+/// where the flows are `[B, H, W]` in pixels.
+///
+/// Faithful to the reference: the position is normalised with `(W - 1)` (the
+/// align_corners=True convention) but sampled with align_corners=False and zero padding,
+/// so the effective source is `x' = (x + u) W / (W - 1) - 0.5`.
+pub fn warp(input: Tensor<4>, flow_x: Tensor<3>, flow_y: Tensor<3>) -> Tensor<4> {
+    let [_, _, h, w] = input.dims();
+    let device = input.device();
+    let (xs, ys) = base_grid(h, w, &device);
+    let gx = (flow_x + xs.unsqueeze_dim::<3>(0)).mul_scalar(2.0 / (w as f64 - 1.0)).sub_scalar(1.0);
+    let gy = (flow_y + ys.unsqueeze_dim::<3>(0)).mul_scalar(2.0 / (h as f64 - 1.0)).sub_scalar(1.0);
+    let grid = Tensor::stack::<4>(vec![gx, gy], 3);
+    let options = GridSampleOptions {
+        mode: InterpolateMode::Bilinear,
+        padding_mode: GridSamplePaddingMode::Zeros,
+        align_corners: false,
+    };
+    input.grid_sample_2d(grid, options)
+}
+
+/// Column and row index of every pixel, `[H, W]` each.
+fn base_grid(h: usize, w: usize, device: &Device) -> (Tensor<2>, Tensor<2>) {
+    let xs: Vec<f32> = (0..h * w).map(|i| (i % w) as f32).collect();
+    let ys: Vec<f32> = (0..h * w).map(|i| (i / w) as f32).collect();
+    (
+        Tensor::<1>::from_floats(xs.as_slice(), device).reshape([h, w]),
+        Tensor::<1>::from_floats(ys.as_slice(), device).reshape([h, w]),
+    )
+}
