@@ -32,7 +32,7 @@ fn smoke_profile_renders_table3_and_fig4_with_contents() {
     let out = std::env::temp_dir().join(format!("vpbench-e2e-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&out);
     let options = smoke_sweep(out.clone());
-    let records = run_sweep(&options).unwrap();
+    let records = run_sweep(&options).unwrap().records;
 
     // one finished, self-describing record per model, in table order
     let models: Vec<&str> = records.iter().map(|r| r.model.as_str()).collect();
@@ -59,8 +59,10 @@ fn smoke_profile_renders_table3_and_fig4_with_contents() {
     assert_eq!(csv.lines().count(), 5, "{csv}");
 
     let exp = &options.experiment;
-    let written = vpbench_reports::table3::render(&records, &exp.paper, "Table 3", "smoke", &out).unwrap();
-    assert_eq!(written.len(), 5);
+    let (written, table) = vpbench_reports::paper_table::render_table(&records, exp, "smoke", &out).unwrap();
+    assert_eq!(written.len(), 3);
+    let figure = vpbench_reports::paper_table::radar(&records, table.provenance[..4].to_vec());
+    assert_eq!(figure.render(&out, "fig4_radar").unwrap().len(), 2);
 
     let md = std::fs::read_to_string(out.join("table3.md")).unwrap();
     for model in ["ConvLSTM", "SMS-LSTM", "TMS-LSTM", "MS-LSTM"] {
@@ -90,7 +92,7 @@ fn smoke_profile_renders_table3_and_fig4_with_contents() {
     assert!(svg.contains("<svg") && svg.contains("TMS-LSTM") && svg.contains("Memory") && svg.contains("smoke"));
 
     // a second sweep over the same folder reuses every finished run
-    let again = run_sweep(&options).unwrap();
+    let again = run_sweep(&options).unwrap().records;
     for (a, b) in records.iter().zip(&again) {
         assert_eq!(a.finished_unix, b.finished_unix, "{} was rerun", a.run_id);
     }
@@ -105,10 +107,10 @@ fn a_failed_run_is_recorded_and_the_sweep_goes_on() {
     let mut options = smoke_sweep(out.clone());
     options.experiment.models = vec!["convlstm".into(), "ms-lstm".into()];
     // a learning rate this large drives the loss to infinity within a few steps
-    let profile = options.experiment.profiles.get_mut("smoke").unwrap();
+    let profile = options.experiment.profile_set.get_mut("smoke").unwrap();
     profile.learning_rate = 1e30;
     profile.epochs = 3;
-    let records = run_sweep(&options).unwrap();
+    let records = run_sweep(&options).unwrap().records;
     assert_eq!(records.len(), 2);
     for r in &records {
         match &r.status {

@@ -20,7 +20,15 @@ pub struct Experiment {
     pub models: Vec<String>,
     /// The paper's numbers for this table, relative to the experiment file.
     pub paper: PathBuf,
-    pub profiles: BTreeMap<String, Profile>,
+    /// Columns of the paper's CSV to reproduce (`params_m`, `memory_gb`, `flops_g`,
+    /// `time_h`, `mse`, `mae`, `ssim`, `psnr`).
+    pub columns: Vec<String>,
+    /// Figures drawn with the table (`fig4_radar`, `fig6_frames`).
+    pub figures: Vec<String>,
+    /// File of profiles shared by the experiments of a dataset, relative to the experiment file.
+    pub profiles: PathBuf,
+    #[serde(skip)]
+    pub profile_set: BTreeMap<String, Profile>,
 }
 
 /// Sizes and training settings of one profile (`smoke`, `quick`, `paper`).
@@ -71,16 +79,19 @@ impl Experiment {
             .with_context(|| format!("cannot read experiment file {}", path.display()))?;
         let mut exp: Experiment = toml::from_str(&text)
             .with_context(|| format!("experiment file {}", path.display()))?;
-        if let Some(dir) = path.parent() {
-            exp.paper = dir.join(&exp.paper);
-        }
+        let dir = path.parent().unwrap_or(Path::new("."));
+        exp.paper = dir.join(&exp.paper);
+        exp.profiles = dir.join(&exp.profiles);
+        let text = std::fs::read_to_string(&exp.profiles)
+            .with_context(|| format!("{}: field 'profiles': cannot read {}", path.display(), exp.profiles.display()))?;
+        exp.profile_set = toml::from_str(&text).with_context(|| format!("profile file {}", exp.profiles.display()))?;
         for m in &exp.models {
             vpbench_models::registry::lookup(m)
                 .with_context(|| format!("experiment file {}: field 'models'", path.display()))?;
         }
         vpbench_datasets::DatasetKind::parse(&exp.dataset)
             .with_context(|| format!("experiment file {}: field 'dataset'", path.display()))?;
-        for (name, p) in &exp.profiles {
+        for (name, p) in &exp.profile_set {
             for (field, ok) in [
                 ("epochs", p.epochs >= 1),
                 ("batch", p.batch >= 1),
@@ -89,7 +100,7 @@ impl Experiment {
                 ("frame_size", p.frame_size >= 4),
             ] {
                 if !ok {
-                    bail!("experiment file {}: profiles.{name}.{field} is out of range", path.display());
+                    bail!("profile file {}: {name}.{field} is out of range", exp.profiles.display());
                 }
             }
         }
@@ -97,11 +108,11 @@ impl Experiment {
     }
 
     pub fn profile(&self, name: &str) -> anyhow::Result<&Profile> {
-        self.profiles.get(name).with_context(|| {
+        self.profile_set.get(name).with_context(|| {
             format!(
-                "profile '{name}' is not defined for table {}; defined: {}",
-                self.table,
-                self.profiles.keys().cloned().collect::<Vec<_>>().join(", ")
+                "profile '{name}' is not defined in {}; defined: {}",
+                self.profiles.display(),
+                self.profile_set.keys().cloned().collect::<Vec<_>>().join(", ")
             )
         })
     }

@@ -6,6 +6,7 @@ pub mod data;
 pub mod device;
 pub mod experiment;
 pub mod host;
+pub mod inspect;
 pub mod memory;
 pub mod metrics;
 pub mod progress;

@@ -31,8 +31,21 @@ pub struct SweepOptions {
     pub command: String,
 }
 
-/// Runs (or reuses) every run of the sweep; returns their records in table order.
-pub fn run_sweep(opts: &SweepOptions) -> anyhow::Result<Vec<RunRecord>> {
+/// What a sweep leaves: the records in table order and the data they ran on.
+pub struct SweepResult {
+    pub records: Vec<RunRecord>,
+    pub data: crate::data::DataSplit,
+}
+
+impl SweepResult {
+    /// The folder of a run of this sweep.
+    pub fn run_dir(out_dir: &Path, record: &RunRecord) -> PathBuf {
+        out_dir.join("runs").join(&record.run_id)
+    }
+}
+
+/// Runs (or reuses) every run of the sweep.
+pub fn run_sweep(opts: &SweepOptions) -> anyhow::Result<SweepResult> {
     let exp = &opts.experiment;
     let profile = exp.profile(&opts.profile)?;
     let dataset = DatasetKind::parse(&exp.dataset)?;
@@ -88,7 +101,7 @@ pub fn run_sweep(opts: &SweepOptions) -> anyhow::Result<Vec<RunRecord>> {
         progress.println(&summary(&record));
         records.push(record);
     }
-    Ok(records)
+    Ok(SweepResult { records, data })
 }
 
 fn status_word(status: &RunStatus) -> &'static str {

@@ -13,6 +13,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use vpbench_datasets::{DatasetKind, Sequences};
 use vpbench_models::cost::count_macs;
+use vpbench_models::registry::TrainingFeeding;
 use vpbench_models::{Feeding, Model, ModelConfig, paper_loss, registry};
 
 use crate::atomic::write_atomic;
@@ -98,6 +99,7 @@ pub fn execute(plan: &RunPlan<'_>, progress: &Progress) -> RunRecord {
 fn train_and_test(plan: &RunPlan<'_>, progress: &Progress, record: &mut RunRecord) -> anyhow::Result<()> {
     let profile = plan.profile;
     let config = profile.model_config();
+    let entry = registry::lookup(plan.model)?;
     record.cost = costs(plan.model, &config, plan.dataset)?;
 
     let base = &plan.device.device;
@@ -135,10 +137,19 @@ fn train_and_test(plan: &RunPlan<'_>, progress: &Progress, record: &mut RunRecor
         for (it, indices) in order.chunks(profile.batch).enumerate() {
             let step_start = Instant::now();
             let frames = batch_tensor(train, indices, &device);
-            let masks: Vec<Vec<bool>> = (0..config.out_len - 1)
-                .map(|_| (0..indices.len()).map(|_| rng.random::<f64>() < state.eta).collect())
-                .collect();
-            let loss = model_loss(&model, frames, &Feeding::Scheduled { masks })?;
+            let feeding = match entry.training_feeding {
+                TrainingFeeding::Scheduled => Feeding::Scheduled {
+                    masks: bernoulli_masks(&mut rng, &vec![state.eta; config.out_len - 1], indices.len()),
+                },
+                TrainingFeeding::Reverse => {
+                    let (eta_r, eta) = reverse_schedule(epoch + 1, profile.epochs);
+                    let probs: Vec<f64> = (1..config.seq_len() - 1)
+                        .map(|t| if t < config.in_len { eta_r } else { eta })
+                        .collect();
+                    Feeding::Reverse { masks: bernoulli_masks(&mut rng, &probs, indices.len()) }
+                }
+            };
+            let loss = model_loss(&model, frames, &feeding)?;
             let value = loss.clone().into_scalar::<f32>() as f64;
             if !value.is_finite() {
                 bar.abandon();
@@ -208,6 +219,30 @@ fn train_and_test(plan: &RunPlan<'_>, progress: &Progress, record: &mut RunRecor
     model.save_checkpoint(&plan.run_dir.join("final.safetensors"))?;
     let _ = std::fs::remove_dir_all(&ckpt_dir);
     Ok(())
+}
+
+/// One mask per entry of `probs`, each a per-sample Bernoulli draw (true: ground truth).
+fn bernoulli_masks(rng: &mut ChaCha8Rng, probs: &[f64], batch: usize) -> Vec<Vec<bool>> {
+    probs
+        .iter()
+        .map(|&p| (0..batch).map(|_| rng.random::<f64>() < p).collect())
+        .collect()
+}
+
+/// The authors' reverse scheduled sampling (by epoch, 1-based, of `epochs`): the probability
+/// of ground truth for input steps (eta_r) and for future steps (eta). At test time
+/// (epoch = epochs) it is (1, 0), plain autoregressive feeding.
+pub fn reverse_schedule(epoch: usize, epochs: usize) -> (f64, f64) {
+    let (e, total) = (epoch as f64, epochs as f64);
+    let (start, end) = (total / 3.0, 2.0 * total / 3.0);
+    let step = start / 5.0;
+    if e < start {
+        (0.5, 0.5)
+    } else if e < end {
+        (1.0 - 0.5 * (-(e - start) / step).exp(), 0.5 - 0.5 * (e - start) / (end - start))
+    } else {
+        (1.0, 0.0)
+    }
 }
 
 fn model_loss(model: &Model, frames: Tensor<5>, feeding: &Feeding) -> anyhow::Result<Tensor<1>> {
@@ -289,7 +324,9 @@ fn settings(p: &Profile) -> TrainingSettings {
         epochs: p.epochs,
         batch: p.batch,
         loss: "per-frame pixel-sum L2 + L1 over all S-1 outputs, mean over frames and batch".into(),
-        feeding: "scheduled sampling, eta from 1 to 0 linearly over all iterations; test autoregressive".into(),
+        feeding: "scheduled sampling, eta from 1 to 0 linearly over all iterations (PredRNN-V2: the authors' \
+                  reverse scheduled sampling by epoch); test autoregressive"
+            .into(),
         valid_every: p.valid_every,
         seed: p.seed,
     }
@@ -362,4 +399,20 @@ fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
         .cloned()
         .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
         .unwrap_or_else(|| "unknown panic".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::reverse_schedule;
+
+    #[test]
+    fn reverse_schedule_follows_the_authors_formula() {
+        // E = 20: start 6.67, end 13.33, step 1.33
+        assert_eq!(reverse_schedule(1, 20), (0.5, 0.5));
+        let (r, e) = reverse_schedule(10, 20);
+        let x: f64 = (10.0 - 20.0 / 3.0) / (20.0 / 15.0);
+        assert!((r - (1.0 - 0.5 * (-x as f64).exp())).abs() < 1e-12);
+        assert!((e - (0.5 - 0.5 * (10.0 - 20.0 / 3.0) / (20.0 / 3.0))).abs() < 1e-12);
+        assert_eq!(reverse_schedule(20, 20), (1.0, 0.0));
+    }
 }

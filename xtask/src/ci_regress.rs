@@ -83,7 +83,7 @@ pub fn run(args: &CiRegressArgs) -> anyhow::Result<bool> {
         quiet: true,
         command: "cargo xtask ci-regress".into(),
     };
-    let records = run_sweep(&options);
+    let records = run_sweep(&options).map(|s| s.records);
     let _ = std::fs::remove_dir_all(&out_dir);
     let records = records?;
     if let Some(failed) = records.iter().find(|r| r.status != RunStatus::Finished) {

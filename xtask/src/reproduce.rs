@@ -1,13 +1,16 @@
 //! `cargo xtask reproduce-table N`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::bail;
 use clap::Args;
 use vpbench_harness::data::DataSource;
 use vpbench_harness::device::ComputeDevice;
-use vpbench_harness::experiment::Experiment;
-use vpbench_harness::sweep::{SweepOptions, run_sweep};
+use vpbench_harness::experiment::{Experiment, Profile};
+use vpbench_harness::inspect::predict_clip;
+use vpbench_harness::sweep::{SweepOptions, SweepResult, run_sweep};
+use vpbench_reports::frames::{FrameRow, FrameStrip};
+use vpbench_reports::paper_table::{radar, render_table};
 
 use crate::workspace_root;
 
@@ -28,7 +31,7 @@ pub struct ReproduceArgs {
     /// cpu, or cuda:N on a build with a GPU backend.
     #[arg(long, default_value = "cpu")]
     pub device: String,
-    /// Output folder (default: out/table<N>-<profile>).
+    /// Output folder (default: out/<dataset>-<profile>, shared by the tables of a dataset).
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Experiment file (default: configs/table<N>.toml).
@@ -60,10 +63,11 @@ pub fn run(args: &ReproduceArgs) -> anyhow::Result<()> {
     }
     let experiment = Experiment::load(&config)?;
     let profile = experiment.profile(&args.profile)?.clone();
+    // Tables of one dataset share a folder, so that they share the runs of a profile.
     let out_dir = args
         .out
         .clone()
-        .unwrap_or_else(|| PathBuf::from(format!("out/table{}-{}", args.table, args.profile)));
+        .unwrap_or_else(|| PathBuf::from(format!("out/{}-{}", experiment.dataset, args.profile)));
     let options = SweepOptions {
         experiment: experiment.clone(),
         profile: args.profile.clone(),
@@ -75,22 +79,52 @@ pub fn run(args: &ReproduceArgs) -> anyhow::Result<()> {
         quiet: args.quiet,
         command: std::env::args().collect::<Vec<_>>().join(" "),
     };
-    let records = run_sweep(&options)?;
-    let written = match experiment.table {
-        3 => vpbench_reports::table3::render(
-            &records,
-            &experiment.paper,
-            &format!("Table 3: {}", experiment.title),
-            &profile.description,
-            &out_dir,
-        )?,
-        n => bail!("table {n}: no renderer in this build"),
-    };
+    let sweep = run_sweep(&options)?;
+    let (mut written, table) = render_table(&sweep.records, &experiment, &profile.description, &out_dir)?;
+    let caption = table.provenance[..4].to_vec();
+    for figure in &experiment.figures {
+        written.extend(match figure.as_str() {
+            "fig4_radar" => radar(&sweep.records, caption.clone()).render(&out_dir, figure)?,
+            "fig6_frames" => frame_strip(&sweep, &out_dir, &profile, caption.clone())?.render(&out_dir, figure)?,
+            other => bail!("{}: unknown figure '{other}' (known: fig4_radar, fig6_frames)", config.display()),
+        });
+    }
     println!("wrote:");
     for path in written {
         println!("  {}", path.display());
     }
     Ok(())
+}
+
+/// Fig. 6 style: the inputs, the ground truth and each model's prediction of test clip 0.
+fn frame_strip(sweep: &SweepResult, out_dir: &Path, profile: &Profile, caption: Vec<String>) -> anyhow::Result<FrameStrip> {
+    let clips = &sweep.data.test;
+    let clip: Vec<Vec<f32>> = clips
+        .clip(0)
+        .chunks(clips.frame_size())
+        .map(|f| f.iter().map(|&p| p as f32 / 255.0).collect())
+        .collect();
+    let (inputs, future) = clip.split_at(profile.in_len);
+    let mut rows = vec![
+        FrameRow { label: "Input".into(), frames: inputs.to_vec(), first_column: 0 },
+        FrameRow { label: "Ground truth".into(), frames: future.to_vec(), first_column: profile.in_len },
+    ];
+    for record in sweep.records.iter().filter(|r| r.is_finished()) {
+        let predicted = predict_clip(record, &SweepResult::run_dir(out_dir, record), clips, 0)?;
+        rows.push(FrameRow {
+            label: record.paper_name.clone(),
+            frames: predicted[predicted.len() - profile.out_len..].to_vec(),
+            first_column: profile.in_len,
+        });
+    }
+    Ok(FrameStrip {
+        title: "Fig. 6: test clip 0, inputs, ground truth and each model's prediction".into(),
+        caption,
+        height: clips.height,
+        width: clips.width,
+        columns: profile.in_len + profile.out_len,
+        rows,
+    })
 }
 
 fn available_tables() -> Vec<String> {

@@ -16,8 +16,17 @@ title = "resume test"
 dataset = "mmnist"
 models = ["convlstm", "sms-lstm"]
 paper = "{}"
-
-[profiles.slow]
+columns = ["params_m", "memory_gb", "flops_g", "time_h", "mse"]
+figures = ["fig4_radar"]
+profiles = "profiles-resume.toml"
+"#,
+            paper.display()
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("profiles-resume.toml"),
+        r#"[slow]
 description = "smoke-sized frames, many epochs, so that a run can be interrupted"
 frame_size = 16
 in_len = 3
@@ -35,8 +44,6 @@ learning_rate = 3e-4
 valid_every = 1
 seed = 7
 "#,
-            paper.display()
-        ),
     )
     .unwrap();
     path

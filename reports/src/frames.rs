@@ -1,0 +1,98 @@
+//! Frame strips (Fig. 6 style): rows of grayscale frames with labels, PNG and SVG.
+
+use std::path::{Path, PathBuf};
+
+use plotters::coord::Shift;
+use plotters::element::BitMapElement;
+use plotters::prelude::*;
+
+/// One labelled row of frames, each `height x width` values in [0, 1].
+pub struct FrameRow {
+    pub label: String,
+    pub frames: Vec<Vec<f32>>,
+    /// Column at which the row's frames start (inputs left, predictions right).
+    pub first_column: usize,
+}
+
+pub struct FrameStrip {
+    pub title: String,
+    pub caption: Vec<String>,
+    pub height: usize,
+    pub width: usize,
+    pub columns: usize,
+    pub rows: Vec<FrameRow>,
+}
+
+const LABEL_WIDTH: i32 = 150;
+const GAP: i32 = 4;
+
+impl FrameStrip {
+    fn scale(&self) -> u32 {
+        (72 / self.height.max(self.width)).max(1) as u32
+    }
+
+    fn size(&self) -> (u32, u32) {
+        let s = self.scale() as i32;
+        let (fw, fh) = (self.width as i32 * s, self.height as i32 * s);
+        let w = LABEL_WIDTH + self.columns as i32 * (fw + GAP) + 20;
+        let h = 50 + self.rows.len() as i32 * (fh + GAP) + 24 * self.caption.len() as i32 + 20;
+        (w.max(1100) as u32, h as u32)
+    }
+
+    /// Writes `<stem>.png` and `<stem>.svg` into `dir`.
+    pub fn render(&self, dir: &Path, stem: &str) -> anyhow::Result<Vec<PathBuf>> {
+        crate::register_fonts();
+        std::fs::create_dir_all(dir)?;
+        let (png, svg) = (dir.join(format!("{stem}.png")), dir.join(format!("{stem}.svg")));
+        {
+            let root = BitMapBackend::new(&png, self.size()).into_drawing_area();
+            self.draw(&root)?;
+            root.present()?;
+        }
+        {
+            let root = SVGBackend::new(&svg, self.size()).into_drawing_area();
+            self.draw(&root)?;
+            root.present()?;
+        }
+        Ok(vec![png, svg])
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> anyhow::Result<()>
+    where
+        DB::ErrorType: 'static,
+    {
+        let err = |e: DrawingAreaErrorKind<DB::ErrorType>| anyhow::anyhow!("drawing failed: {e}");
+        root.fill(&WHITE).map_err(err)?;
+        root.draw(&Text::new(self.title.clone(), (10, 12), ("sans-serif", 18).into_font()))
+            .map_err(err)?;
+        let s = self.scale();
+        let (fw, fh) = (self.width as u32 * s, self.height as u32 * s);
+        let label = ("sans-serif", 15).into_font();
+        for (r, row) in self.rows.iter().enumerate() {
+            let y = 46 + r as i32 * (fh as i32 + GAP);
+            root.draw(&Text::new(row.label.clone(), (10, y + fh as i32 / 2 - 8), label.clone()))
+                .map_err(err)?;
+            for (c, frame) in row.frames.iter().enumerate() {
+                let x = LABEL_WIDTH + (row.first_column + c) as i32 * (fw as i32 + GAP);
+                let mut rgb = Vec::with_capacity((fw * fh * 3) as usize);
+                for py in 0..fh as usize {
+                    for px in 0..fw as usize {
+                        let v = frame[(py / s as usize) * self.width + px / s as usize].clamp(0.0, 1.0);
+                        let g = (v * 255.0).round() as u8;
+                        rgb.extend([g, g, g]);
+                    }
+                }
+                let element = BitMapElement::with_owned_buffer((x, y), (fw, fh), rgb)
+                    .ok_or_else(|| anyhow::anyhow!("frame buffer size mismatch"))?;
+                root.draw(&element).map_err(err)?;
+            }
+        }
+        let small = ("sans-serif", 13).into_font();
+        let top = 50 + self.rows.len() as i32 * (fh as i32 + GAP);
+        for (i, line) in self.caption.iter().enumerate() {
+            root.draw(&Text::new(line.clone(), (10, top + 22 * i as i32), small.clone()))
+                .map_err(err)?;
+        }
+        Ok(())
+    }
+}
