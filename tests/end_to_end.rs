@@ -8,6 +8,7 @@ use vpbench_harness::device::ComputeDevice;
 use vpbench_harness::experiment::Experiment;
 use vpbench_harness::record::{RunRecord, RunStatus};
 use vpbench_harness::sweep::{SweepOptions, read_records, run_sweep};
+use vpbench_reports::figure::Figure;
 
 fn workspace() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -16,6 +17,7 @@ fn workspace() -> PathBuf {
 fn smoke_sweep(out_dir: PathBuf) -> SweepOptions {
     SweepOptions {
         experiment: Experiment::load(&workspace().join("configs/table3.toml")).unwrap(),
+        experiment_file: workspace().join("configs/table3.toml"),
         profile: "smoke".into(),
         source: DataSource::Synthetic,
         device: ComputeDevice::parse("cpu").unwrap(),
@@ -24,6 +26,8 @@ fn smoke_sweep(out_dir: PathBuf) -> SweepOptions {
         retry_failed: false,
         quiet: true,
         command: "end_to_end test".into(),
+        isolate: None,
+        exit_with_parent: false,
     }
 }
 

@@ -38,6 +38,9 @@ pub struct RunPlan<'a> {
     pub run_dir: PathBuf,
     pub resume: bool,
     pub command: String,
+    /// Stop (without a record, so that the run resumes later) if the parent process ends:
+    /// set in child processes of a sweep.
+    pub exit_with_parent: bool,
 }
 
 /// Progress of an unfinished run, saved with each checkpoint.
@@ -55,9 +58,23 @@ struct TrainState {
 /// Runs the plan; a failure of any kind (NaN loss, out of memory, a panic) comes back as a
 /// record with status failed, never as a crash of the sweep.
 pub fn execute(plan: &RunPlan<'_>, progress: &Progress) -> RunRecord {
-    let started_unix = unix_now();
+    let mut record = base_record(plan);
+    let outcome = catch_unwind(AssertUnwindSafe(|| train_and_test(plan, progress, &mut record)));
+    record.status = match outcome {
+        Ok(Ok(())) => RunStatus::Finished,
+        Ok(Err(e)) => RunStatus::Failed { reason: format!("{e:#}") },
+        Err(panic) => RunStatus::Failed {
+            reason: format!("panicked: {}", panic_message(&panic)),
+        },
+    };
+    record.finished_unix = unix_now();
+    record
+}
+
+/// The record of a run as far as it is known before training.
+fn base_record(plan: &RunPlan<'_>) -> RunRecord {
     let entry = registry::lookup(plan.model).expect("experiment files are checked on load");
-    let mut record = RunRecord {
+    RunRecord {
         run_id: plan.run_id.clone(),
         status: RunStatus::Finished,
         model: entry.name.to_string(),
@@ -80,18 +97,16 @@ pub fn execute(plan: &RunPlan<'_>, progress: &Progress) -> RunRecord {
         test: None,
         resumed: false,
         host: HostInfo::collect(),
-        started_unix,
+        started_unix: unix_now(),
         finished_unix: 0,
         command: plan.command.clone(),
-    };
-    let outcome = catch_unwind(AssertUnwindSafe(|| train_and_test(plan, progress, &mut record)));
-    record.status = match outcome {
-        Ok(Ok(())) => RunStatus::Finished,
-        Ok(Err(e)) => RunStatus::Failed { reason: format!("{e:#}") },
-        Err(panic) => RunStatus::Failed {
-            reason: format!("panicked: {}", panic_message(&panic)),
-        },
-    };
+    }
+}
+
+/// A record for a run that ended before it could record itself (its process was killed).
+pub fn failed_record(plan: &RunPlan<'_>, reason: String) -> RunRecord {
+    let mut record = base_record(plan);
+    record.status = RunStatus::Failed { reason };
     record.finished_unix = unix_now();
     record
 }
@@ -122,6 +137,7 @@ fn train_and_test(plan: &RunPlan<'_>, progress: &Progress, record: &mut RunRecor
         .gpu_index
         .map(|i| NvmlSampler::start(i, std::time::Duration::from_millis(100)));
 
+    let parent = std::os::unix::process::parent_id();
     let train = &plan.data.train;
     let iters_per_epoch = train.count.div_ceil(profile.batch);
     let eta_step = 1.0 / (profile.epochs * iters_per_epoch) as f64;
@@ -135,6 +151,10 @@ fn train_and_test(plan: &RunPlan<'_>, progress: &Progress, record: &mut RunRecor
         order.shuffle(&mut rng);
         let mut loss_sum = 0.0;
         for (it, indices) in order.chunks(profile.batch).enumerate() {
+            if plan.exit_with_parent && std::os::unix::process::parent_id() != parent {
+                // The sweep that started this run is gone: leave the checkpoint for a rerun.
+                std::process::exit(3);
+            }
             let step_start = Instant::now();
             let frames = batch_tensor(train, indices, &device);
             let feeding = match entry.training_feeding {
@@ -352,7 +372,7 @@ fn memory_peak(sampler: Option<Result<NvmlSampler, String>>) -> MemoryPeak {
         },
         None => MemoryPeak {
             process_peak_rss_bytes: rss,
-            measured_as: "CPU process peak RSS (Linux VmHWM); no GPU".into(),
+            measured_as: "CPU: peak RSS of the run's process (Linux VmHWM, reset at the start of the run); no GPU".into(),
             ..Default::default()
         },
     }

@@ -1,10 +1,10 @@
 //! Frame strips (Fig. 6 style): rows of grayscale frames with labels, PNG and SVG.
 
-use std::path::{Path, PathBuf};
-
 use plotters::coord::Shift;
 use plotters::element::BitMapElement;
 use plotters::prelude::*;
+
+use crate::figure::{Figure, draw_error};
 
 /// One labelled row of frames, each `height x width` values in [0, 1].
 pub struct FrameRow {
@@ -30,7 +30,9 @@ impl FrameStrip {
     fn scale(&self) -> u32 {
         (72 / self.height.max(self.width)).max(1) as u32
     }
+}
 
+impl Figure for FrameStrip {
     fn size(&self) -> (u32, u32) {
         let s = self.scale() as i32;
         let (fw, fh) = (self.width as i32 * s, self.height as i32 * s);
@@ -39,29 +41,11 @@ impl FrameStrip {
         (w.max(1100) as u32, h as u32)
     }
 
-    /// Writes `<stem>.png` and `<stem>.svg` into `dir`.
-    pub fn render(&self, dir: &Path, stem: &str) -> anyhow::Result<Vec<PathBuf>> {
-        crate::register_fonts();
-        std::fs::create_dir_all(dir)?;
-        let (png, svg) = (dir.join(format!("{stem}.png")), dir.join(format!("{stem}.svg")));
-        {
-            let root = BitMapBackend::new(&png, self.size()).into_drawing_area();
-            self.draw(&root)?;
-            root.present()?;
-        }
-        {
-            let root = SVGBackend::new(&svg, self.size()).into_drawing_area();
-            self.draw(&root)?;
-            root.present()?;
-        }
-        Ok(vec![png, svg])
-    }
-
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> anyhow::Result<()>
     where
         DB::ErrorType: 'static,
     {
-        let err = |e: DrawingAreaErrorKind<DB::ErrorType>| anyhow::anyhow!("drawing failed: {e}");
+        let err = draw_error::<DB::ErrorType>;
         root.fill(&WHITE).map_err(err)?;
         root.draw(&Text::new(self.title.clone(), (10, 12), ("sans-serif", 18).into_font()))
             .map_err(err)?;

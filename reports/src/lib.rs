@@ -1,6 +1,7 @@
 //! Renders the paper's tables beside the measured numbers, and its figures.
 
 pub mod comparison;
+pub mod figure;
 pub mod frames;
 mod font;
 pub mod paper;

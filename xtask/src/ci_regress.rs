@@ -72,8 +72,10 @@ pub fn run(args: &CiRegressArgs) -> anyhow::Result<bool> {
     let baseline_path = args.baseline.clone().unwrap_or_else(|| root.join("configs/ci-baseline.json"));
     let experiment = Experiment::load(&root.join("configs/table3.toml"))?;
     let out_dir = std::env::temp_dir().join(format!("vpbench-ci-regress-{}", std::process::id()));
+    let experiment_file = root.join("configs/table3.toml");
     let options = SweepOptions {
         experiment,
+        experiment_file,
         profile: "smoke".into(),
         source: DataSource::Synthetic,
         device: ComputeDevice::parse("cpu")?,
@@ -82,6 +84,8 @@ pub fn run(args: &CiRegressArgs) -> anyhow::Result<bool> {
         retry_failed: true,
         quiet: true,
         command: "cargo xtask ci-regress".into(),
+        isolate: None,
+        exit_with_parent: false,
     };
     let records = run_sweep(&options).map(|s| s.records);
     let _ = std::fs::remove_dir_all(&out_dir);

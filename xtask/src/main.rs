@@ -22,6 +22,9 @@ enum Task {
     ReproduceTable(reproduce::ReproduceArgs),
     /// Run the smoke profile with fixed seeds and compare with the committed baseline.
     CiRegress(ci_regress::CiRegressArgs),
+    /// One run of a sweep in its own process (started by reproduce-table).
+    #[command(hide = true)]
+    RunOne(reproduce::RunOneArgs),
 }
 
 /// The workspace root (the folder holding `configs/`).
@@ -34,6 +37,7 @@ fn main() -> ExitCode {
     let result = match cli.task {
         Task::ReproduceTable(args) => reproduce::run(&args).map(|()| true),
         Task::CiRegress(args) => ci_regress::run(&args),
+        Task::RunOne(args) => reproduce::run_one_task(&args).map(|()| true),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

@@ -8,7 +8,8 @@ use vpbench_harness::data::DataSource;
 use vpbench_harness::device::ComputeDevice;
 use vpbench_harness::experiment::{Experiment, Profile};
 use vpbench_harness::inspect::predict_clip;
-use vpbench_harness::sweep::{SweepOptions, SweepResult, run_sweep};
+use vpbench_harness::sweep::{SweepOptions, SweepResult, prepare_data, run_one, run_sweep};
+use vpbench_reports::figure::Figure;
 use vpbench_reports::frames::{FrameRow, FrameStrip};
 use vpbench_reports::paper_table::{radar, render_table};
 
@@ -70,6 +71,7 @@ pub fn run(args: &ReproduceArgs) -> anyhow::Result<()> {
         .unwrap_or_else(|| PathBuf::from(format!("out/{}-{}", experiment.dataset, args.profile)));
     let options = SweepOptions {
         experiment: experiment.clone(),
+        experiment_file: config.clone(),
         profile: args.profile.clone(),
         source: DataSource::from_args(args.data.clone(), args.mnist.clone())?,
         device: ComputeDevice::parse(&args.device)?,
@@ -78,6 +80,10 @@ pub fn run(args: &ReproduceArgs) -> anyhow::Result<()> {
         retry_failed: args.retry_failed,
         quiet: args.quiet,
         command: std::env::args().collect::<Vec<_>>().join(" "),
+        // One process per run: memory peaks are the run's own, and a run the system kills
+        // (out of memory) is recorded as failed while the sweep goes on.
+        isolate: Some((std::env::current_exe()?, vec!["run-one".to_string()])),
+        exit_with_parent: false,
     };
     let sweep = run_sweep(&options)?;
     let (mut written, table) = render_table(&sweep.records, &experiment, &profile.description, &out_dir)?;
@@ -138,4 +144,52 @@ fn available_tables() -> Vec<String> {
         .collect();
     tables.sort();
     tables
+}
+
+/// `cargo xtask run-one`: one run of a sweep, started by `reproduce-table` in its own process.
+#[derive(Args, Debug)]
+pub struct RunOneArgs {
+    #[arg(long)]
+    pub config: PathBuf,
+    #[arg(long)]
+    pub profile: String,
+    #[arg(long)]
+    pub model: String,
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    #[arg(long)]
+    pub mnist: Option<PathBuf>,
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+    #[arg(long)]
+    pub out: PathBuf,
+    /// The sweep's command line, for the record.
+    #[arg(long, default_value = "")]
+    pub command: String,
+    #[arg(long)]
+    pub no_resume: bool,
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+pub fn run_one_task(args: &RunOneArgs) -> anyhow::Result<()> {
+    let experiment = Experiment::load(&args.config)?;
+    let options = SweepOptions {
+        experiment: experiment.clone(),
+        experiment_file: args.config.clone(),
+        profile: args.profile.clone(),
+        source: DataSource::from_args(args.data.clone(), args.mnist.clone())?,
+        device: ComputeDevice::parse(&args.device)?,
+        out_dir: args.out.clone(),
+        resume: !args.no_resume,
+        retry_failed: true,
+        quiet: args.quiet,
+        command: args.command.clone(),
+        isolate: None,
+        exit_with_parent: true,
+    };
+    let data = prepare_data(&options)?;
+    let progress = vpbench_harness::progress::Progress::new(args.quiet);
+    run_one(&options, &args.model, &data, &progress)?;
+    Ok(())
 }

@@ -109,3 +109,54 @@ fn interrupted_sweep_resumes_without_losing_finished_runs() {
     assert!(out.join("table3.md").is_file() && out.join("fig4_radar.png").is_file());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Pids of the `run-one` children working on `out`.
+fn run_one_children(out: &Path) -> Vec<u32> {
+    let needle = out.display().to_string();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .map(|c| {
+                    let c = String::from_utf8_lossy(&c).replace('\0', " ");
+                    c.contains("run-one") && c.contains(&needle)
+                })
+                .unwrap_or(false)
+        })
+        .collect()
+}
+
+#[test]
+fn a_run_killed_by_the_system_is_recorded_as_failed_and_the_sweep_goes_on() {
+    let dir = std::env::temp_dir().join(format!("vpbench-killed-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = experiment_file(&dir);
+    let out = dir.join("out");
+    let mut sweep = xtask(&config, &out).spawn().unwrap();
+    // kill the first model's process once it has started training, as the OOM killer would
+    let deadline = Instant::now() + Duration::from_secs(300);
+    loop {
+        let started = run_dir(&out, "convlstm").is_some_and(|d| d.join("checkpoint/state.json").is_file());
+        if started && let Some(pid) = run_one_children(&out).first() {
+            Command::new("kill").args(["-9", &pid.to_string()]).status().unwrap();
+            break;
+        }
+        assert!(sweep.try_wait().unwrap().is_none(), "sweep ended before the run could be killed");
+        assert!(Instant::now() < deadline, "timed out waiting for the run to start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(sweep.wait().unwrap().success(), "the sweep must go on after a killed run");
+    let read = |model: &str| -> serde_json::Value {
+        let path = run_dir(&out, model).unwrap().join("record.json");
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    };
+    let killed = read("convlstm");
+    assert_eq!(killed["status"]["state"], "failed");
+    assert!(killed["status"]["reason"].as_str().unwrap().contains("signal 9"), "{killed}");
+    assert_eq!(read("sms-lstm")["status"]["state"], "finished");
+    let md = std::fs::read_to_string(out.join("table3.md")).unwrap();
+    assert!(md.contains("signal 9"), "{md}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
