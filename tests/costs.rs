@@ -84,3 +84,23 @@ fn macs_scale_with_batch_and_params_do_not_depend_on_frame_size() {
     assert_eq!(one.upsample, 11 * 32 * (32 * 32 + 64 * 64) * steps);
     assert_eq!(one.matmul, 0);
 }
+
+/// The paper's Table 4 prints params to 0.1 M and FLOPs to 0.1 G: the counts round to them.
+#[test]
+fn table4_cost_columns_match_the_paper_to_its_printed_precision() {
+    let path = vpbench_tests::paper_file("table4_cost_mmnist.csv");
+    let mut reader = csv::Reader::from_path(&path).unwrap();
+    let config = paper_config(DatasetKind::MovingMnist, 32);
+    let device = Device::flex();
+    let mut rows = 0;
+    for row in reader.records() {
+        let row = row.unwrap();
+        let (name, params_m, flops_g): (&str, f64, f64) = (&row[0], row[1].parse().unwrap(), row[3].parse().unwrap());
+        let model = registry::build(name, &config, &device).unwrap();
+        let cost = cost_report(&model).unwrap();
+        assert_eq!(format!("{:.1}", cost.params as f64 / 1e6), format!("{params_m:.1}"), "{name} params");
+        assert_eq!(format!("{:.1}", cost.macs as f64 / 1e9), format!("{flops_g:.1}"), "{name} FLOPs");
+        rows += 1;
+    }
+    assert_eq!(rows, 7);
+}

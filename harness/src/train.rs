@@ -221,7 +221,7 @@ fn train_and_test(plan: &RunPlan<'_>, progress: &Progress, record: &mut RunRecor
     )?;
     let test_s = test_start.elapsed().as_secs_f64();
 
-    record.memory = memory_peak(sampler);
+    record.memory = memory_peak(sampler, &plan.device.device);
     record.losses = state.losses;
     record.timing = Timing {
         total_s: state.elapsed_s + test_s,
@@ -352,15 +352,19 @@ fn settings(p: &Profile) -> TrainingSettings {
     }
 }
 
-fn memory_peak(sampler: Option<Result<NvmlSampler, String>>) -> MemoryPeak {
+fn memory_peak(sampler: Option<Result<NvmlSampler, String>>, device: &burn::tensor::Device) -> MemoryPeak {
     let rss = peak_rss_bytes();
-    match sampler {
+    // burn's allocator report: peak pages of each pool (CubeCL backends; None on flex)
+    let pool_peak = device
+        .memory_pool_report()
+        .map(|pools| pools.iter().map(|p| p.page_size * p.pages_peak).sum::<u64>());
+    let mut peak = match sampler {
         Some(Ok(s)) => {
-            let (process, device) = s.finish();
+            let (process, device_used) = s.finish();
             MemoryPeak {
                 process_peak_rss_bytes: rss,
                 gpu_process_peak_bytes: Some(process),
-                gpu_device_peak_bytes: Some(device),
+                gpu_device_peak_bytes: Some(device_used),
                 pool_peak_bytes: None,
                 measured_as: "GPU: NVML per-process peak, sampled every 100 ms".into(),
             }
@@ -375,7 +379,9 @@ fn memory_peak(sampler: Option<Result<NvmlSampler, String>>) -> MemoryPeak {
             measured_as: "CPU: peak RSS of the run's process (Linux VmHWM, reset at the start of the run); no GPU".into(),
             ..Default::default()
         },
-    }
+    };
+    peak.pool_peak_bytes = pool_peak;
+    peak
 }
 
 fn existing_checkpoint(dir: &Path) -> Option<PathBuf> {
