@@ -58,37 +58,47 @@ pub struct PerFrame {
 /// Accumulates per-frame sums over test batches.
 pub struct MetricAccumulator {
     convention: Convention,
-    /// Indices into the S-1 outputs that this convention scores.
+    out_len: usize,
+    seq_len: usize,
+    /// Indices into the predicted frames that this convention scores (set by the first batch).
     scored: Vec<usize>,
+    /// How many frames the model predicts (the last `predicted` of the sequence).
+    predicted: usize,
     sums: PerFrame,
     samples: usize,
 }
 
 impl MetricAccumulator {
-    pub fn new(convention: Convention, in_len: usize, out_len: usize) -> Self {
-        let steps = in_len + out_len - 1;
-        let scored: Vec<usize> = match convention {
-            Convention::Authors => (0..steps).collect(),
-            Convention::Common => (in_len - 1..steps).collect(),
-        };
-        let zeros = vec![0.0; scored.len()];
+    pub fn new(convention: Convention, out_len: usize, seq_len: usize) -> Self {
         Self {
             convention,
-            sums: PerFrame {
-                mse: zeros.clone(),
-                mae: zeros.clone(),
-                ssim: zeros.clone(),
-                psnr: zeros,
-            },
-            scored,
+            out_len,
+            seq_len,
+            scored: Vec::new(),
+            predicted: 0,
+            sums: PerFrame::default(),
             samples: 0,
         }
     }
 
-    /// Adds a batch: `prediction` and `truth` are `[B, S-1, C, H, W]` flattened, where
-    /// `truth` is frames 1..S of the clip.
+    /// Adds a batch: `prediction` and `truth` are `[B, P, C, H, W]` flattened, predictions of
+    /// the last P frames of the clip and those frames (P = S-1 for recurrent models).
     pub fn add(&mut self, prediction: &[f32], truth: &[f32], batch: usize, frame_pixels: usize, height: usize, width: usize) {
         let steps = prediction.len() / (batch * frame_pixels);
+        if self.scored.is_empty() {
+            self.predicted = steps;
+            self.scored = match self.convention {
+                Convention::Authors => (0..steps).collect(),
+                Convention::Common => (steps.saturating_sub(self.out_len)..steps).collect(),
+            };
+            let zeros = vec![0.0; self.scored.len()];
+            self.sums = PerFrame {
+                mse: zeros.clone(),
+                mae: zeros.clone(),
+                ssim: zeros.clone(),
+                psnr: zeros,
+            };
+        }
         for b in 0..batch {
             for (k, &t) in self.scored.iter().enumerate() {
                 let at = (b * steps + t) * frame_pixels;
@@ -124,7 +134,7 @@ impl MetricAccumulator {
         QualityMetrics {
             convention: self.convention,
             description: self.convention.describe().to_string(),
-            frames: self.scored.iter().map(|t| t + 2).collect(),
+            frames: self.scored.iter().map(|k| self.seq_len - self.predicted + k + 1).collect(),
             samples: self.samples,
             mse: mean(&per_frame.mse),
             mae: mean(&per_frame.mae),
@@ -245,8 +255,8 @@ mod tests {
         // B=1, S-1=3 (in 2, out 2), 1x2 frames; prediction 1.5 where truth is 1.0 in every frame.
         let pred = vec![1.5f32, 0.0, 1.5, 0.0, 1.5, 0.0];
         let truth = vec![1.0f32, 0.0, 1.0, 0.0, 1.0, 0.0];
-        let mut a = MetricAccumulator::new(Convention::Authors, 2, 2);
-        let mut c = MetricAccumulator::new(Convention::Common, 2, 2);
+        let mut a = MetricAccumulator::new(Convention::Authors, 2, 4);
+        let mut c = MetricAccumulator::new(Convention::Common, 2, 4);
         a.add(&pred, &truth, 1, 2, 1, 2);
         c.add(&pred, &truth, 1, 2, 1, 2);
         let (a, c) = (a.finish(), c.finish());
@@ -262,7 +272,7 @@ mod tests {
         // two samples, one frame scored each (in 1, out 1), 2x2 pixels
         let pred = vec![0.5f32, 0.5, 0.5, 0.5, 0.0, 0.0, 0.0, 0.0];
         let truth = vec![0.0f32; 8];
-        let mut acc = MetricAccumulator::new(Convention::Authors, 1, 1);
+        let mut acc = MetricAccumulator::new(Convention::Authors, 1, 2);
         acc.add(&pred, &truth, 2, 4, 2, 2);
         let m = acc.finish();
         assert!((m.mse - (4.0 * 0.25) / 2.0).abs() < 1e-12);

@@ -210,8 +210,8 @@ fn train_and_test(plan: &RunPlan<'_>, progress: &Progress, record: &mut RunRecor
     bar.finish_and_clear();
 
     let test_start = Instant::now();
-    let mut authors = MetricAccumulator::new(Convention::Authors, config.in_len, config.out_len);
-    let mut common = MetricAccumulator::new(Convention::Common, config.in_len, config.out_len);
+    let mut authors = MetricAccumulator::new(Convention::Authors, config.out_len, config.seq_len());
+    let mut common = MetricAccumulator::new(Convention::Common, config.out_len, config.seq_len());
     let (test_loss, _) = evaluate(
         &model,
         &plan.data.test,
@@ -265,10 +265,15 @@ pub fn reverse_schedule(epoch: usize, epochs: usize) -> (f64, f64) {
     }
 }
 
+/// The frames that `predictions` (`[B, P, ...]`) predict: the last P of `frames`.
+fn targets(frames: &Tensor<5>, predictions: &Tensor<5>) -> Tensor<5> {
+    let (s, p) = (frames.dims()[1], predictions.dims()[1]);
+    frames.clone().narrow(1, s - p, p)
+}
+
 fn model_loss(model: &Model, frames: Tensor<5>, feeding: &Feeding) -> anyhow::Result<Tensor<1>> {
-    let s = frames.dims()[1];
-    let target = frames.clone().narrow(1, 1, s - 1);
-    let out = model.forward(frames, feeding)?;
+    let out = model.forward(frames.clone(), feeding)?;
+    let target = targets(&frames, &out.predictions);
     let loss = paper_loss(out.predictions, target);
     Ok(match out.aux_loss {
         Some(aux) => loss + aux,
@@ -291,9 +296,8 @@ fn evaluate(
     let frame = config.height * config.width * config.image_channels;
     for chunk in indices.chunks(batch) {
         let frames = batch_tensor(clips, chunk, &device);
-        let s = frames.dims()[1];
-        let truth = frames.clone().narrow(1, 1, s - 1);
-        let out = model.forward(frames, &Feeding::Autoregressive)?;
+        let out = model.forward(frames.clone(), &Feeding::Autoregressive)?;
+        let truth = targets(&frames, &out.predictions);
         let loss = paper_loss(out.predictions.clone(), truth.clone());
         loss_sum += loss.into_scalar::<f32>() as f64;
         batches += 1;

@@ -20,6 +20,7 @@ mod loss;
 mod model;
 pub mod recurrent;
 pub mod registry;
+pub mod simvp;
 pub mod weights;
 
 pub use config::ModelConfig;

@@ -14,7 +14,9 @@ use crate::{Feeding, ModelConfig, ModelError};
 /// What a forward pass returns.
 #[derive(Clone, Debug)]
 pub struct ModelOutput {
-    /// `[B, S-1, C, H, W]`: the prediction of frame t+1 at step t, unclipped.
+    /// `[B, P, C, H, W]`, unclipped: predictions of the last P frames of the sequence.
+    /// Recurrent models predict frame t+1 at every step t (P = S-1); SimVP predicts the
+    /// future only (P = out_len).
     pub predictions: Tensor<5>,
     /// A model-specific term added to the loss (PredRNN-V2's decoupling loss), if any.
     pub aux_loss: Option<Tensor<1>>,
@@ -140,6 +142,11 @@ impl Clone for Model {
 impl Model {
     pub(crate) fn new(name: &'static str, config: ModelConfig, net: Box<dyn DynPredictor>) -> Self {
         Self { name, config, net }
+    }
+
+    /// A model outside the registry (a custom configuration of an architecture), named `name`.
+    pub fn custom<P: Predictor>(name: &'static str, config: ModelConfig, net: P) -> Self {
+        Self::new(name, config, Box::new(net))
     }
 
     /// The registry's canonical name (`ms-lstm`, `convlstm`, ...).

@@ -9,6 +9,7 @@ use crate::cells::{
 };
 use crate::model::{DynPredictor, Model};
 use crate::recurrent::Recurrent;
+use crate::simvp::{SimVp, SimVpConfig};
 use crate::{ModelConfig, ModelError};
 
 type Builder = fn(&'static str, &ModelConfig, &Device) -> Result<Box<dyn DynPredictor>, ModelError>;
@@ -50,6 +51,14 @@ fn decoupled<A: Architecture>(
 ) -> Result<Box<dyn DynPredictor>, ModelError> {
     let options = CoreOptions { decoupling: true };
     Ok(Box::new(Recurrent::<A>::new(name, config, options, device)?))
+}
+
+fn simvp_paper(name: &'static str, config: &ModelConfig, device: &Device) -> Result<Box<dyn DynPredictor>, ModelError> {
+    Ok(Box::new(SimVp::new(name, config, &SimVpConfig::paper(), device)?))
+}
+
+fn simvp_openstl(name: &'static str, config: &ModelConfig, device: &Device) -> Result<Box<dyn DynPredictor>, ModelError> {
+    Ok(Box::new(SimVp::new(name, config, &SimVpConfig::openstl(), device)?))
 }
 
 /// A recurrent model: canonical name, paper name, aliases, builder.
@@ -98,6 +107,9 @@ pub static MODELS: &[ModelEntry] = &[
     rnn("ms-preciplstm", "MS-PrecipLSTM", &["MS-PrecipLSTM"], recurrent::<Pyramid<PrecipLstmCell>>),
     rnn("ms-cms-lstm", "MS-CMS-LSTM", &["MS-CMS-LSTM"], recurrent::<Pyramid<CmsLstmCell>>),
     rnn("ms-modernn", "MS-MoDeRNN", &["MS-MoDeRNN"], recurrent::<Pyramid<MoDeCell>>),
+    // Non-recurrent: the whole future in one pass; the feeding schedule does not apply.
+    rnn("simvp", "SimVP", &["SimVP", "simvp-paper"], simvp_paper),
+    rnn("simvp-openstl", "SimVP (OpenSTL config)", &["SimVP-OpenSTL"], simvp_openstl),
 ];
 
 /// Finds a model by its canonical name or any alias, ignoring case.
