@@ -5,7 +5,9 @@
 //! per-model table, so a model's count follows its code.
 
 use burn::tensor::{Device, Tensor};
-use burn_ir::{ActivationOperationIr, FloatOperationIr, InterpolateModeIr, ModuleOperationIr, OperationIr};
+use std::collections::HashSet;
+
+use burn_ir::{ActivationOperationIr, BaseOperationIr, FloatOperationIr, TensorId, TensorIr, InterpolateModeIr, ModuleOperationIr, OperationIr};
 use serde::{Deserialize, Serialize};
 
 use crate::model::Model;
@@ -25,18 +27,59 @@ pub struct MacCount {
     /// thop counts `nn.Softmax` modules as `rows x (3N - 1)`; functional softmax inside fused
     /// operations (PrecipLSTM's local attention) does not reach the graph as a softmax.
     pub softmax: u64,
+    /// Linear layers (`nn.Linear`): matrix products with a parameter, `out_numel x in`.
+    pub linear: u64,
+    /// LayerNorm with affine parameters: thop counts `4 x numel`.
+    pub norm: u64,
+    /// Matrix products of two activations (attention scores and mixing, fused attention):
+    /// functional in the references, so not in thop's count.
     pub matmul: u64,
 }
 
 impl MacCount {
     /// The thop convention of the paper: convolutions, transposed convolutions, upsampling.
     pub fn paper(&self) -> u64 {
-        self.conv + self.conv_transpose + self.upsample + self.softmax
+        self.conv + self.conv_transpose + self.upsample + self.softmax + self.linear + self.norm
     }
 
     /// Every counted multiply-accumulate, matrix products included.
     pub fn total(&self) -> u64 {
         self.paper() + self.matmul
+    }
+
+    /// Counts a captured graph. Tensors initialised in the scope (the parameters) and their
+    /// reshapes are tracked, to tell linear layers from products of activations.
+    fn from_graph(ops: &[OperationIr]) -> Self {
+        let mut count = Self::default();
+        let mut parameters: HashSet<TensorId> = HashSet::new();
+        for op in ops {
+            let derived = |input: &TensorIr, out: &TensorIr, set: &mut HashSet<TensorId>| {
+                if set.contains(&input.id) {
+                    set.insert(out.id);
+                }
+            };
+            match op {
+                OperationIr::Init(init) => {
+                    parameters.insert(init.out.id);
+                }
+                OperationIr::BaseFloat(BaseOperationIr::Reshape(s) | BaseOperationIr::Expand(s)) => {
+                    derived(&s.input, &s.out, &mut parameters)
+                }
+                OperationIr::BaseFloat(BaseOperationIr::SwapDims(s)) => derived(&s.input, &s.out, &mut parameters),
+                OperationIr::BaseFloat(BaseOperationIr::Permute(p)) => derived(&p.input, &p.out, &mut parameters),
+                OperationIr::Float(_, FloatOperationIr::Matmul(m)) => {
+                    let k = m.lhs.shape[m.lhs.shape.len() - 1] as u64;
+                    let macs = m.out.shape.iter().product::<usize>() as u64 * k;
+                    if parameters.contains(&m.lhs.id) || parameters.contains(&m.rhs.id) {
+                        count.linear += macs;
+                    } else {
+                        count.matmul += macs;
+                    }
+                }
+                other => count.add(other),
+            }
+        }
+        count
     }
 
     fn add(&mut self, op: &OperationIr) {
@@ -60,9 +103,18 @@ impl MacCount {
                 let n = s.input.shape[s.axis] as u64;
                 self.softmax += numel(&s.input.shape) / n * (3 * n - 1);
             }
-            OperationIr::Float(_, FloatOperationIr::Matmul(m)) => {
-                let k = m.lhs.shape[m.lhs.shape.len() - 1] as u64;
-                self.matmul += numel(&m.out.shape) * k;
+            OperationIr::Module(ModuleOperationIr::Linear(l)) => {
+                self.linear += numel(&l.out.shape) * l.weight.shape[0] as u64;
+            }
+            OperationIr::Module(ModuleOperationIr::LayerNorm(n)) => {
+                let affine = if n.beta.is_some() { 2 } else { 1 };
+                self.norm += 2 * affine * numel(&n.input.shape);
+            }
+            OperationIr::Module(ModuleOperationIr::Attention(a)) => {
+                // q k^T and A v
+                let (q, v) = (&a.query.shape, &a.value.shape);
+                let lk = a.key.shape[2] as u64;
+                self.matmul += numel(q) * lk + numel(&q[..3]) * lk * v[3] as u64;
             }
             _ => {}
         }
@@ -102,11 +154,7 @@ pub fn count_macs(model: &Model, batch: usize) -> Result<MacCount, ModelError> {
             message: format!("{e:?}"),
         })?;
     outcome?;
-    let mut count = MacCount::default();
-    for op in &graph.graph.operations {
-        count.add(op);
-    }
-    Ok(count)
+    Ok(MacCount::from_graph(&graph.graph.operations))
 }
 
 /// Params and paper-convention MACs (batch 1, one sequence) of `model`.
@@ -119,8 +167,10 @@ pub fn cost_report(model: &Model) -> Result<CostReport, ModelError> {
         macs_breakdown: breakdown,
         batch: 1,
         counted: "thop convention: conv2d and conv-transpose2d (out_numel x Cin/groups x kh x kw, \
-                  no bias), bilinear upsample (11 per output element), softmax modules \
-                  (rows x (3N-1)); matmul listed apart, not in macs"
+                  no bias), linear layers (out_numel x in), LayerNorm (4 x numel; GroupNorm, \
+                  composed of primitive ops, is not seen), bilinear upsample (11 per output \
+                  element), softmax modules (rows x (3N-1)); products of activations (attention) \
+                  listed apart as matmul, not in macs"
             .to_string(),
     })
 }

@@ -12,6 +12,7 @@ pub mod cells;
 pub mod ops;
 mod config;
 pub mod cost;
+pub mod earthformer;
 mod error;
 mod feeding;
 pub mod golden;

@@ -9,6 +9,7 @@ use crate::cells::{
 };
 use crate::model::{DynPredictor, Model};
 use crate::recurrent::Recurrent;
+use crate::earthformer::{Earthformer, EarthformerConfig};
 use crate::simvp::{SimVp, SimVpConfig};
 use crate::{ModelConfig, ModelError};
 
@@ -61,6 +62,10 @@ fn simvp_openstl(name: &'static str, config: &ModelConfig, device: &Device) -> R
     Ok(Box::new(SimVp::new(name, config, &SimVpConfig::openstl(), device)?))
 }
 
+fn earthformer(name: &'static str, config: &ModelConfig, device: &Device) -> Result<Box<dyn DynPredictor>, ModelError> {
+    Ok(Box::new(Earthformer::new(name, config, &EarthformerConfig::moving_mnist(), device)?))
+}
+
 /// A recurrent model: canonical name, paper name, aliases, builder.
 const fn rnn(
     name: &'static str,
@@ -110,6 +115,7 @@ pub static MODELS: &[ModelEntry] = &[
     // Non-recurrent: the whole future in one pass; the feeding schedule does not apply.
     rnn("simvp", "SimVP", &["SimVP", "simvp-paper"], simvp_paper),
     rnn("simvp-openstl", "SimVP (OpenSTL config)", &["SimVP-OpenSTL"], simvp_openstl),
+    rnn("earthformer", "Earthformer", &["Earthformer", "cuboid-transformer"], earthformer),
 ];
 
 /// Finds a model by its canonical name or any alias, ignoring case.

@@ -52,7 +52,10 @@ pub fn run(args: &CostArgs) -> anyhow::Result<()> {
         println!("params   {}", report.params);
         println!("MACs     {} ({:.3} G, one sequence, batch 1)", report.macs, report.macs as f64 / 1e9);
         let b = report.macs_breakdown;
-        println!("         conv {} + conv-transpose {} + upsample {} + softmax {}; matmul {} (not counted)", b.conv, b.conv_transpose, b.upsample, b.softmax, b.matmul);
+        println!(
+            "         conv {} + conv-transpose {} + linear {} + layer-norm {} + upsample {} + softmax {}; activation matmul {} (not counted)",
+            b.conv, b.conv_transpose, b.linear, b.norm, b.upsample, b.softmax, b.matmul
+        );
     }
     Ok(())
 }
