@@ -55,9 +55,90 @@ pub struct Profile {
     /// Validate (and checkpoint) every this many epochs, and after the last.
     pub valid_every: usize,
     pub seed: u64,
+    /// The authors' protocol unless given: Adam (eps 1e-8), constant learning rate, no
+    /// clipping, the pixel-sum L2 + L1 loss.
+    #[serde(default)]
+    pub optimizer: OptimizerKind,
+    #[serde(default)]
+    pub weight_decay: f64,
+    #[serde(default)]
+    pub schedule: ScheduleKind,
+    /// Fraction of all steps spent warming up (`warmup-cosine`).
+    #[serde(default)]
+    pub warmup_fraction: f64,
+    /// Clip each gradient's L2 norm to this.
+    #[serde(default)]
+    pub grad_clip_norm: Option<f64>,
+    #[serde(default)]
+    pub loss: LossKind,
+    /// Per-model settings that differ (a model's official recipe), by registry name.
+    #[serde(default)]
+    pub models: BTreeMap<String, ModelOverride>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OptimizerKind {
+    #[default]
+    Adam,
+    AdamW,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ScheduleKind {
+    #[default]
+    Constant,
+    /// PyTorch's OneCycleLR defaults (SimVP): 30% cosine warm-up from lr/25, cosine down to lr/25e4.
+    OneCycle,
+    /// Linear warm-up from 0, then cosine to lr x 1e-3 (Earthformer).
+    WarmupCosine,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LossKind {
+    /// The authors': per-frame pixel sums of squared and absolute errors, added.
+    #[default]
+    L2L1Sum,
+    /// Mean squared error over all elements (`nn.MSELoss`; SimVP, Earthformer).
+    Mse,
+}
+
+/// Settings of one model that differ from its profile's.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelOverride {
+    pub epochs: Option<usize>,
+    pub batch: Option<usize>,
+    pub learning_rate: Option<f64>,
+    pub optimizer: Option<OptimizerKind>,
+    pub weight_decay: Option<f64>,
+    pub schedule: Option<ScheduleKind>,
+    pub warmup_fraction: Option<f64>,
+    pub grad_clip_norm: Option<f64>,
+    pub loss: Option<LossKind>,
 }
 
 impl Profile {
+    /// The profile as it applies to `model` (its overrides applied, none left).
+    pub fn for_model(&self, model: &str) -> Profile {
+        let mut p = self.clone();
+        p.models.clear();
+        if let Some(o) = self.models.get(model) {
+            p.epochs = o.epochs.unwrap_or(p.epochs);
+            p.batch = o.batch.unwrap_or(p.batch);
+            p.learning_rate = o.learning_rate.unwrap_or(p.learning_rate);
+            p.optimizer = o.optimizer.unwrap_or(p.optimizer);
+            p.weight_decay = o.weight_decay.unwrap_or(p.weight_decay);
+            p.schedule = o.schedule.unwrap_or(p.schedule);
+            p.warmup_fraction = o.warmup_fraction.unwrap_or(p.warmup_fraction);
+            p.grad_clip_norm = o.grad_clip_norm.or(p.grad_clip_norm);
+            p.loss = o.loss.unwrap_or(p.loss);
+        }
+        p
+    }
+
     pub fn model_config(&self) -> ModelConfig {
         ModelConfig {
             image_channels: 1,
@@ -92,6 +173,11 @@ impl Experiment {
         vpbench_datasets::DatasetKind::parse(&exp.dataset)
             .with_context(|| format!("experiment file {}: field 'dataset'", path.display()))?;
         for (name, p) in &exp.profile_set {
+            for model in p.models.keys() {
+                vpbench_models::registry::lookup(model).with_context(|| {
+                    format!("profile file {}: {name}.models.{model}", exp.profiles.display())
+                })?;
+            }
             for (field, ok) in [
                 ("epochs", p.epochs >= 1),
                 ("batch", p.batch >= 1),

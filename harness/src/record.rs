@@ -47,6 +47,13 @@ pub struct CostInfo {
     pub macs_paper_config: u64,
     /// Same convention at this run's configuration.
     pub macs_run_config: u64,
+    /// The batch at which the paper printed this model's FLOPs, and the MACs of one forward
+    /// pass at that batch and the paper's configuration (not exactly batch x per-sequence:
+    /// Earthformer's decoder query projection runs once per pass).
+    #[serde(default)]
+    pub paper_flops_batch: usize,
+    #[serde(default)]
+    pub macs_paper_batch: u64,
     pub counted: String,
 }
 

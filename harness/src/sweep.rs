@@ -102,10 +102,10 @@ pub fn run_sweep(opts: &SweepOptions) -> anyhow::Result<SweepResult> {
 /// settings, the data and the device, so that runs are shared only when they are the same.
 pub fn run_id(opts: &SweepOptions, model: &str, data: &DataSplit) -> anyhow::Result<String> {
     let name = vpbench_models::registry::lookup(model)?.name;
-    let profile = opts.experiment.profile(&opts.profile)?;
+    let profile = opts.experiment.profile(&opts.profile)?.for_model(name);
     let fingerprint = fnv1a(&format!(
         "{}|{}|{}",
-        serde_json::to_string(profile)?,
+        serde_json::to_string(&profile)?,
         data.info.label,
         opts.device.name
     ));
@@ -115,12 +115,13 @@ pub fn run_id(opts: &SweepOptions, model: &str, data: &DataSplit) -> anyhow::Res
 fn plan<'a>(opts: &'a SweepOptions, model: &str, data: &'a DataSplit) -> anyhow::Result<RunPlan<'a>> {
     let exp = &opts.experiment;
     let run_id = run_id(opts, model, data)?;
+    let name = vpbench_models::registry::lookup(model)?.name;
     Ok(RunPlan {
         run_dir: opts.out_dir.join("runs").join(&run_id),
         run_id,
-        model: vpbench_models::registry::lookup(model)?.name,
+        model: name,
         profile_name: &opts.profile,
-        profile: exp.profile(&opts.profile)?,
+        profile: exp.profile(&opts.profile)?.for_model(name),
         dataset: DatasetKind::parse(&exp.dataset)?,
         data,
         device: &opts.device,

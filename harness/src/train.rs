@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail};
-use burn::optim::{AdamConfig, ModuleOptimizer};
+use burn::optim::decay::WeightDecayConfig;
+use burn::grad_clipping::GradientClippingConfig;
+use burn::optim::{AdamConfig, AdamWConfig, ModuleOptimizer};
 use burn::tensor::{Tensor, TensorData};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -19,7 +21,7 @@ use vpbench_models::{Feeding, Model, ModelConfig, paper_loss, registry};
 use crate::atomic::write_atomic;
 use crate::data::DataSplit;
 use crate::device::ComputeDevice;
-use crate::experiment::Profile;
+use crate::experiment::{LossKind, OptimizerKind, Profile, ScheduleKind};
 use crate::host::HostInfo;
 use crate::memory::{MemoryPeak, NvmlSampler, peak_rss_bytes, reset_peak_rss};
 use crate::metrics::{Convention, MetricAccumulator};
@@ -31,7 +33,8 @@ pub struct RunPlan<'a> {
     pub run_id: String,
     pub model: &'a str,
     pub profile_name: &'a str,
-    pub profile: &'a Profile,
+    /// The profile as it applies to this model (overrides applied).
+    pub profile: Profile,
     pub dataset: DatasetKind,
     pub data: &'a DataSplit,
     pub device: &'a ComputeDevice,
@@ -82,13 +85,15 @@ fn base_record(plan: &RunPlan<'_>) -> RunRecord {
         profile: plan.profile_name.to_string(),
         data: plan.data.info.clone(),
         model_config: plan.profile.model_config(),
-        training: settings(plan.profile),
+        training: settings(&plan.profile),
         backend: plan.device.backend.clone(),
         device: plan.device.name.clone(),
         cost: CostInfo {
             params: 0,
             macs_paper_config: 0,
             macs_run_config: 0,
+            paper_flops_batch: 1,
+            macs_paper_batch: 0,
             counted: String::new(),
         },
         timing: Timing::default(),
@@ -112,7 +117,7 @@ pub fn failed_record(plan: &RunPlan<'_>, reason: String) -> RunRecord {
 }
 
 fn train_and_test(plan: &RunPlan<'_>, progress: &Progress, record: &mut RunRecord) -> anyhow::Result<()> {
-    let profile = plan.profile;
+    let profile = &plan.profile;
     let config = profile.model_config();
     let entry = registry::lookup(plan.model)?;
     record.cost = costs(plan.model, &config, plan.dataset)?;
@@ -121,12 +126,12 @@ fn train_and_test(plan: &RunPlan<'_>, progress: &Progress, record: &mut RunRecor
     base.seed(profile.seed);
     let device = base.clone().autodiff();
     let mut model = registry::build(plan.model, &config, &device)?;
-    let mut optim: ModuleOptimizer = AdamConfig::new().with_epsilon(1e-8).init();
+    let mut optim = optimizer(profile);
 
     let ckpt_dir = plan.run_dir.join("checkpoint");
     let mut state = TrainState { eta: 1.0, ..Default::default() };
     if plan.resume && let Some(dir) = existing_checkpoint(&ckpt_dir) {
-        state = load_checkpoint(&dir, &mut model, &mut optim)?;
+        state = load_checkpoint(&dir, &mut model, &mut optim, profile)?;
         record.resumed = true;
         progress.println(&format!("{}: resuming after epoch {}", plan.run_id, state.epochs_done));
     }
@@ -140,7 +145,8 @@ fn train_and_test(plan: &RunPlan<'_>, progress: &Progress, record: &mut RunRecor
     let parent = std::os::unix::process::parent_id();
     let train = &plan.data.train;
     let iters_per_epoch = train.count.div_ceil(profile.batch);
-    let eta_step = 1.0 / (profile.epochs * iters_per_epoch) as f64;
+    let total_steps = profile.epochs * iters_per_epoch;
+    let eta_step = 1.0 / total_steps as f64;
     let bar = progress.bar((profile.epochs * iters_per_epoch) as u64, &plan.run_id);
     bar.set_position((state.epochs_done * iters_per_epoch) as u64);
 
@@ -169,14 +175,14 @@ fn train_and_test(plan: &RunPlan<'_>, progress: &Progress, record: &mut RunRecor
                     Feeding::Reverse { masks: bernoulli_masks(&mut rng, &probs, indices.len()) }
                 }
             };
-            let loss = model_loss(&model, frames, &feeding)?;
+            let loss = model_loss(&model, frames, &feeding, profile.loss)?;
             let value = loss.clone().into_scalar::<f32>() as f64;
             if !value.is_finite() {
                 bar.abandon();
                 bail!("loss became {value} at epoch {}, step {}", epoch + 1, it + 1);
             }
             let grads = model.backward(loss);
-            model.optimizer_step(&mut optim, profile.learning_rate, grads);
+            model.optimizer_step(&mut optim, learning_rate(profile, state.steps, total_steps), grads);
             state.eta = (state.eta - eta_step).max(0.0);
             loss_sum += value;
             state.steps += 1;
@@ -191,7 +197,7 @@ fn train_and_test(plan: &RunPlan<'_>, progress: &Progress, record: &mut RunRecor
         }
         let last = epoch + 1 == profile.epochs;
         let valid = (last || (epoch + 1) % profile.valid_every == 0)
-            .then(|| evaluate(&model, &plan.data.test, &config, profile.eval_batch, None))
+            .then(|| evaluate(&model, &plan.data.test, &config, profile.eval_batch, profile.loss, None))
             .transpose()?
             .map(|(loss, _)| loss);
         state.losses.push(EpochLoss {
@@ -217,6 +223,7 @@ fn train_and_test(plan: &RunPlan<'_>, progress: &Progress, record: &mut RunRecor
         &plan.data.test,
         &config,
         profile.eval_batch,
+        profile.loss,
         Some((&mut authors, &mut common)),
     )?;
     let test_s = test_start.elapsed().as_secs_f64();
@@ -271,10 +278,18 @@ fn targets(frames: &Tensor<5>, predictions: &Tensor<5>) -> Tensor<5> {
     frames.clone().narrow(1, s - p, p)
 }
 
-fn model_loss(model: &Model, frames: Tensor<5>, feeding: &Feeding) -> anyhow::Result<Tensor<1>> {
+/// The training criterion of the profile.
+fn criterion(kind: LossKind, prediction: Tensor<5>, target: Tensor<5>) -> Tensor<1> {
+    match kind {
+        LossKind::L2L1Sum => paper_loss(prediction, target),
+        LossKind::Mse => (prediction - target).square().mean(),
+    }
+}
+
+fn model_loss(model: &Model, frames: Tensor<5>, feeding: &Feeding, kind: LossKind) -> anyhow::Result<Tensor<1>> {
     let out = model.forward(frames.clone(), feeding)?;
     let target = targets(&frames, &out.predictions);
-    let loss = paper_loss(out.predictions, target);
+    let loss = criterion(kind, out.predictions, target);
     Ok(match out.aux_loss {
         Some(aux) => loss + aux,
         None => loss,
@@ -287,6 +302,7 @@ fn evaluate(
     clips: &Sequences,
     config: &ModelConfig,
     batch: usize,
+    kind: LossKind,
     mut metrics: Option<(&mut MetricAccumulator, &mut MetricAccumulator)>,
 ) -> anyhow::Result<(f64, usize)> {
     let model = model.without_autodiff();
@@ -298,7 +314,7 @@ fn evaluate(
         let frames = batch_tensor(clips, chunk, &device);
         let out = model.forward(frames.clone(), &Feeding::Autoregressive)?;
         let truth = targets(&frames, &out.predictions);
-        let loss = paper_loss(out.predictions.clone(), truth.clone());
+        let loss = criterion(kind, out.predictions.clone(), truth.clone());
         loss_sum += loss.into_scalar::<f32>() as f64;
         batches += 1;
         if let Some((a, c)) = metrics.as_mut() {
@@ -331,23 +347,85 @@ fn costs(model: &str, run_config: &ModelConfig, dataset: DatasetKind) -> anyhow:
     };
     let at_paper = registry::build(model, &paper_config, &host)?;
     let at_run = registry::build(model, run_config, &host)?;
+    let batch = registry::lookup(model)?.paper_flops_batch;
     Ok(CostInfo {
         params: at_paper.num_params(),
         macs_paper_config: count_macs(&at_paper, 1)?.paper(),
         macs_run_config: count_macs(&at_run, 1)?.paper(),
+        paper_flops_batch: batch,
+        macs_paper_batch: count_macs(&at_paper, batch)?.paper(),
         counted: "params and MACs at the paper's configuration of the dataset (32 hidden, 6 layers); \
                   MACs: thop convention, one sequence, batch 1"
             .into(),
     })
 }
 
+/// The profile's optimiser: Adam or AdamW (betas 0.9/0.999, eps 1e-8 as PyTorch), with
+/// its weight decay and per-tensor gradient-norm clipping.
+fn optimizer(p: &Profile) -> ModuleOptimizer {
+    let clipping = p.grad_clip_norm.map(|n| GradientClippingConfig::Norm(n as f32));
+    match p.optimizer {
+        OptimizerKind::Adam => AdamConfig::new()
+            .with_epsilon(1e-8)
+            .with_weight_decay((p.weight_decay > 0.0).then(|| WeightDecayConfig::new(p.weight_decay as f32)))
+            .with_grad_clipping(clipping)
+            .init(),
+        OptimizerKind::AdamW => AdamWConfig::new()
+            .with_epsilon(1e-8)
+            .with_weight_decay(p.weight_decay as f32)
+            .with_grad_clipping(clipping)
+            .init(),
+    }
+}
+
+/// The learning rate of step `step` (0-based) of `total`.
+pub fn learning_rate(p: &Profile, step: usize, total: usize) -> f64 {
+    let lr = p.learning_rate;
+    let cos_anneal = |start: f64, end: f64, pct: f64| end + (start - end) / 2.0 * (1.0 + (std::f64::consts::PI * pct.clamp(0.0, 1.0)).cos());
+    let s = step as f64;
+    match p.schedule {
+        ScheduleKind::Constant => lr,
+        ScheduleKind::OneCycle => {
+            // torch.optim.lr_scheduler.OneCycleLR defaults: pct_start 0.3, div 25, final div 1e4
+            let (initial, min) = (lr / 25.0, lr / 25.0 / 1e4);
+            let up_end = (0.3 * total as f64 - 1.0).max(1.0);
+            if s <= up_end {
+                cos_anneal(initial, lr, s / up_end)
+            } else {
+                cos_anneal(lr, min, (s - up_end) / ((total as f64 - 1.0) - up_end).max(1.0))
+            }
+        }
+        ScheduleKind::WarmupCosine => {
+            let warm = (p.warmup_fraction * total as f64).round();
+            if s < warm {
+                lr * s / warm
+            } else {
+                cos_anneal(lr, lr * 1e-3, (s - warm) / (total as f64 - warm).max(1.0))
+            }
+        }
+    }
+}
+
 fn settings(p: &Profile) -> TrainingSettings {
+    let optimizer = match p.optimizer {
+        OptimizerKind::Adam => "Adam",
+        OptimizerKind::AdamW => "AdamW",
+    };
     TrainingSettings {
-        optimizer: "Adam (beta 0.9/0.999, eps 1e-8, no weight decay)".into(),
+        optimizer: format!(
+            "{optimizer} (beta 0.9/0.999, eps 1e-8, weight decay {}, schedule {:?}{}, gradient clipping {})",
+            p.weight_decay,
+            p.schedule,
+            if p.schedule == ScheduleKind::WarmupCosine { format!(" with {}% warm-up", p.warmup_fraction * 100.0) } else { String::new() },
+            p.grad_clip_norm.map_or("none".to_string(), |n| format!("per-tensor L2 norm {n}")),
+        ),
         learning_rate: p.learning_rate,
         epochs: p.epochs,
         batch: p.batch,
-        loss: "per-frame pixel-sum L2 + L1 over all S-1 outputs, mean over frames and batch".into(),
+        loss: match p.loss {
+            LossKind::L2L1Sum => "per-frame pixel-sum L2 + L1 over the predicted frames, mean over frames and batch".into(),
+            LossKind::Mse => "mean squared error over all predicted pixels".into(),
+        },
         feeding: "scheduled sampling, eta from 1 to 0 linearly over all iterations (PredRNN-V2: the authors' \
                   reverse scheduled sampling by epoch); test autoregressive"
             .into(),
@@ -407,13 +485,12 @@ fn save_checkpoint(dir: &Path, model: &Model, optim: &ModuleOptimizer, state: &T
     std::fs::rename(&tmp, dir).with_context(|| format!("cannot move checkpoint into {}", dir.display()))
 }
 
-fn load_checkpoint(dir: &Path, model: &mut Model, optim: &mut ModuleOptimizer) -> anyhow::Result<TrainState> {
+fn load_checkpoint(dir: &Path, model: &mut Model, optim: &mut ModuleOptimizer, profile: &Profile) -> anyhow::Result<TrainState> {
     let text = std::fs::read_to_string(dir.join("state.json"))?;
     let state: TrainState = serde_json::from_str(&text)
         .with_context(|| format!("{}: checkpoint state is not valid", dir.display()))?;
     model.load_training_state(&dir.join("model.bpk"))?;
-    let fresh: ModuleOptimizer = AdamConfig::new().with_epsilon(1e-8).init();
-    *optim = fresh
+    *optim = optimizer(profile)
         .load(dir.join("optimizer.bpk"))
         .map_err(|e| anyhow::anyhow!("{}: cannot read optimizer state: {e}", dir.display()))?;
     Ok(state)
@@ -434,6 +511,27 @@ fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
 #[cfg(test)]
 mod tests {
     use super::reverse_schedule;
+
+    #[test]
+    fn learning_rate_schedules() {
+        use super::learning_rate;
+        use crate::experiment::{Profile, ScheduleKind};
+        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../configs/profiles/mmnist.toml")).unwrap();
+        let profiles: std::collections::BTreeMap<String, Profile> = toml::from_str(&text).unwrap();
+        let mut p = profiles["smoke"].clone();
+        p.learning_rate = 1.0;
+        assert_eq!(learning_rate(&p, 7, 100), 1.0);
+        p.schedule = ScheduleKind::WarmupCosine;
+        p.warmup_fraction = 0.2;
+        assert_eq!(learning_rate(&p, 0, 100), 0.0);
+        assert!((learning_rate(&p, 10, 100) - 0.5).abs() < 1e-12);
+        assert!((learning_rate(&p, 20, 100) - 1.0).abs() < 1e-12);
+        assert!((learning_rate(&p, 60, 100) - (1e-3 + (1.0 - 1e-3) * 0.5)).abs() < 1e-12);
+        p.schedule = ScheduleKind::OneCycle;
+        assert!((learning_rate(&p, 0, 100) - 1.0 / 25.0).abs() < 1e-12);
+        assert!((learning_rate(&p, 29, 100) - 1.0).abs() < 1e-12);
+        assert!((learning_rate(&p, 99, 100) - 1.0 / 25.0 / 1e4).abs() < 1e-12);
+    }
 
     #[test]
     fn reverse_schedule_follows_the_authors_formula() {

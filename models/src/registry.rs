@@ -25,6 +25,11 @@ pub struct ModelEntry {
     pub aliases: &'static [&'static str],
     /// How the model is fed during training.
     pub training_feeding: TrainingFeeding,
+    /// The paper's "basics" column: RNN, CNN or Attention.
+    pub family: &'static str,
+    /// The batch at which the paper printed this model's FLOPs (thop MACs x batch): 1 for
+    /// the recurrent models, 4 for SimVP, 16 for Earthformer.
+    pub paper_flops_batch: usize,
     build: Builder,
 }
 
@@ -66,7 +71,7 @@ fn earthformer(name: &'static str, config: &ModelConfig, device: &Device) -> Res
     Ok(Box::new(Earthformer::new(name, config, &EarthformerConfig::moving_mnist(), device)?))
 }
 
-/// A recurrent model: canonical name, paper name, aliases, builder.
+/// A model entry with the recurrent defaults: canonical name, paper name, aliases, builder.
 const fn rnn(
     name: &'static str,
     paper_name: &'static str,
@@ -78,6 +83,8 @@ const fn rnn(
         paper_name,
         aliases,
         training_feeding: TrainingFeeding::Scheduled,
+        family: "RNN",
+        paper_flops_batch: 1,
         build,
     }
 }
@@ -112,10 +119,22 @@ pub static MODELS: &[ModelEntry] = &[
     rnn("ms-preciplstm", "MS-PrecipLSTM", &["MS-PrecipLSTM"], recurrent::<Pyramid<PrecipLstmCell>>),
     rnn("ms-cms-lstm", "MS-CMS-LSTM", &["MS-CMS-LSTM"], recurrent::<Pyramid<CmsLstmCell>>),
     rnn("ms-modernn", "MS-MoDeRNN", &["MS-MoDeRNN"], recurrent::<Pyramid<MoDeCell>>),
-    // Non-recurrent: the whole future in one pass; the feeding schedule does not apply.
-    rnn("simvp", "SimVP", &["SimVP", "simvp-paper"], simvp_paper),
-    rnn("simvp-openstl", "SimVP (OpenSTL config)", &["SimVP-OpenSTL"], simvp_openstl),
-    rnn("earthformer", "Earthformer", &["Earthformer", "cuboid-transformer"], earthformer),
+    // Not recurrent: the whole future in one pass; the feeding schedule does not apply.
+    ModelEntry {
+        family: "CNN",
+        paper_flops_batch: 4,
+        ..rnn("simvp", "SimVP", &["SimVP", "simvp-paper"], simvp_paper)
+    },
+    ModelEntry {
+        family: "CNN",
+        paper_flops_batch: 4,
+        ..rnn("simvp-openstl", "SimVP (OpenSTL config)", &["SimVP-OpenSTL"], simvp_openstl)
+    },
+    ModelEntry {
+        family: "Attention",
+        paper_flops_batch: 16,
+        ..rnn("earthformer", "Earthformer", &["Earthformer", "cuboid-transformer"], earthformer)
+    },
 ];
 
 /// Finds a model by its canonical name or any alias, ignoring case.

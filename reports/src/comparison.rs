@@ -14,6 +14,8 @@ pub struct Column {
 #[derive(Clone, Debug)]
 pub struct Row {
     pub model: String,
+    /// A text column beside the model (the paper's "Basics": RNN, CNN, Attention).
+    pub label: Option<String>,
     /// `None` where the run failed, with the reason.
     pub failure: Option<String>,
     pub measured: Vec<Option<f64>>,
@@ -23,6 +25,8 @@ pub struct Row {
 #[derive(Clone, Debug)]
 pub struct ComparisonTable {
     pub title: String,
+    /// Header of the rows' text label, if they have one.
+    pub label_header: Option<String>,
     /// How the measured numbers were obtained (profile, data, backend, device, ...).
     pub provenance: Vec<String>,
     pub columns: Vec<Column>,
@@ -48,14 +52,24 @@ impl ComparisonTable {
         }
         out.push('\n');
         out.push_str("| Model |");
+        let labelled = self.label_header.is_some();
+        if let Some(h) = &self.label_header {
+            let _ = write!(out, " {h} |");
+        }
         for c in &self.columns {
             let _ = write!(out, " {} measured | {} paper | Δ |", c.header, c.header);
         }
         out.push_str("\n|---|");
+        if labelled {
+            out.push_str("---|");
+        }
         out.push_str(&"---:|".repeat(3 * self.columns.len()));
         out.push('\n');
         for r in &self.rows {
             let _ = write!(out, "| {} |", r.model);
+            if labelled {
+                let _ = write!(out, " {} |", r.label.as_deref().unwrap_or(""));
+            }
             for (i, c) in self.columns.iter().enumerate() {
                 let m = if r.failure.is_some() && r.measured[i].is_none() {
                     "failed".to_string()
@@ -84,6 +98,9 @@ impl ComparisonTable {
     pub fn to_csv(&self) -> anyhow::Result<String> {
         let mut w = csv::Writer::from_writer(Vec::new());
         let mut header = vec!["model".to_string(), "status".to_string()];
+        if let Some(h) = &self.label_header {
+            header.push(h.to_lowercase());
+        }
         for c in &self.columns {
             header.extend([format!("{}_measured", c.key), format!("{}_paper", c.key), format!("{}_delta", c.key)]);
         }
@@ -95,6 +112,9 @@ impl ComparisonTable {
                 r.model.clone(),
                 r.failure.as_ref().map_or("finished".into(), |f| format!("failed: {f}")),
             ];
+            if self.label_header.is_some() {
+                rec.push(r.label.clone().unwrap_or_default());
+            }
             for (i, _) in self.columns.iter().enumerate() {
                 let num = |v: Option<f64>| v.map_or(String::new(), |x| format!("{x}"));
                 let d = r.measured[i].zip(r.paper[i]).map(|(m, p)| m - p);
@@ -120,11 +140,14 @@ impl ComparisonTable {
             esc(&self.title),
             esc(&self.provenance.join(". "))
         );
-        let _ = writeln!(out, "\\begin{{tabular}}{{l{}}}\n\\hline", "r".repeat(self.columns.len()));
-        let headers: Vec<String> = self.columns.iter().map(|c| esc(&c.header)).collect();
+        let label_col = if self.label_header.is_some() { "l" } else { "" };
+        let _ = writeln!(out, "\\begin{{tabular}}{{l{label_col}{}}}\n\\hline", "r".repeat(self.columns.len()));
+        let mut headers: Vec<String> = self.label_header.iter().map(|h| esc(h)).collect();
+        headers.extend(self.columns.iter().map(|c| esc(&c.header)));
         let _ = writeln!(out, "Model & {} \\\\\n\\hline", headers.join(" & "));
         for r in &self.rows {
-            let cells: Vec<String> = self
+            let mut cells: Vec<String> = self.label_header.iter().map(|_| r.label.clone().unwrap_or_default()).collect();
+            let values: Vec<String> = self
                 .columns
                 .iter()
                 .enumerate()
@@ -137,6 +160,7 @@ impl ComparisonTable {
                     format!("{m} ({})", fmt(r.paper[i], c.decimals))
                 })
                 .collect();
+            cells.extend(values);
             let _ = writeln!(out, "{} & {} \\\\", esc(&r.model), cells.join(" & ").replace('–', "--"));
         }
         let _ = writeln!(out, "\\hline\n\\end{{tabular}}\n\\end{{table}}");

@@ -22,13 +22,15 @@ impl PaperTable {
         let mut rows = Vec::new();
         for (i, rec) in reader.records().enumerate() {
             let rec = rec.with_context(|| format!("{}: row {}", path.display(), i + 2))?;
+            // Text columns (the paper's "basics") hold no number; they are not compared.
+            const TEXT_COLUMNS: [&str; 1] = ["basics"];
             let values = rec
                 .iter()
                 .skip(1)
                 .zip(&headers[1..])
                 .map(|(v, col)| {
                     let v = v.trim();
-                    if v.is_empty() || v == "-" {
+                    if v.is_empty() || v == "-" || TEXT_COLUMNS.contains(&col.as_str()) {
                         Ok(None)
                     } else {
                         v.parse::<f64>().map(Some).with_context(|| {

@@ -7,6 +7,7 @@ use anyhow::bail;
 use vpbench_harness::atomic::write_atomic;
 use vpbench_harness::experiment::Experiment;
 use vpbench_harness::record::{RunRecord, RunStatus};
+use vpbench_models::registry;
 
 use crate::comparison::{Column, ComparisonTable, Row};
 use crate::paper::PaperTable;
@@ -23,7 +24,7 @@ fn column(key: &str) -> anyhow::Result<Column> {
         "mae" => ("MAE", 1),
         "ssim" => ("SSIM", 3),
         "psnr" => ("PSNR", 2),
-        other => bail!("unknown table column '{other}'; known: params_m, memory_gb, flops_g, time_h, mse, mae, ssim, psnr"),
+        other => bail!("unknown table column '{other}'; known: basics, params_m, memory_gb, flops_g, time_h, mse, mae, ssim, psnr"),
     };
     Ok(Column {
         key: key.into(),
@@ -32,11 +33,20 @@ fn column(key: &str) -> anyhow::Result<Column> {
     })
 }
 
+/// The batch at which the paper printed a model's FLOPs (1 where unknown).
+fn flops_batch(model: &str) -> usize {
+    registry::lookup(model).map_or(1, |e| e.paper_flops_batch)
+}
+
 /// The measured value of a column for one run.
 pub fn measured(r: &RunRecord, key: &str) -> Option<f64> {
     match key {
         "params_m" => Some(r.cost.params as f64 / 1e6),
-        "flops_g" => Some(r.cost.macs_paper_config as f64 / 1e9),
+        // the paper's convention: the MACs of one pass at the batch it profiled
+        "flops_g" => Some(match r.cost.macs_paper_batch {
+            0 => r.cost.macs_paper_config * flops_batch(&r.model) as u64,
+            macs => macs,
+        } as f64 / 1e9),
         _ if r.status != RunStatus::Finished => None,
         "memory_gb" => r.memory.headline_bytes().map(|b| b as f64 / 1e9),
         "time_h" => Some(r.timing.total_s / 3600.0),
@@ -63,9 +73,23 @@ pub fn provenance(records: &[RunRecord], profile_description: &str, columns: &[S
     if has("params_m") || has("flops_g") {
         lines.push(
             "Params (M) and FLOPs (G, multiply-accumulates, thop convention) are counted at the paper's \
-             configuration of the dataset (32 hidden, 6 layers, batch 1, one sequence) from the executed operations"
+             configuration of the dataset (32 hidden, 6 layers) from the executed operations"
                 .into(),
         );
+        let batched: Vec<String> = records
+            .iter()
+            .filter(|r| flops_batch(&r.model) > 1)
+            .map(|r| format!("{} x{} ({:.2} G per sequence)", r.paper_name, flops_batch(&r.model), r.cost.macs_paper_config as f64 / 1e9))
+            .collect();
+        if has("flops_g") && !batched.is_empty() {
+            lines.push(format!(
+                "FLOPs at the batch the paper profiled: {}; the others per sequence (batch 1)",
+                batched.join(", ")
+            ));
+        }
+    }
+    if has("basics") {
+        lines.push("Training: each model's own recipe where the profile names one (see each run record)".into());
     }
     if has("memory_gb") {
         lines.push(format!("Memory (GB = 1e9 bytes): {}", distinct(&|r| r.memory.measured_as.clone())));
@@ -89,11 +113,18 @@ pub fn provenance(records: &[RunRecord], profile_description: &str, columns: &[S
 }
 
 pub fn table(records: &[RunRecord], paper: &PaperTable, exp: &Experiment, profile_description: &str) -> anyhow::Result<ComparisonTable> {
-    let columns = exp.columns.iter().map(|k| column(k)).collect::<anyhow::Result<Vec<_>>>()?;
+    let labelled = exp.columns.iter().any(|k| k == "basics");
+    let columns = exp
+        .columns
+        .iter()
+        .filter(|k| *k != "basics")
+        .map(|k| column(k))
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let rows = records
         .iter()
         .map(|r| Row {
             model: r.paper_name.clone(),
+            label: labelled.then(|| registry::lookup(&r.model).map_or("?", |e| e.family).to_string()),
             failure: match &r.status {
                 RunStatus::Failed { reason } => Some(reason.clone()),
                 RunStatus::Finished => None,
@@ -104,6 +135,7 @@ pub fn table(records: &[RunRecord], paper: &PaperTable, exp: &Experiment, profil
         .collect();
     Ok(ComparisonTable {
         title: format!("Table {}: {}", exp.table, exp.title),
+        label_header: labelled.then(|| "Basics".to_string()),
         provenance: provenance(records, profile_description, &exp.columns),
         columns,
         rows,
