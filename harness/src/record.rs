@@ -54,6 +54,10 @@ pub struct CostInfo {
     pub paper_flops_batch: usize,
     #[serde(default)]
     pub macs_paper_batch: u64,
+    /// The per-sequence count at the paper's configuration by kind of operation, including
+    /// what the convention leaves out (products of activations: attention).
+    #[serde(default)]
+    pub macs_breakdown: vpbench_models::cost::MacCount,
     pub counted: String,
 }
 

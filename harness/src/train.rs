@@ -94,6 +94,7 @@ fn base_record(plan: &RunPlan<'_>) -> RunRecord {
             macs_run_config: 0,
             paper_flops_batch: 1,
             macs_paper_batch: 0,
+            macs_breakdown: Default::default(),
             counted: String::new(),
         },
         timing: Timing::default(),
@@ -348,14 +349,18 @@ fn costs(model: &str, run_config: &ModelConfig, dataset: DatasetKind) -> anyhow:
     let at_paper = registry::build(model, &paper_config, &host)?;
     let at_run = registry::build(model, run_config, &host)?;
     let batch = registry::lookup(model)?.paper_flops_batch;
+    let breakdown = count_macs(&at_paper, 1)?;
     Ok(CostInfo {
         params: at_paper.num_params(),
-        macs_paper_config: count_macs(&at_paper, 1)?.paper(),
+        macs_paper_config: breakdown.paper(),
+        macs_breakdown: breakdown,
         macs_run_config: count_macs(&at_run, 1)?.paper(),
         paper_flops_batch: batch,
         macs_paper_batch: count_macs(&at_paper, batch)?.paper(),
         counted: "params and MACs at the paper's configuration of the dataset (32 hidden, 6 layers); \
-                  MACs: thop convention, one sequence, batch 1"
+                  MACs: thop convention (convolutions, transposed convolutions, linear layers, LayerNorm, \
+                  bilinear upsampling, softmax modules), one sequence; activation products (attention) \
+                  in macs_breakdown.matmul, outside the convention"
             .into(),
     })
 }
