@@ -11,5 +11,6 @@ pub mod memory;
 pub mod metrics;
 pub mod progress;
 pub mod record;
+pub mod skill;
 pub mod sweep;
 pub mod train;
