@@ -4,7 +4,7 @@
 use burn::tensor::Device;
 use vpbench_datasets::DatasetKind;
 use vpbench_harness::commands::cost::paper_config;
-use vpbench_models::cost::{count_macs, cost_report};
+use vpbench_models::cost::{cost_report, count_macs};
 use vpbench_models::registry;
 use vpbench_tests::paper_file;
 
@@ -31,11 +31,18 @@ fn implemented_models_match_the_authors_counts() {
     let device = Device::flex();
     let mut checked = Vec::new();
     for r in references() {
-        let Ok(entry) = registry::lookup(&r.id) else { continue };
+        let Ok(entry) = registry::lookup(&r.id) else {
+            continue;
+        };
         let model = registry::build(entry.name, &config, &device).unwrap();
         let cost = cost_report(&model).unwrap();
-        assert_eq!(cost.params, r.params, "{} ({}) params", r.id, r.reference_name);
-        let rel = (cost.macs as f64 - r.macs_per_sequence as f64).abs() / r.macs_per_sequence as f64;
+        assert_eq!(
+            cost.params, r.params,
+            "{} ({}) params",
+            r.id, r.reference_name
+        );
+        let rel =
+            (cost.macs as f64 - r.macs_per_sequence as f64).abs() / r.macs_per_sequence as f64;
         assert!(
             rel < 1e-3,
             "{} MACs {} vs reference {} ({:.4}% off)",
@@ -95,11 +102,20 @@ fn table4_cost_columns_match_the_paper_to_its_printed_precision() {
     let mut rows = 0;
     for row in reader.records() {
         let row = row.unwrap();
-        let (name, params_m, flops_g): (&str, f64, f64) = (&row[0], row[1].parse().unwrap(), row[3].parse().unwrap());
+        let (name, params_m, flops_g): (&str, f64, f64) =
+            (&row[0], row[1].parse().unwrap(), row[3].parse().unwrap());
         let model = registry::build(name, &config, &device).unwrap();
         let cost = cost_report(&model).unwrap();
-        assert_eq!(format!("{:.1}", cost.params as f64 / 1e6), format!("{params_m:.1}"), "{name} params");
-        assert_eq!(format!("{:.1}", cost.macs as f64 / 1e9), format!("{flops_g:.1}"), "{name} FLOPs");
+        assert_eq!(
+            format!("{:.1}", cost.params as f64 / 1e6),
+            format!("{params_m:.1}"),
+            "{name} params"
+        );
+        assert_eq!(
+            format!("{:.1}", cost.macs as f64 / 1e9),
+            format!("{flops_g:.1}"),
+            "{name} FLOPs"
+        );
         rows += 1;
     }
     assert_eq!(rows, 7);

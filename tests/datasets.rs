@@ -32,7 +32,9 @@ fn small_sequences() -> Sequences {
         len,
         height: h,
         width: w,
-        pixels: (0..count * len * h * w).map(|i| (i * 7 % 256) as u8).collect(),
+        pixels: (0..count * len * h * w)
+            .map(|i| (i * 7 % 256) as u8)
+            .collect(),
         provenance: Provenance {
             synthetic: true,
             source: "test".into(),
@@ -51,7 +53,10 @@ fn npy_round_trip_keeps_the_authors_time_major_layout() {
     let data = &raw[10 + header_len..];
     assert_eq!(&data[30..60], &seqs.clip(1)[..30]);
     let back = read_npy_sequences(&path).unwrap();
-    assert_eq!((back.count, back.len, back.height, back.width), (3, 4, 5, 6));
+    assert_eq!(
+        (back.count, back.len, back.height, back.width),
+        (3, 4, 5, 6)
+    );
     assert_eq!(back.pixels, seqs.pixels);
     assert!(!back.provenance.synthetic);
 }
@@ -63,7 +68,10 @@ fn truncated_npy_names_the_file_and_expected_size() {
     let raw = std::fs::read(&path).unwrap();
     std::fs::write(&path, &raw[..raw.len() - 50]).unwrap();
     let msg = read_npy_sequences(&path).unwrap_err().to_string();
-    assert!(msg.contains("truncated.npy") && msg.contains("360 bytes"), "{msg}");
+    assert!(
+        msg.contains("truncated.npy") && msg.contains("360 bytes"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -81,12 +89,18 @@ fn npy_of_wrong_dtype_or_rank_is_rejected_with_what_was_found() {
     f.write_all(&[0u8; 24]).unwrap();
     drop(f);
     let msg = read_npy_sequences(&path).unwrap_err().to_string();
-    assert!(msg.contains("float.npy") && msg.contains("uint8") && msg.contains("<f4"), "{msg}");
+    assert!(
+        msg.contains("float.npy") && msg.contains("uint8") && msg.contains("<f4"),
+        "{msg}"
+    );
 
     let path = temp("not-npy.npy");
     std::fs::write(&path, b"definitely not numpy").unwrap();
     let msg = read_npy_sequences(&path).unwrap_err().to_string();
-    assert!(msg.contains("not-npy.npy") && msg.contains("not a .npy"), "{msg}");
+    assert!(
+        msg.contains("not-npy.npy") && msg.contains("not a .npy"),
+        "{msg}"
+    );
 }
 
 fn idx_bytes(count: usize, side: usize) -> Vec<u8> {
@@ -123,16 +137,27 @@ fn idx_errors_name_magic_and_truncation() {
     bytes[3] = 1;
     std::fs::write(&bad, &bytes).unwrap();
     let msg = read_idx_images(&bad).unwrap_err().to_string();
-    assert!(msg.contains("bad-magic") && msg.contains("0x00000803") && msg.contains("0x00000801"), "{msg}");
+    assert!(
+        msg.contains("bad-magic") && msg.contains("0x00000803") && msg.contains("0x00000801"),
+        "{msg}"
+    );
 
     let short = temp("short-idx3-ubyte");
     std::fs::write(&short, &idx_bytes(3, 28)[..1000]).unwrap();
     let msg = read_idx_images(&short).unwrap_err().to_string();
-    assert!(msg.contains("short-idx3-ubyte") && msg.contains("truncated") && msg.contains("3 images"), "{msg}");
+    assert!(
+        msg.contains("short-idx3-ubyte") && msg.contains("truncated") && msg.contains("3 images"),
+        "{msg}"
+    );
 
     let missing = temp("no-such-folder");
-    let msg = moving_mnist::find_mnist_images(&missing).unwrap_err().to_string();
-    assert!(msg.contains("no-such-folder") && msg.contains("not found"), "{msg}");
+    let msg = moving_mnist::find_mnist_images(&missing)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        msg.contains("no-such-folder") && msg.contains("not found"),
+        "{msg}"
+    );
 }
 
 /// One white 28x28 square digit: positions of clips can be read back from the frames.
@@ -148,7 +173,10 @@ fn square_pool() -> DigitPool {
 #[test]
 fn generator_follows_the_authors_motion_and_quirks() {
     let seqs = generate(&square_pool(), &options(20, 20, 7));
-    assert_eq!((seqs.count, seqs.len, seqs.height, seqs.width), (20, 20, 64, 64));
+    assert_eq!(
+        (seqs.count, seqs.len, seqs.height, seqs.width),
+        (20, 20, 64, 64)
+    );
     for clip in 0..seqs.count {
         for frame in seqs.clip(clip).chunks_exact(64 * 64) {
             // the 1-px shift: column 0 is always black
@@ -178,9 +206,15 @@ fn generator_moves_digits_between_2_and_6_pixels_per_frame() {
             .clip(clip)
             .chunks_exact(64 * 64)
             .map(|f| {
-                let lit: Vec<(usize, usize)> = (0..64 * 64).filter(|&i| f[i] > 0).map(|i| (i % 64, i / 64)).collect();
+                let lit: Vec<(usize, usize)> = (0..64 * 64)
+                    .filter(|&i| f[i] > 0)
+                    .map(|i| (i % 64, i / 64))
+                    .collect();
                 let n = lit.len() as f64;
-                (lit.iter().map(|p| p.0 as f64).sum::<f64>() / n, lit.iter().map(|p| p.1 as f64).sum::<f64>() / n)
+                (
+                    lit.iter().map(|p| p.0 as f64).sum::<f64>() / n,
+                    lit.iter().map(|p| p.1 as f64).sum::<f64>() / n,
+                )
             })
             .collect();
         // with no cropping the speed is exact up to truncation; allow 1 px either way
@@ -220,7 +254,11 @@ fn synthetic_data_is_labelled_synthetic_and_looks_like_digits() {
 #[test]
 fn split_is_seven_to_three_by_index_and_downsampling_averages() {
     let seqs = small_sequences();
-    let ten = Sequences { count: 10, pixels: seqs.pixels.repeat(4)[..10 * 120].to_vec(), ..seqs.clone() };
+    let ten = Sequences {
+        count: 10,
+        pixels: seqs.pixels.repeat(4)[..10 * 120].to_vec(),
+        ..seqs.clone()
+    };
     let (train, test) = ten.split(7, 10);
     assert_eq!((train.count, test.count), (7, 3));
     assert_eq!(test.clip(0), ten.clip(7));

@@ -53,7 +53,12 @@ fn smoke_profile_renders_table3_and_fig4_with_contents() {
         assert!(r.memory.process_peak_rss_bytes.unwrap() > 1_000_000);
         assert!(r.timing.total_s > 0.0 && r.timing.steps == 4); // 8 clips / batch 4 x 2 epochs
         assert_eq!(r.losses.len(), 2);
-        assert!(out.join("runs").join(&r.run_id).join("record.json").is_file());
+        assert!(
+            out.join("runs")
+                .join(&r.run_id)
+                .join("record.json")
+                .is_file()
+        );
     }
     assert_eq!(records[0].cost.params, 444_001);
     assert_eq!(records[3].cost.macs_paper_config, 64_470_024_192);
@@ -63,18 +68,25 @@ fn smoke_profile_renders_table3_and_fig4_with_contents() {
     assert_eq!(csv.lines().count(), 5, "{csv}");
 
     let exp = &options.experiment;
-    let (written, table) = vpbench_reports::paper_table::render_table(&records, exp, "smoke", &out).unwrap();
+    let (written, table) =
+        vpbench_reports::paper_table::render_table(&records, exp, "smoke", &out).unwrap();
     assert_eq!(written.len(), 3);
     let figure = vpbench_reports::paper_table::radar(&records, table.provenance[..4].to_vec());
     assert_eq!(figure.render(&out, "fig4_radar").unwrap().len(), 2);
 
     let md = std::fs::read_to_string(out.join("table3.md")).unwrap();
     for model in ["ConvLSTM", "SMS-LSTM", "TMS-LSTM", "MS-LSTM"] {
-        assert!(md.lines().any(|l| l.starts_with(&format!("| {model} |"))), "{model} row missing:\n{md}");
+        assert!(
+            md.lines().any(|l| l.starts_with(&format!("| {model} |"))),
+            "{model} row missing:\n{md}"
+        );
     }
     // the paper's column is there (MS-LSTM: 52.63 MSE, 64.5 GFLOPs), and how it was measured
     let ms_row = md.lines().find(|l| l.starts_with("| MS-LSTM |")).unwrap();
-    assert!(ms_row.contains("52.63") && ms_row.contains("| 64.5 | 64.5 |"), "{ms_row}");
+    assert!(
+        ms_row.contains("52.63") && ms_row.contains("| 64.5 | 64.5 |"),
+        "{ms_row}"
+    );
     assert!(md.contains("Profile: smoke") && md.contains("synthetic:") && md.contains("flex"));
 
     let mut reader = csv::Reader::from_path(out.join("table3.csv")).unwrap();
@@ -88,12 +100,19 @@ fn smoke_profile_renders_table3_and_fig4_with_contents() {
     assert!((mse - records[2].test.as_ref().unwrap().authors.mse).abs() < 1e-9);
 
     let tex = std::fs::read_to_string(out.join("table3.tex")).unwrap();
-    assert!(tex.contains("\\begin{tabular}") && tex.contains("MS-LSTM &") && tex.contains("(52.63)"));
+    assert!(
+        tex.contains("\\begin{tabular}") && tex.contains("MS-LSTM &") && tex.contains("(52.63)")
+    );
 
     let png = std::fs::read(out.join("fig4_radar.png")).unwrap();
     assert!(png.starts_with(b"\x89PNG") && png.len() > 10_000);
     let svg = std::fs::read_to_string(out.join("fig4_radar.svg")).unwrap();
-    assert!(svg.contains("<svg") && svg.contains("TMS-LSTM") && svg.contains("Memory") && svg.contains("smoke"));
+    assert!(
+        svg.contains("<svg")
+            && svg.contains("TMS-LSTM")
+            && svg.contains("Memory")
+            && svg.contains("smoke")
+    );
 
     // a second sweep over the same folder reuses every finished run
     let again = run_sweep(&options).unwrap().records;

@@ -34,19 +34,39 @@ fn per_sample_masks_mix_teacher_forcing_and_free_running() {
         let model = registry::build(name, &config(), &device).unwrap();
         let frames = Tensor::<5>::random([2, 5, 1, 8, 8], Distribution::Uniform(0.0, 1.0), &device);
         let run = |f: Feeding| model.forward(frames.clone(), &f).unwrap().predictions;
-        let forced = rows(run(Feeding::Scheduled { masks: vec![vec![true, true]; 2] }));
+        let forced = rows(run(Feeding::Scheduled {
+            masks: vec![vec![true, true]; 2],
+        }));
         let free = rows(run(Feeding::Autoregressive));
-        let free_masks = rows(run(Feeding::Scheduled { masks: vec![vec![false, false]; 2] }));
-        let mixed = rows(run(Feeding::Scheduled { masks: vec![vec![true, false]; 2] }));
-        assert!(free.iter().zip(&free_masks).all(|(a, b)| close(a, b)), "{name}: all-false masks should run free");
-        assert!(close(&mixed[0], &forced[0]), "{name}: sample 0 should be teacher-forced");
-        assert!(close(&mixed[1], &free[1]), "{name}: sample 1 should run free");
-        assert!(!close(&forced[0], &free[0]), "{name}: feeding made no difference");
+        let free_masks = rows(run(Feeding::Scheduled {
+            masks: vec![vec![false, false]; 2],
+        }));
+        let mixed = rows(run(Feeding::Scheduled {
+            masks: vec![vec![true, false]; 2],
+        }));
+        assert!(
+            free.iter().zip(&free_masks).all(|(a, b)| close(a, b)),
+            "{name}: all-false masks should run free"
+        );
+        assert!(
+            close(&mixed[0], &forced[0]),
+            "{name}: sample 0 should be teacher-forced"
+        );
+        assert!(
+            close(&mixed[1], &free[1]),
+            "{name}: sample 1 should run free"
+        );
+        assert!(
+            !close(&forced[0], &free[0]),
+            "{name}: feeding made no difference"
+        );
         // the first in_len outputs never depend on the schedule
         let first = 2 * 64;
         assert!(close(&forced[1][..first], &free[1][..first]));
         // reverse scheduled sampling with all-true masks is teacher forcing throughout
-        let reverse = rows(run(Feeding::Reverse { masks: vec![vec![true, true]; 3] }));
+        let reverse = rows(run(Feeding::Reverse {
+            masks: vec![vec![true, true]; 3],
+        }));
         assert!(close(&reverse[0], &forced[0]) && close(&reverse[1], &forced[1]));
     }
 }
@@ -54,8 +74,14 @@ fn per_sample_masks_mix_teacher_forcing_and_free_running() {
 #[test]
 fn upsampling_is_bilinear_with_half_pixel_centres() {
     let device = Device::flex();
-    let x = Tensor::<4>::from_data(TensorData::new(vec![1.0f32, 2.0, 3.0, 4.0], [1, 1, 2, 2]), &device);
-    let got = upsample_2x(x.clone()).into_data().try_into_vec::<f32>().unwrap();
+    let x = Tensor::<4>::from_data(
+        TensorData::new(vec![1.0f32, 2.0, 3.0, 4.0], [1, 1, 2, 2]),
+        &device,
+    );
+    let got = upsample_2x(x.clone())
+        .into_data()
+        .try_into_vec::<f32>()
+        .unwrap();
     // torch.nn.Upsample(scale_factor=2, mode='bilinear') (align_corners=False)
     let want = [
         1.0, 1.25, 1.75, 2.0, //
@@ -64,7 +90,10 @@ fn upsampling_is_bilinear_with_half_pixel_centres() {
         3.0, 3.25, 3.75, 4.0,
     ];
     assert!(close(&got, &want), "{got:?}");
-    let pooled = max_pool_2x(upsample_2x(x)).into_data().try_into_vec::<f32>().unwrap();
+    let pooled = max_pool_2x(upsample_2x(x))
+        .into_data()
+        .try_into_vec::<f32>()
+        .unwrap();
     assert_eq!(pooled, vec![1.75, 2.5, 3.25, 4.0]);
 }
 

@@ -12,9 +12,20 @@ fn check(id: &str) {
         panic!("{id}: skipped: {:?}", report.outcome);
     };
     // the output, the loss and one gradient per state-dict entry
-    let keys = std::fs::read_to_string(golden_file(id).with_extension("").parent().unwrap().join("../keys").join(format!("{id}.txt")))
-        .map(|k| k.lines().filter(|l| !l.starts_with('#') && !l.starts_with("key") && !l.trim().is_empty()).count())
-        .unwrap_or_else(|e| panic!("{id}: key list: {e}"));
+    let keys = std::fs::read_to_string(
+        golden_file(id)
+            .with_extension("")
+            .parent()
+            .unwrap()
+            .join("../keys")
+            .join(format!("{id}.txt")),
+    )
+    .map(|k| {
+        k.lines()
+            .filter(|l| !l.starts_with('#') && !l.starts_with("key") && !l.trim().is_empty())
+            .count()
+    })
+    .unwrap_or_else(|e| panic!("{id}: key list: {e}"));
     assert_eq!(errors.len(), 2 + keys, "{id}: compared tensors");
     for e in errors {
         assert!(
@@ -62,7 +73,16 @@ fn every_public_golden_file_has_a_test() {
     let dir = golden_file("convlstm").parent().unwrap().to_path_buf();
     let tested = include_str!("golden.rs");
     for entry in std::fs::read_dir(&dir).unwrap() {
-        let id = entry.unwrap().path().file_stem().unwrap().to_string_lossy().to_string();
-        assert!(tested.contains(&format!("=> \"{id}\"")), "no golden test for {id}");
+        let id = entry
+            .unwrap()
+            .path()
+            .file_stem()
+            .unwrap()
+            .to_string_lossy()
+            .to_string();
+        assert!(
+            tested.contains(&format!("=> \"{id}\"")),
+            "no golden test for {id}"
+        );
     }
 }

@@ -28,7 +28,10 @@ fn unknown_model_names_the_model_and_lists_known_ones() {
     let err = registry::build("convlstn", &tiny(8, 8), &Device::flex()).unwrap_err();
     let msg = err.to_string();
     assert!(matches!(err, ModelError::UnknownModel { .. }));
-    assert!(msg.contains("'convlstn'") && msg.contains("ms-lstm"), "{msg}");
+    assert!(
+        msg.contains("'convlstn'") && msg.contains("ms-lstm"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -59,7 +62,9 @@ fn pyramid_rejects_sizes_it_cannot_halve_twice() {
 fn pyramid_needs_six_layers() {
     let mut c = tiny(8, 8);
     c.layers = 4;
-    let msg = registry::build("sms-lstm", &c, &Device::flex()).unwrap_err().to_string();
+    let msg = registry::build("sms-lstm", &c, &Device::flex())
+        .unwrap_err()
+        .to_string();
     assert!(msg.contains("layers") && msg.contains('6'), "{msg}");
 }
 
@@ -68,8 +73,14 @@ fn misshapen_frames_name_the_dimension() {
     let device = Device::flex();
     let model = registry::build("convlstm", &tiny(8, 8), &device).unwrap();
     let frames = Tensor::<5>::zeros([1, 4, 1, 8, 9], &device);
-    let msg = model.forward(frames, &Feeding::Autoregressive).unwrap_err().to_string();
-    assert!(msg.contains("width") && msg.contains('9') && msg.contains('8'), "{msg}");
+    let msg = model
+        .forward(frames, &Feeding::Autoregressive)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        msg.contains("width") && msg.contains('9') && msg.contains('8'),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -77,9 +88,14 @@ fn feeding_masks_of_the_wrong_count_are_rejected() {
     let device = Device::flex();
     let model = registry::build("convlstm", &tiny(8, 8), &device).unwrap();
     let frames = Tensor::<5>::zeros([2, 4, 1, 8, 8], &device);
-    let feeding = Feeding::Scheduled { masks: vec![vec![true, false]; 3] };
+    let feeding = Feeding::Scheduled {
+        masks: vec![vec![true, false]; 3],
+    };
     let msg = model.forward(frames, &feeding).unwrap_err().to_string();
-    assert!(msg.contains("3 masks") && msg.contains("out_len - 1 = 1"), "{msg}");
+    assert!(
+        msg.contains("3 masks") && msg.contains("out_len - 1 = 1"),
+        "{msg}"
+    );
 }
 
 /// Copies a golden file with some tensors dropped or replaced and metadata changed.
@@ -129,10 +145,18 @@ fn error_of(path: &Path) -> String {
 
 #[test]
 fn golden_file_missing_a_parameter_names_file_and_key() {
-    let path = doctored("missing-param.safetensors", "param.rnns.lstm.3._conv_h2h.weight", None, &[]);
+    let path = doctored(
+        "missing-param.safetensors",
+        "param.rnns.lstm.3._conv_h2h.weight",
+        None,
+        &[],
+    );
     let msg = error_of(&path);
     assert!(msg.contains("missing-param.safetensors"), "{msg}");
-    assert!(msg.contains("rnns.lstm.3._conv_h2h.weight") && msg.contains("missing"), "{msg}");
+    assert!(
+        msg.contains("rnns.lstm.3._conv_h2h.weight") && msg.contains("missing"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -150,21 +174,39 @@ fn golden_file_with_misshapen_parameter_names_key_and_shapes() {
 
 #[test]
 fn golden_file_with_misshapen_frames_names_the_tensor() {
-    let path = doctored("bad-frames.safetensors", "", Some(("frames", vec![2, 7, 1, 16, 16])), &[]);
+    let path = doctored(
+        "bad-frames.safetensors",
+        "",
+        Some(("frames", vec![2, 7, 1, 16, 16])),
+        &[],
+    );
     let msg = error_of(&path);
-    assert!(msg.contains("'frames'") && msg.contains("[2, 8, 1, 16, 16]") && msg.contains("[2, 7, 1, 16, 16]"), "{msg}");
+    assert!(
+        msg.contains("'frames'")
+            && msg.contains("[2, 8, 1, 16, 16]")
+            && msg.contains("[2, 7, 1, 16, 16]"),
+        "{msg}"
+    );
 }
 
 #[test]
 fn golden_file_without_a_gradient_names_it() {
     let path = doctored("no-grad.safetensors", "grad.fc.conv_fc.bias", None, &[]);
     let msg = error_of(&path);
-    assert!(msg.contains("grad.fc.conv_fc.bias") && msg.contains("missing"), "{msg}");
+    assert!(
+        msg.contains("grad.fc.conv_fc.bias") && msg.contains("missing"),
+        "{msg}"
+    );
 }
 
 #[test]
 fn golden_file_with_bad_metadata_names_the_field() {
-    let path = doctored("bad-meta.safetensors", "", None, &[("hidden", Some("eight"))]);
+    let path = doctored(
+        "bad-meta.safetensors",
+        "",
+        None,
+        &[("hidden", Some("eight"))],
+    );
     let msg = error_of(&path);
     assert!(msg.contains("'hidden'") && msg.contains("eight"), "{msg}");
     let path = doctored("no-meta.safetensors", "", None, &[("in_len", None)]);
@@ -177,7 +219,10 @@ fn golden_file_of_an_unknown_model_is_skipped() {
         "unknown.safetensors",
         "",
         None,
-        &[("model_name", Some("NotAModel")), ("id", Some("not-a-model"))],
+        &[
+            ("model_name", Some("NotAModel")),
+            ("id", Some("not-a-model")),
+        ],
     );
     let report = verify_golden(&path).unwrap();
     assert!(matches!(report.outcome, GoldenOutcome::Skipped { .. }));
@@ -186,8 +231,14 @@ fn golden_file_of_an_unknown_model_is_skipped() {
 #[test]
 fn a_file_that_is_not_safetensors_is_named() {
     let dir = std::env::temp_dir();
-    let path = dir.join(format!("vpbench-not-safetensors-{}.safetensors", std::process::id()));
+    let path = dir.join(format!(
+        "vpbench-not-safetensors-{}.safetensors",
+        std::process::id()
+    ));
     std::fs::write(&path, b"hello").unwrap();
     let msg = error_of(&path);
-    assert!(msg.contains(&path.display().to_string()) && msg.contains("not a safetensors"), "{msg}");
+    assert!(
+        msg.contains(&path.display().to_string()) && msg.contains("not a safetensors"),
+        "{msg}"
+    );
 }

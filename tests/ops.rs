@@ -19,13 +19,19 @@ fn warp_samples_where_the_reference_does() {
     let zero = Tensor::<3>::zeros([1, 2, 3], &Device::flex());
     let got = read(warp(input.clone(), zero.clone(), zero.clone()));
     let want = [0.0, 0.5, 0.5, 0.75, 2.0, 1.25];
-    assert!(got.iter().zip(want).all(|(g, w)| (g - w).abs() < 1e-6), "{got:?}");
+    assert!(
+        got.iter().zip(want).all(|(g, w)| (g - w).abs() < 1e-6),
+        "{got:?}"
+    );
     // a flow of one third of a pixel to the right moves x' by exactly 0.5
     let right = Tensor::<3>::ones([1, 2, 3], &Device::flex()).div_scalar(3.0);
     let got = read(warp(input, right, zero));
     // row 0 (weight 0.5): x' = 0, 1.5, 3 -> 0, 1.5, 0 (half of col 2 at 3.0 is outside... x'=3 is col 3: 0)
     let want = [0.0, 0.75, 0.0, 1.5, 2.25, 0.0];
-    assert!(got.iter().zip(want).all(|(g, w)| (g - w).abs() < 1e-5), "{got:?}");
+    assert!(
+        got.iter().zip(want).all(|(g, w)| (g - w).abs() < 1e-5),
+        "{got:?}"
+    );
 }
 
 #[test]
@@ -38,5 +44,8 @@ fn local_attention_by_hand() {
     let e = std::f32::consts::E;
     // pixel 0 sees only itself (score 1) among 4 slots; pixel 1 sees both pixels (score 2 each)
     let want = [10.0 * e / (3.0 + e), 30.0 * e * e / (2.0 + 2.0 * e * e)];
-    assert!(got.iter().zip(want).all(|(g, w)| (g - w).abs() < 1e-4), "{got:?} vs {want:?}");
+    assert!(
+        got.iter().zip(want).all(|(g, w)| (g - w).abs() < 1e-4),
+        "{got:?} vs {want:?}"
+    );
 }

@@ -17,7 +17,9 @@ pub fn shared_dir() -> PathBuf {
 
 /// A public golden file by model id, e.g. `golden_file("ms-lstm")`.
 pub fn golden_file(id: &str) -> PathBuf {
-    shared_dir().join("golden/public").join(format!("{id}.safetensors"))
+    shared_dir()
+        .join("golden/public")
+        .join(format!("{id}.safetensors"))
 }
 
 /// A file of the paper's reported numbers, e.g. `paper_file("reference_costs_mmnist.csv")`.

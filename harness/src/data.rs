@@ -27,7 +27,11 @@ pub struct DataSplit {
     pub info: DataInfo,
 }
 
-pub fn prepare(dataset: DatasetKind, source: &DataSource, profile: &Profile) -> anyhow::Result<DataSplit> {
+pub fn prepare(
+    dataset: DatasetKind,
+    source: &DataSource,
+    profile: &Profile,
+) -> anyhow::Result<DataSplit> {
     match dataset {
         DatasetKind::MovingMnist => moving_mnist_split(source, profile),
         other => bail!(
@@ -67,7 +71,9 @@ fn moving_mnist_split(source: &DataSource, profile: &Profile) -> anyhow::Result<
             profile.frame_size
         );
     }
-    let all = all.first_frames(seq_len).downsample(all.height / profile.frame_size);
+    let all = all
+        .first_frames(seq_len)
+        .downsample(all.height / profile.frame_size);
     // The authors split 7:3 by clip index.
     let (train, test) = all.split(7, 10);
     let cap = |s: Sequences, max: Option<usize>| match max {
@@ -77,7 +83,11 @@ fn moving_mnist_split(source: &DataSource, profile: &Profile) -> anyhow::Result<
     let train = cap(train, profile.max_train_clips);
     let test = cap(test, profile.max_test_clips);
     if train.count == 0 || test.count == 0 {
-        bail!("{}: too few clips for a 7:3 split ({} in all)", all.provenance.source, all.count);
+        bail!(
+            "{}: too few clips for a 7:3 split ({} in all)",
+            all.provenance.source,
+            all.count
+        );
     }
     let info = DataInfo {
         dataset: DatasetKind::MovingMnist.short_name().to_string(),

@@ -25,9 +25,9 @@ impl ComputeDevice {
                 gpu_index: None,
             }),
             s if s.starts_with("cuda:") => {
-                let index: u32 = s[5..]
-                    .parse()
-                    .map_err(|_| anyhow::anyhow!("--device {s}: expected cuda:N with N a GPU index"))?;
+                let index: u32 = s[5..].parse().map_err(|_| {
+                    anyhow::anyhow!("--device {s}: expected cuda:N with N a GPU index")
+                })?;
                 bail!(
                     "--device cuda:{index}: this build has no GPU backend; only --device cpu is available"
                 )

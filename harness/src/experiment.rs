@@ -158,14 +158,20 @@ impl Experiment {
     pub fn load(path: &Path) -> anyhow::Result<Self> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read experiment file {}", path.display()))?;
-        let mut exp: Experiment = toml::from_str(&text)
-            .with_context(|| format!("experiment file {}", path.display()))?;
+        let mut exp: Experiment =
+            toml::from_str(&text).with_context(|| format!("experiment file {}", path.display()))?;
         let dir = path.parent().unwrap_or(Path::new("."));
         exp.paper = dir.join(&exp.paper);
         exp.profiles = dir.join(&exp.profiles);
-        let text = std::fs::read_to_string(&exp.profiles)
-            .with_context(|| format!("{}: field 'profiles': cannot read {}", path.display(), exp.profiles.display()))?;
-        exp.profile_set = toml::from_str(&text).with_context(|| format!("profile file {}", exp.profiles.display()))?;
+        let text = std::fs::read_to_string(&exp.profiles).with_context(|| {
+            format!(
+                "{}: field 'profiles': cannot read {}",
+                path.display(),
+                exp.profiles.display()
+            )
+        })?;
+        exp.profile_set = toml::from_str(&text)
+            .with_context(|| format!("profile file {}", exp.profiles.display()))?;
         for m in &exp.models {
             vpbench_models::registry::lookup(m)
                 .with_context(|| format!("experiment file {}: field 'models'", path.display()))?;
@@ -175,7 +181,10 @@ impl Experiment {
         for (name, p) in &exp.profile_set {
             for model in p.models.keys() {
                 vpbench_models::registry::lookup(model).with_context(|| {
-                    format!("profile file {}: {name}.models.{model}", exp.profiles.display())
+                    format!(
+                        "profile file {}: {name}.models.{model}",
+                        exp.profiles.display()
+                    )
                 })?;
             }
             for (field, ok) in [
@@ -186,7 +195,10 @@ impl Experiment {
                 ("frame_size", p.frame_size >= 4),
             ] {
                 if !ok {
-                    bail!("profile file {}: {name}.{field} is out of range", exp.profiles.display());
+                    bail!(
+                        "profile file {}: {name}.{field} is out of range",
+                        exp.profiles.display()
+                    );
                 }
             }
         }
@@ -198,7 +210,11 @@ impl Experiment {
             format!(
                 "profile '{name}' is not defined in {}; defined: {}",
                 self.profiles.display(),
-                self.profile_set.keys().cloned().collect::<Vec<_>>().join(", ")
+                self.profile_set
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )
         })
     }

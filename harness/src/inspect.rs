@@ -10,7 +10,12 @@ use vpbench_models::{Feeding, registry};
 use crate::record::RunRecord;
 
 /// The S-1 predicted frames (each `H x W`) of the run's final weights on clip `index`.
-pub fn predict_clip(record: &RunRecord, run_dir: &Path, clips: &Sequences, index: usize) -> anyhow::Result<Vec<Vec<f32>>> {
+pub fn predict_clip(
+    record: &RunRecord,
+    run_dir: &Path,
+    clips: &Sequences,
+    index: usize,
+) -> anyhow::Result<Vec<Vec<f32>>> {
     let device = Device::flex();
     let mut model = registry::build(&record.model, &record.model_config, &device)?;
     model
@@ -24,5 +29,8 @@ pub fn predict_clip(record: &RunRecord, run_dir: &Path, clips: &Sequences, index
         .into_data()
         .try_into_vec::<f32>()
         .map_err(|e| anyhow::anyhow!("prediction readback: {e:?}"))?;
-    Ok(pixels.chunks(clips.frame_size()).map(<[f32]>::to_vec).collect())
+    Ok(pixels
+        .chunks(clips.frame_size())
+        .map(<[f32]>::to_vec)
+        .collect())
 }

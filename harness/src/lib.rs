@@ -1,6 +1,7 @@
 //! The vpbench harness: commands that check, measure, train and evaluate the models.
 
 pub mod atomic;
+mod checkpoint;
 pub mod commands;
 pub mod data;
 pub mod device;
@@ -10,6 +11,7 @@ pub mod inspect;
 pub mod memory;
 pub mod metrics;
 pub mod progress;
+pub mod recipe;
 pub mod record;
 pub mod skill;
 pub mod sweep;

@@ -58,7 +58,10 @@ pub fn gpu_description() -> String {
                 format!("{} (driver {driver})", names.join(", "))
             }
         }
-        Err(e) => format!("no NVIDIA GPU: NVML not available ({})", short_reason(&e.to_string())),
+        Err(e) => format!(
+            "no NVIDIA GPU: NVML not available ({})",
+            short_reason(&e.to_string())
+        ),
     }
 }
 
@@ -87,14 +90,18 @@ impl NvmlSampler {
         let (s, pp, dp) = (stop.clone(), process_peak.clone(), device_peak.clone());
         let pid = std::process::id();
         let handle = std::thread::spawn(move || {
-            let Ok(device) = nvml.device_by_index(index) else { return };
+            let Ok(device) = nvml.device_by_index(index) else {
+                return;
+            };
             while !s.load(Ordering::Relaxed) {
                 if let Ok(info) = device.memory_info() {
                     dp.fetch_max(info.used, Ordering::Relaxed);
                 }
                 if let Ok(procs) = device.running_compute_processes() {
                     for p in procs.iter().filter(|p| p.pid == pid) {
-                        if let nvml_wrapper::enums::device::UsedGpuMemory::Used(bytes) = p.used_gpu_memory {
+                        if let nvml_wrapper::enums::device::UsedGpuMemory::Used(bytes) =
+                            p.used_gpu_memory
+                        {
                             pp.fetch_max(bytes, Ordering::Relaxed);
                         }
                     }

@@ -83,7 +83,15 @@ impl MetricAccumulator {
 
     /// Adds a batch: `prediction` and `truth` are `[B, P, C, H, W]` flattened, predictions of
     /// the last P frames of the clip and those frames (P = S-1 for recurrent models).
-    pub fn add(&mut self, prediction: &[f32], truth: &[f32], batch: usize, frame_pixels: usize, height: usize, width: usize) {
+    pub fn add(
+        &mut self,
+        prediction: &[f32],
+        truth: &[f32],
+        batch: usize,
+        frame_pixels: usize,
+        height: usize,
+        width: usize,
+    ) {
         let steps = prediction.len() / (batch * frame_pixels);
         if self.scored.is_empty() {
             self.predicted = steps;
@@ -106,12 +114,28 @@ impl MetricAccumulator {
                 let g = &truth[at..at + frame_pixels];
                 let clipped: Vec<f32> = p.iter().map(|v| v.clamp(0.0, 1.0)).collect();
                 let (mse_src, psnr_eps, ssim) = match self.convention {
-                    Convention::Authors => (&clipped[..], 1e-5, ssim_gaussian(&clipped, g, height, width)),
+                    Convention::Authors => (
+                        &clipped[..],
+                        1e-5,
+                        ssim_gaussian(&clipped, g, height, width),
+                    ),
                     Convention::Common => (p, 0.0, ssim_uniform(&clipped, g, height, width)),
                 };
-                let sq: f64 = mse_src.iter().zip(g).map(|(&a, &b)| (a as f64 - b as f64).powi(2)).sum();
-                let abs: f64 = mse_src.iter().zip(g).map(|(&a, &b)| (a as f64 - b as f64).abs()).sum();
-                let clipped_sq: f64 = clipped.iter().zip(g).map(|(&a, &b)| (a as f64 - b as f64).powi(2)).sum();
+                let sq: f64 = mse_src
+                    .iter()
+                    .zip(g)
+                    .map(|(&a, &b)| (a as f64 - b as f64).powi(2))
+                    .sum();
+                let abs: f64 = mse_src
+                    .iter()
+                    .zip(g)
+                    .map(|(&a, &b)| (a as f64 - b as f64).abs())
+                    .sum();
+                let clipped_sq: f64 = clipped
+                    .iter()
+                    .zip(g)
+                    .map(|(&a, &b)| (a as f64 - b as f64).powi(2))
+                    .sum();
                 self.sums.mse[k] += sq;
                 self.sums.mae[k] += abs;
                 self.sums.ssim[k] += ssim;
@@ -134,7 +158,11 @@ impl MetricAccumulator {
         QualityMetrics {
             convention: self.convention,
             description: self.convention.describe().to_string(),
-            frames: self.scored.iter().map(|k| self.seq_len - self.predicted + k + 1).collect(),
+            frames: self
+                .scored
+                .iter()
+                .map(|k| self.seq_len - self.predicted + k + 1)
+                .collect(),
             samples: self.samples,
             mse: mean(&per_frame.mse),
             mae: mean(&per_frame.mae),
@@ -161,7 +189,9 @@ pub fn ssim_gaussian(a: &[f32], b: &[f32], height: usize, width: usize) -> f64 {
     let n = 11.min(height).min(width);
     let sigma = 1.5 * n as f64 / 11.0;
     let half = (n as f64 - 1.0) / 2.0;
-    let mut w: Vec<f64> = (0..n).map(|i| (-((i as f64 - half).powi(2)) / (2.0 * sigma * sigma)).exp()).collect();
+    let mut w: Vec<f64> = (0..n)
+        .map(|i| (-((i as f64 - half).powi(2)) / (2.0 * sigma * sigma)).exp())
+        .collect();
     let total: f64 = w.iter().sum();
     w.iter_mut().for_each(|v| *v /= total);
     ssim_valid(a, b, height, width, &w, 1.0, 1.0)
@@ -177,7 +207,15 @@ pub fn ssim_uniform(a: &[f32], b: &[f32], height: usize, width: usize) -> f64 {
 }
 
 /// Mean SSIM over the 'valid' positions of a separable window `w`.
-fn ssim_valid(a: &[f32], b: &[f32], height: usize, width: usize, w: &[f64], cov_norm: f64, range: f64) -> f64 {
+fn ssim_valid(
+    a: &[f32],
+    b: &[f32],
+    height: usize,
+    width: usize,
+    w: &[f64],
+    cov_norm: f64,
+    range: f64,
+) -> f64 {
     let (c1, c2) = ((0.01 * range).powi(2), (0.03 * range).powi(2));
     let x: Vec<f64> = a.iter().map(|&v| v as f64).collect();
     let y: Vec<f64> = b.iter().map(|&v| v as f64).collect();
@@ -193,7 +231,8 @@ fn ssim_valid(a: &[f32], b: &[f32], height: usize, width: usize, w: &[f64], cov_
         let vx = cov_norm * (mxx[i] - ux * ux);
         let vy = cov_norm * (myy[i] - uy * uy);
         let vxy = cov_norm * (mxy[i] - ux * uy);
-        total += ((2.0 * ux * uy + c1) * (2.0 * vxy + c2)) / ((ux * ux + uy * uy + c1) * (vx + vy + c2));
+        total +=
+            ((2.0 * ux * uy + c1) * (2.0 * vxy + c2)) / ((ux * ux + uy * uy + c1) * (vx + vy + c2));
     }
     total / count.max(1) as f64
 }

@@ -17,9 +17,21 @@ pub struct ZrRelation {
 
 impl ZrRelation {
     /// German radar (DWD): `Z = 256 R^1.42`, `P = clip((dBZ + 10) / 70)`.
-    pub const DWD: ZrRelation = ZrRelation { a: 256.0, b: 1.42, offset_dbz: 10.0, scale_dbz: 70.0, clip: true };
+    pub const DWD: ZrRelation = ZrRelation {
+        a: 256.0,
+        b: 1.42,
+        offset_dbz: 10.0,
+        scale_dbz: 70.0,
+        clip: true,
+    };
     /// HKO-7 and the authors' fallback for non-radar data: `Z = 58.53 R^1.56`, unclipped.
-    pub const HKO: ZrRelation = ZrRelation { a: 58.53, b: 1.56, offset_dbz: 10.0, scale_dbz: 70.0, clip: false };
+    pub const HKO: ZrRelation = ZrRelation {
+        a: 58.53,
+        b: 1.56,
+        offset_dbz: 10.0,
+        scale_dbz: 70.0,
+        clip: false,
+    };
 
     /// The pixel value of a rain rate in mm/h.
     pub fn pixel(&self, rain_mm_h: f64) -> f64 {
@@ -57,13 +69,24 @@ impl Contingency {
         Self::ratio(self.hits as f64, (self.hits + self.misses) as f64)
     }
     pub fn far(&self) -> f64 {
-        Self::ratio(self.false_alarms as f64, (self.hits + self.false_alarms) as f64)
+        Self::ratio(
+            self.false_alarms as f64,
+            (self.hits + self.false_alarms) as f64,
+        )
     }
     pub fn csi(&self) -> f64 {
-        Self::ratio(self.hits as f64, (self.hits + self.misses + self.false_alarms) as f64)
+        Self::ratio(
+            self.hits as f64,
+            (self.hits + self.misses + self.false_alarms) as f64,
+        )
     }
     pub fn hss(&self) -> f64 {
-        let (h, m, f, c) = (self.hits as f64, self.misses as f64, self.false_alarms as f64, self.correct_negatives as f64);
+        let (h, m, f, c) = (
+            self.hits as f64,
+            self.misses as f64,
+            self.false_alarms as f64,
+            self.correct_negatives as f64,
+        );
         Self::ratio(2.0 * (h * c - m * f), (h + m) * (m + c) + (h + f) * (f + c))
     }
 }
@@ -125,7 +148,10 @@ impl SkillAccumulator {
             for t in 0..frames {
                 let at = (b * frames + t) * frame_pixels;
                 let (mut sq, mut abs) = (0.0, 0.0);
-                for (&p, &g) in prediction[at..at + frame_pixels].iter().zip(&truth[at..at + frame_pixels]) {
+                for (&p, &g) in prediction[at..at + frame_pixels]
+                    .iter()
+                    .zip(&truth[at..at + frame_pixels])
+                {
                     let (p, g) = (p.clamp(0.0, 1.0) as f64, g as f64);
                     let level = self.pixels.iter().filter(|&&th| g >= th).count();
                     let w = BALANCING_WEIGHTS[level];
@@ -156,7 +182,12 @@ impl SkillAccumulator {
             .zip(&self.counts)
             .map(|((&rain, &pixel), counts)| {
                 let score = |f: fn(&Contingency) -> f64| counts.iter().map(f).collect::<Vec<_>>();
-                let (pod, far, csi, hss) = (score(Contingency::pod), score(Contingency::far), score(Contingency::csi), score(Contingency::hss));
+                let (pod, far, csi, hss) = (
+                    score(Contingency::pod),
+                    score(Contingency::far),
+                    score(Contingency::csi),
+                    score(Contingency::hss),
+                );
                 ThresholdScores {
                     rain_mm_h: rain,
                     pixel,
@@ -192,13 +223,22 @@ mod tests {
 
     #[test]
     fn dwd_thresholds_are_the_authors_pixels() {
-        let got: Vec<f64> = RAIN_THRESHOLDS.iter().map(|&r| ZrRelation::DWD.pixel(r)).collect();
+        let got: Vec<f64> = RAIN_THRESHOLDS
+            .iter()
+            .map(|&r| ZrRelation::DWD.pixel(r))
+            .collect();
         let want = [0.42583, 0.54796, 0.62868, 0.68975, 0.78654];
         for (g, w) in got.iter().zip(want) {
             assert!((g - w).abs() < 5e-6, "{got:?}");
         }
-        let hko: Vec<f64> = RAIN_THRESHOLDS.iter().map(|&r| ZrRelation::HKO.pixel(r)).collect();
-        for (g, w) in hko.iter().zip([0.32825, 0.46243, 0.55111, 0.61820, 0.72453]) {
+        let hko: Vec<f64> = RAIN_THRESHOLDS
+            .iter()
+            .map(|&r| ZrRelation::HKO.pixel(r))
+            .collect();
+        for (g, w) in hko
+            .iter()
+            .zip([0.32825, 0.46243, 0.55111, 0.61820, 0.72453])
+        {
             assert!((g - w).abs() < 5e-6, "{hko:?}");
         }
         assert!((ZrRelation::DWD.rain_rate(ZrRelation::DWD.pixel(7.3)) - 7.3).abs() < 1e-9);
@@ -207,7 +247,12 @@ mod tests {
     #[test]
     fn scores_of_a_hand_made_contingency_table() {
         // H = 3, M = 1, F = 2, CN = 4
-        let c = Contingency { hits: 3, misses: 1, false_alarms: 2, correct_negatives: 4 };
+        let c = Contingency {
+            hits: 3,
+            misses: 1,
+            false_alarms: 2,
+            correct_negatives: 4,
+        };
         assert!((c.pod() - 0.75).abs() < 1e-12);
         assert!((c.far() - 0.4).abs() < 1e-12);
         assert!((c.csi() - 0.5).abs() < 1e-12);
@@ -229,11 +274,22 @@ mod tests {
         let s = acc.finish();
         let c = s.thresholds[0].per_frame[0];
         // sample 0: H, F, M, CN; sample 1: H, M, CN, F (1.5 clipped to 1.0 >= th)
-        assert_eq!(c, Contingency { hits: 2, misses: 2, false_alarms: 2, correct_negatives: 2 });
+        assert_eq!(
+            c,
+            Contingency {
+                hits: 2,
+                misses: 2,
+                false_alarms: 2,
+                correct_negatives: 2
+            }
+        );
         assert!((s.thresholds[0].mean_csi - 2.0 / 6.0).abs() < 1e-12);
         // at 30 mm/h only the clipped prediction is an event, and the truth is not
         let c30 = s.thresholds[4].per_frame[0];
-        assert_eq!((c30.hits, c30.false_alarms, c30.correct_negatives), (0, 1, 7));
+        assert_eq!(
+            (c30.hits, c30.false_alarms, c30.correct_negatives),
+            (0, 1, 7)
+        );
     }
 
     #[test]
@@ -243,6 +299,11 @@ mod tests {
         let mut acc = SkillAccumulator::new(ZrRelation::DWD, 1);
         acc.add(&[g - 0.1], &[g], 1, 1);
         let s = acc.finish();
-        assert!((s.b_mse - 2.0 * 0.01).abs() < 1e-6 && (s.b_mae - 2.0 * 0.1).abs() < 1e-6, "{} {}", s.b_mse, s.b_mae);
+        assert!(
+            (s.b_mse - 2.0 * 0.01).abs() < 1e-6 && (s.b_mae - 2.0 * 0.1).abs() < 1e-6,
+            "{} {}",
+            s.b_mse,
+            s.b_mae
+        );
     }
 }

@@ -57,7 +57,11 @@ impl SweepResult {
 /// The train and test clips of the sweep's dataset and profile.
 pub fn prepare_data(opts: &SweepOptions) -> anyhow::Result<DataSplit> {
     let exp = &opts.experiment;
-    prepare(DatasetKind::parse(&exp.dataset)?, &opts.source, exp.profile(&opts.profile)?)
+    prepare(
+        DatasetKind::parse(&exp.dataset)?,
+        &opts.source,
+        exp.profile(&opts.profile)?,
+    )
 }
 
 /// Runs (or reuses) every run of the sweep.
@@ -83,7 +87,10 @@ pub fn run_sweep(opts: &SweepOptions) -> anyhow::Result<SweepResult> {
         if record_path.is_file() {
             let old = RunRecord::read(&record_path)?;
             if old.is_finished() || !opts.retry_failed {
-                progress.println(&format!("{run_id}: already recorded ({}), skipped", status_word(&old.status)));
+                progress.println(&format!(
+                    "{run_id}: already recorded ({}), skipped",
+                    status_word(&old.status)
+                ));
                 records.push(old);
                 continue;
             }
@@ -109,10 +116,17 @@ pub fn run_id(opts: &SweepOptions, model: &str, data: &DataSplit) -> anyhow::Res
         data.info.label,
         opts.device.name
     ));
-    Ok(format!("{name}-{}-{}-{fingerprint:08x}", data.info.dataset, opts.profile))
+    Ok(format!(
+        "{name}-{}-{}-{fingerprint:08x}",
+        data.info.dataset, opts.profile
+    ))
 }
 
-fn plan<'a>(opts: &'a SweepOptions, model: &str, data: &'a DataSplit) -> anyhow::Result<RunPlan<'a>> {
+fn plan<'a>(
+    opts: &'a SweepOptions,
+    model: &str,
+    data: &'a DataSplit,
+) -> anyhow::Result<RunPlan<'a>> {
     let exp = &opts.experiment;
     let run_id = run_id(opts, model, data)?;
     let name = vpbench_models::registry::lookup(model)?.name;
@@ -132,7 +146,12 @@ fn plan<'a>(opts: &'a SweepOptions, model: &str, data: &'a DataSplit) -> anyhow:
 }
 
 /// Trains and tests one model in this process and records it.
-pub fn run_one(opts: &SweepOptions, model: &str, data: &DataSplit, progress: &Progress) -> anyhow::Result<RunRecord> {
+pub fn run_one(
+    opts: &SweepOptions,
+    model: &str,
+    data: &DataSplit,
+    progress: &Progress,
+) -> anyhow::Result<RunRecord> {
     let plan = plan(opts, model, data)?;
     let record = execute(&plan, progress);
     store(opts, &record, &plan.run_dir)?;
@@ -174,7 +193,13 @@ pub fn child_arguments(opts: &SweepOptions, model: &str) -> Vec<String> {
     args
 }
 
-fn run_in_child(opts: &SweepOptions, model: &str, data: &DataSplit, program: &Path, prefix: &[String]) -> anyhow::Result<RunRecord> {
+fn run_in_child(
+    opts: &SweepOptions,
+    model: &str,
+    data: &DataSplit,
+    program: &Path,
+    prefix: &[String],
+) -> anyhow::Result<RunRecord> {
     let plan = plan(opts, model, data)?;
     let run_id = &plan.run_id;
     let status = Command::new(program)
@@ -192,7 +217,11 @@ fn run_in_child(opts: &SweepOptions, model: &str, data: &DataSplit, program: &Pa
         None => {
             use std::os::unix::process::ExitStatusExt;
             let signal = status.signal().unwrap_or(0);
-            let hint = if signal == 9 { " (SIGKILL: out of memory?)" } else { "" };
+            let hint = if signal == 9 {
+                " (SIGKILL: out of memory?)"
+            } else {
+                ""
+            };
             format!("run process was killed by signal {signal}{hint}")
         }
     };
@@ -227,7 +256,9 @@ fn summary(r: &RunRecord) -> String {
 pub fn read_records(out_dir: &Path) -> anyhow::Result<Vec<RunRecord>> {
     let runs = out_dir.join("runs");
     let mut records = Vec::new();
-    for entry in std::fs::read_dir(&runs).with_context(|| format!("cannot list {}", runs.display()))? {
+    for entry in
+        std::fs::read_dir(&runs).with_context(|| format!("cannot list {}", runs.display()))?
+    {
         let path = entry?.path().join("record.json");
         if path.is_file() {
             records.push(RunRecord::read(&path)?);
@@ -237,6 +268,7 @@ pub fn read_records(out_dir: &Path) -> anyhow::Result<Vec<RunRecord>> {
 }
 
 fn fnv1a(s: &str) -> u32 {
-    s.bytes()
-        .fold(0x811c_9dc5u32, |h, b| (h ^ b as u32).wrapping_mul(0x0100_0193))
+    s.bytes().fold(0x811c_9dc5u32, |h, b| {
+        (h ^ b as u32).wrapping_mul(0x0100_0193)
+    })
 }

@@ -1,24 +1,21 @@
 //! One run: train a model with the authors' protocol, evaluate it, measure it, record it.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail};
-use burn::optim::decay::WeightDecayConfig;
-use burn::grad_clipping::GradientClippingConfig;
-use burn::optim::{AdamConfig, AdamWConfig, ModuleOptimizer};
 use burn::tensor::{Tensor, TensorData};
+use rand::SeedableRng;
 use rand::seq::SliceRandom;
-use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use vpbench_datasets::{DatasetKind, Sequences};
 use vpbench_models::cost::count_macs;
 use vpbench_models::registry::TrainingFeeding;
-use vpbench_models::{Feeding, Model, ModelConfig, paper_loss, registry};
+use vpbench_models::{Feeding, Model, ModelConfig, registry};
 
-use crate::atomic::write_atomic;
+use crate::checkpoint::{existing_checkpoint, load_checkpoint, save_checkpoint};
 use crate::data::DataSplit;
 use crate::device::ComputeDevice;
 use crate::experiment::{LossKind, OptimizerKind, Profile, ScheduleKind};
@@ -26,7 +23,10 @@ use crate::host::HostInfo;
 use crate::memory::{MemoryPeak, NvmlSampler, peak_rss_bytes, reset_peak_rss};
 use crate::metrics::{Convention, MetricAccumulator};
 use crate::progress::Progress;
-use crate::record::{CostInfo, EpochLoss, RunRecord, RunStatus, TestMetrics, Timing, TrainingSettings};
+use crate::recipe::{bernoulli_masks, criterion, learning_rate, optimizer, reverse_schedule};
+use crate::record::{
+    CostInfo, EpochLoss, RunRecord, RunStatus, TestMetrics, Timing, TrainingSettings,
+};
 
 /// Everything needed to carry out one run.
 pub struct RunPlan<'a> {
@@ -48,24 +48,28 @@ pub struct RunPlan<'a> {
 
 /// Progress of an unfinished run, saved with each checkpoint.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
-struct TrainState {
-    epochs_done: usize,
-    eta: f64,
-    losses: Vec<EpochLoss>,
-    per_epoch_s: Vec<f64>,
-    steps: usize,
-    step_s_total: f64,
-    elapsed_s: f64,
+pub(crate) struct TrainState {
+    pub(crate) epochs_done: usize,
+    pub(crate) eta: f64,
+    pub(crate) losses: Vec<EpochLoss>,
+    pub(crate) per_epoch_s: Vec<f64>,
+    pub(crate) steps: usize,
+    pub(crate) step_s_total: f64,
+    pub(crate) elapsed_s: f64,
 }
 
 /// Runs the plan; a failure of any kind (NaN loss, out of memory, a panic) comes back as a
 /// record with status failed, never as a crash of the sweep.
 pub fn execute(plan: &RunPlan<'_>, progress: &Progress) -> RunRecord {
     let mut record = base_record(plan);
-    let outcome = catch_unwind(AssertUnwindSafe(|| train_and_test(plan, progress, &mut record)));
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        train_and_test(plan, progress, &mut record)
+    }));
     record.status = match outcome {
         Ok(Ok(())) => RunStatus::Finished,
-        Ok(Err(e)) => RunStatus::Failed { reason: format!("{e:#}") },
+        Ok(Err(e)) => RunStatus::Failed {
+            reason: format!("{e:#}"),
+        },
         Err(panic) => RunStatus::Failed {
             reason: format!("panicked: {}", panic_message(&panic)),
         },
@@ -117,7 +121,11 @@ pub fn failed_record(plan: &RunPlan<'_>, reason: String) -> RunRecord {
     record
 }
 
-fn train_and_test(plan: &RunPlan<'_>, progress: &Progress, record: &mut RunRecord) -> anyhow::Result<()> {
+fn train_and_test(
+    plan: &RunPlan<'_>,
+    progress: &Progress,
+    record: &mut RunRecord,
+) -> anyhow::Result<()> {
     let profile = &plan.profile;
     let config = profile.model_config();
     let entry = registry::lookup(plan.model)?;
@@ -130,11 +138,19 @@ fn train_and_test(plan: &RunPlan<'_>, progress: &Progress, record: &mut RunRecor
     let mut optim = optimizer(profile);
 
     let ckpt_dir = plan.run_dir.join("checkpoint");
-    let mut state = TrainState { eta: 1.0, ..Default::default() };
-    if plan.resume && let Some(dir) = existing_checkpoint(&ckpt_dir) {
+    let mut state = TrainState {
+        eta: 1.0,
+        ..Default::default()
+    };
+    if plan.resume
+        && let Some(dir) = existing_checkpoint(&ckpt_dir)
+    {
         state = load_checkpoint(&dir, &mut model, &mut optim, profile)?;
         record.resumed = true;
-        progress.println(&format!("{}: resuming after epoch {}", plan.run_id, state.epochs_done));
+        progress.println(&format!(
+            "{}: resuming after epoch {}",
+            plan.run_id, state.epochs_done
+        ));
     }
 
     reset_peak_rss();
@@ -153,7 +169,12 @@ fn train_and_test(plan: &RunPlan<'_>, progress: &Progress, record: &mut RunRecor
 
     for epoch in state.epochs_done..profile.epochs {
         let epoch_start = Instant::now();
-        let mut rng = ChaCha8Rng::seed_from_u64(profile.seed.wrapping_mul(0x9e37_79b9).wrapping_add(epoch as u64));
+        let mut rng = ChaCha8Rng::seed_from_u64(
+            profile
+                .seed
+                .wrapping_mul(0x9e37_79b9)
+                .wrapping_add(epoch as u64),
+        );
         let mut order: Vec<usize> = (0..train.count).collect();
         order.shuffle(&mut rng);
         let mut loss_sum = 0.0;
@@ -166,24 +187,38 @@ fn train_and_test(plan: &RunPlan<'_>, progress: &Progress, record: &mut RunRecor
             let frames = batch_tensor(train, indices, &device);
             let feeding = match entry.training_feeding {
                 TrainingFeeding::Scheduled => Feeding::Scheduled {
-                    masks: bernoulli_masks(&mut rng, &vec![state.eta; config.out_len - 1], indices.len()),
+                    masks: bernoulli_masks(
+                        &mut rng,
+                        &vec![state.eta; config.out_len - 1],
+                        indices.len(),
+                    ),
                 },
                 TrainingFeeding::Reverse => {
                     let (eta_r, eta) = reverse_schedule(epoch + 1, profile.epochs);
                     let probs: Vec<f64> = (1..config.seq_len() - 1)
                         .map(|t| if t < config.in_len { eta_r } else { eta })
                         .collect();
-                    Feeding::Reverse { masks: bernoulli_masks(&mut rng, &probs, indices.len()) }
+                    Feeding::Reverse {
+                        masks: bernoulli_masks(&mut rng, &probs, indices.len()),
+                    }
                 }
             };
             let loss = model_loss(&model, frames, &feeding, profile.loss)?;
             let value = loss.clone().into_scalar::<f32>() as f64;
             if !value.is_finite() {
                 bar.abandon();
-                bail!("loss became {value} at epoch {}, step {}", epoch + 1, it + 1);
+                bail!(
+                    "loss became {value} at epoch {}, step {}",
+                    epoch + 1,
+                    it + 1
+                );
             }
             let grads = model.backward(loss);
-            model.optimizer_step(&mut optim, learning_rate(profile, state.steps, total_steps), grads);
+            model.optimizer_step(
+                &mut optim,
+                learning_rate(profile, state.steps, total_steps),
+                grads,
+            );
             state.eta = (state.eta - eta_step).max(0.0);
             loss_sum += value;
             state.steps += 1;
@@ -198,7 +233,16 @@ fn train_and_test(plan: &RunPlan<'_>, progress: &Progress, record: &mut RunRecor
         }
         let last = epoch + 1 == profile.epochs;
         let valid = (last || (epoch + 1) % profile.valid_every == 0)
-            .then(|| evaluate(&model, &plan.data.test, &config, profile.eval_batch, profile.loss, None))
+            .then(|| {
+                evaluate(
+                    &model,
+                    &plan.data.test,
+                    &config,
+                    profile.eval_batch,
+                    profile.loss,
+                    None,
+                )
+            })
             .transpose()?
             .map(|(loss, _)| loss);
         state.losses.push(EpochLoss {
@@ -249,45 +293,18 @@ fn train_and_test(plan: &RunPlan<'_>, progress: &Progress, record: &mut RunRecor
     Ok(())
 }
 
-/// One mask per entry of `probs`, each a per-sample Bernoulli draw (true: ground truth).
-fn bernoulli_masks(rng: &mut ChaCha8Rng, probs: &[f64], batch: usize) -> Vec<Vec<bool>> {
-    probs
-        .iter()
-        .map(|&p| (0..batch).map(|_| rng.random::<f64>() < p).collect())
-        .collect()
-}
-
-/// The authors' reverse scheduled sampling (by epoch, 1-based, of `epochs`): the probability
-/// of ground truth for input steps (eta_r) and for future steps (eta). At test time
-/// (epoch = epochs) it is (1, 0), plain autoregressive feeding.
-pub fn reverse_schedule(epoch: usize, epochs: usize) -> (f64, f64) {
-    let (e, total) = (epoch as f64, epochs as f64);
-    let (start, end) = (total / 3.0, 2.0 * total / 3.0);
-    let step = start / 5.0;
-    if e < start {
-        (0.5, 0.5)
-    } else if e < end {
-        (1.0 - 0.5 * (-(e - start) / step).exp(), 0.5 - 0.5 * (e - start) / (end - start))
-    } else {
-        (1.0, 0.0)
-    }
-}
-
 /// The frames that `predictions` (`[B, P, ...]`) predict: the last P of `frames`.
 fn targets(frames: &Tensor<5>, predictions: &Tensor<5>) -> Tensor<5> {
     let (s, p) = (frames.dims()[1], predictions.dims()[1]);
     frames.clone().narrow(1, s - p, p)
 }
 
-/// The training criterion of the profile.
-fn criterion(kind: LossKind, prediction: Tensor<5>, target: Tensor<5>) -> Tensor<1> {
-    match kind {
-        LossKind::L2L1Sum => paper_loss(prediction, target),
-        LossKind::Mse => (prediction - target).square().mean(),
-    }
-}
-
-fn model_loss(model: &Model, frames: Tensor<5>, feeding: &Feeding, kind: LossKind) -> anyhow::Result<Tensor<1>> {
+fn model_loss(
+    model: &Model,
+    frames: Tensor<5>,
+    feeding: &Feeding,
+    kind: LossKind,
+) -> anyhow::Result<Tensor<1>> {
     let out = model.forward(frames.clone(), feeding)?;
     let target = targets(&frames, &out.predictions);
     let loss = criterion(kind, out.predictions, target);
@@ -319,8 +336,17 @@ fn evaluate(
         loss_sum += loss.into_scalar::<f32>() as f64;
         batches += 1;
         if let Some((a, c)) = metrics.as_mut() {
-            let pred = out.predictions.into_data().try_into_vec::<f32>().map_err(|e| anyhow::anyhow!("{e:?}")).context("prediction readback")?;
-            let gt = truth.into_data().try_into_vec::<f32>().map_err(|e| anyhow::anyhow!("{e:?}")).context("ground truth readback")?;
+            let pred = out
+                .predictions
+                .into_data()
+                .try_into_vec::<f32>()
+                .map_err(|e| anyhow::anyhow!("{e:?}"))
+                .context("prediction readback")?;
+            let gt = truth
+                .into_data()
+                .try_into_vec::<f32>()
+                .map_err(|e| anyhow::anyhow!("{e:?}"))
+                .context("ground truth readback")?;
             a.add(&pred, &gt, chunk.len(), frame, config.height, config.width);
             c.add(&pred, &gt, chunk.len(), frame, config.height, config.width);
         }
@@ -365,52 +391,6 @@ fn costs(model: &str, run_config: &ModelConfig, dataset: DatasetKind) -> anyhow:
     })
 }
 
-/// The profile's optimiser: Adam or AdamW (betas 0.9/0.999, eps 1e-8 as PyTorch), with
-/// its weight decay and per-tensor gradient-norm clipping.
-fn optimizer(p: &Profile) -> ModuleOptimizer {
-    let clipping = p.grad_clip_norm.map(|n| GradientClippingConfig::Norm(n as f32));
-    match p.optimizer {
-        OptimizerKind::Adam => AdamConfig::new()
-            .with_epsilon(1e-8)
-            .with_weight_decay((p.weight_decay > 0.0).then(|| WeightDecayConfig::new(p.weight_decay as f32)))
-            .with_grad_clipping(clipping)
-            .init(),
-        OptimizerKind::AdamW => AdamWConfig::new()
-            .with_epsilon(1e-8)
-            .with_weight_decay(p.weight_decay as f32)
-            .with_grad_clipping(clipping)
-            .init(),
-    }
-}
-
-/// The learning rate of step `step` (0-based) of `total`.
-pub fn learning_rate(p: &Profile, step: usize, total: usize) -> f64 {
-    let lr = p.learning_rate;
-    let cos_anneal = |start: f64, end: f64, pct: f64| end + (start - end) / 2.0 * (1.0 + (std::f64::consts::PI * pct.clamp(0.0, 1.0)).cos());
-    let s = step as f64;
-    match p.schedule {
-        ScheduleKind::Constant => lr,
-        ScheduleKind::OneCycle => {
-            // torch.optim.lr_scheduler.OneCycleLR defaults: pct_start 0.3, div 25, final div 1e4
-            let (initial, min) = (lr / 25.0, lr / 25.0 / 1e4);
-            let up_end = (0.3 * total as f64 - 1.0).max(1.0);
-            if s <= up_end {
-                cos_anneal(initial, lr, s / up_end)
-            } else {
-                cos_anneal(lr, min, (s - up_end) / ((total as f64 - 1.0) - up_end).max(1.0))
-            }
-        }
-        ScheduleKind::WarmupCosine => {
-            let warm = (p.warmup_fraction * total as f64).round();
-            if s < warm {
-                lr * s / warm
-            } else {
-                cos_anneal(lr, lr * 1e-3, (s - warm) / (total as f64 - warm).max(1.0))
-            }
-        }
-    }
-}
-
 fn settings(p: &Profile) -> TrainingSettings {
     let optimizer = match p.optimizer {
         OptimizerKind::Adam => "Adam",
@@ -439,12 +419,18 @@ fn settings(p: &Profile) -> TrainingSettings {
     }
 }
 
-fn memory_peak(sampler: Option<Result<NvmlSampler, String>>, device: &burn::tensor::Device) -> MemoryPeak {
+fn memory_peak(
+    sampler: Option<Result<NvmlSampler, String>>,
+    device: &burn::tensor::Device,
+) -> MemoryPeak {
     let rss = peak_rss_bytes();
     // burn's allocator report: peak pages of each pool (CubeCL backends; None on flex)
-    let pool_peak = device
-        .memory_pool_report()
-        .map(|pools| pools.iter().map(|p| p.page_size * p.pages_peak).sum::<u64>());
+    let pool_peak = device.memory_pool_report().map(|pools| {
+        pools
+            .iter()
+            .map(|p| p.page_size * p.pages_peak)
+            .sum::<u64>()
+    });
     let mut peak = match sampler {
         Some(Ok(s)) => {
             let (process, device_used) = s.finish();
@@ -471,38 +457,11 @@ fn memory_peak(sampler: Option<Result<NvmlSampler, String>>, device: &burn::tens
     peak
 }
 
-fn existing_checkpoint(dir: &Path) -> Option<PathBuf> {
-    let tmp = dir.with_extension("tmp");
-    [dir.to_path_buf(), tmp].into_iter().find(|d| d.join("state.json").is_file())
-}
-
-/// Writes model, optimiser and progress into a fresh folder, then swaps it in.
-fn save_checkpoint(dir: &Path, model: &Model, optim: &ModuleOptimizer, state: &TrainState) -> anyhow::Result<()> {
-    let tmp = dir.with_extension("tmp");
-    let _ = std::fs::remove_dir_all(&tmp);
-    std::fs::create_dir_all(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
-    model.save_training_state(&tmp.join("model.bpk"))?;
-    optim
-        .save(tmp.join("optimizer.bpk"))
-        .map_err(|e| anyhow::anyhow!("{}: cannot write optimizer state: {e}", tmp.display()))?;
-    write_atomic(&tmp.join("state.json"), serde_json::to_string_pretty(state)?.as_bytes())?;
-    let _ = std::fs::remove_dir_all(dir);
-    std::fs::rename(&tmp, dir).with_context(|| format!("cannot move checkpoint into {}", dir.display()))
-}
-
-fn load_checkpoint(dir: &Path, model: &mut Model, optim: &mut ModuleOptimizer, profile: &Profile) -> anyhow::Result<TrainState> {
-    let text = std::fs::read_to_string(dir.join("state.json"))?;
-    let state: TrainState = serde_json::from_str(&text)
-        .with_context(|| format!("{}: checkpoint state is not valid", dir.display()))?;
-    model.load_training_state(&dir.join("model.bpk"))?;
-    *optim = optimizer(profile)
-        .load(dir.join("optimizer.bpk"))
-        .map_err(|e| anyhow::anyhow!("{}: cannot read optimizer state: {e}", dir.display()))?;
-    Ok(state)
-}
-
 fn unix_now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
@@ -511,41 +470,4 @@ fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
         .cloned()
         .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
         .unwrap_or_else(|| "unknown panic".into())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::reverse_schedule;
-
-    #[test]
-    fn learning_rate_schedules() {
-        use super::learning_rate;
-        use crate::experiment::{Profile, ScheduleKind};
-        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../configs/profiles/mmnist.toml")).unwrap();
-        let profiles: std::collections::BTreeMap<String, Profile> = toml::from_str(&text).unwrap();
-        let mut p = profiles["smoke"].clone();
-        p.learning_rate = 1.0;
-        assert_eq!(learning_rate(&p, 7, 100), 1.0);
-        p.schedule = ScheduleKind::WarmupCosine;
-        p.warmup_fraction = 0.2;
-        assert_eq!(learning_rate(&p, 0, 100), 0.0);
-        assert!((learning_rate(&p, 10, 100) - 0.5).abs() < 1e-12);
-        assert!((learning_rate(&p, 20, 100) - 1.0).abs() < 1e-12);
-        assert!((learning_rate(&p, 60, 100) - (1e-3 + (1.0 - 1e-3) * 0.5)).abs() < 1e-12);
-        p.schedule = ScheduleKind::OneCycle;
-        assert!((learning_rate(&p, 0, 100) - 1.0 / 25.0).abs() < 1e-12);
-        assert!((learning_rate(&p, 29, 100) - 1.0).abs() < 1e-12);
-        assert!((learning_rate(&p, 99, 100) - 1.0 / 25.0 / 1e4).abs() < 1e-12);
-    }
-
-    #[test]
-    fn reverse_schedule_follows_the_authors_formula() {
-        // E = 20: start 6.67, end 13.33, step 1.33
-        assert_eq!(reverse_schedule(1, 20), (0.5, 0.5));
-        let (r, e) = reverse_schedule(10, 20);
-        let x: f64 = (10.0 - 20.0 / 3.0) / (20.0 / 15.0);
-        assert!((r - (1.0 - 0.5 * (-x as f64).exp())).abs() < 1e-12);
-        assert!((e - (0.5 - 0.5 * (10.0 - 20.0 / 3.0) / (20.0 / 3.0))).abs() < 1e-12);
-        assert_eq!(reverse_schedule(20, 20), (1.0, 0.0));
-    }
 }

@@ -27,7 +27,10 @@ fn golden(id: &str) -> String {
 fn verify_golden_passes_and_reports_each_file() {
     let (code, out, err) = vpbench(&["verify-golden", &golden("convlstm"), &golden("ms-lstm")]);
     assert_eq!(code, 0, "{out}{err}");
-    assert!(out.contains("PASS") && out.contains("ConvLSTM") && out.contains("MS-LSTM"), "{out}");
+    assert!(
+        out.contains("PASS") && out.contains("ConvLSTM") && out.contains("MS-LSTM"),
+        "{out}"
+    );
     assert!(out.contains("2 passed, 0 failed"), "{out}");
 }
 
@@ -48,7 +51,14 @@ fn verify_golden_reports_a_missing_file_by_name() {
 
 #[test]
 fn cost_json_is_one_line_with_integer_params_and_macs() {
-    let (code, out, err) = vpbench(&["cost", "--model", "MS-LSTM", "--dataset", "mmnist", "--json"]);
+    let (code, out, err) = vpbench(&[
+        "cost",
+        "--model",
+        "MS-LSTM",
+        "--dataset",
+        "mmnist",
+        "--json",
+    ]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(out.trim().lines().count(), 1, "{out}");
     let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
@@ -61,12 +71,20 @@ fn cost_json_is_one_line_with_integer_params_and_macs() {
 fn unknown_model_is_a_clear_error() {
     let (code, _, err) = vpbench(&["cost", "--model", "nope"]);
     assert_eq!(code, 2);
-    assert!(err.contains("unknown model 'nope'") && err.contains("convlstm"), "{err}");
+    assert!(
+        err.contains("unknown model 'nope'") && err.contains("convlstm"),
+        "{err}"
+    );
 }
 
 #[test]
 fn help_is_available_for_every_command() {
-    for cmd in [vec!["--help"], vec!["verify-golden", "--help"], vec!["cost", "--help"], vec!["models", "--help"]] {
+    for cmd in [
+        vec!["--help"],
+        vec!["verify-golden", "--help"],
+        vec!["cost", "--help"],
+        vec!["models", "--help"],
+    ] {
         let (code, out, _) = vpbench(&cmd);
         assert_eq!(code, 0, "{cmd:?}");
         assert!(out.contains("Usage"), "{out}");

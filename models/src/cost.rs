@@ -7,7 +7,10 @@
 use burn::tensor::{Device, Tensor};
 use std::collections::HashSet;
 
-use burn_ir::{ActivationOperationIr, BaseOperationIr, FloatOperationIr, TensorId, TensorIr, InterpolateModeIr, ModuleOperationIr, OperationIr};
+use burn_ir::{
+    ActivationOperationIr, BaseOperationIr, FloatOperationIr, InterpolateModeIr, ModuleOperationIr,
+    OperationIr, TensorId, TensorIr,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::model::Model;
@@ -62,11 +65,15 @@ impl MacCount {
                 OperationIr::Init(init) => {
                     parameters.insert(init.out.id);
                 }
-                OperationIr::BaseFloat(BaseOperationIr::Reshape(s) | BaseOperationIr::Expand(s)) => {
+                OperationIr::BaseFloat(
+                    BaseOperationIr::Reshape(s) | BaseOperationIr::Expand(s),
+                ) => derived(&s.input, &s.out, &mut parameters),
+                OperationIr::BaseFloat(BaseOperationIr::SwapDims(s)) => {
                     derived(&s.input, &s.out, &mut parameters)
                 }
-                OperationIr::BaseFloat(BaseOperationIr::SwapDims(s)) => derived(&s.input, &s.out, &mut parameters),
-                OperationIr::BaseFloat(BaseOperationIr::Permute(p)) => derived(&p.input, &p.out, &mut parameters),
+                OperationIr::BaseFloat(BaseOperationIr::Permute(p)) => {
+                    derived(&p.input, &p.out, &mut parameters)
+                }
                 OperationIr::Float(_, FloatOperationIr::Matmul(m)) => {
                     let k = m.lhs.shape[m.lhs.shape.len() - 1] as u64;
                     let macs = m.out.shape.iter().product::<usize>() as u64 * k;
@@ -146,7 +153,9 @@ pub fn count_macs(model: &Model, batch: usize) -> Result<MacCount, ModelError> {
                 [batch, c.seq_len(), c.image_channels, c.height, c.width],
                 &device,
             );
-            outcome = captured.forward(frames, &Feeding::Autoregressive).map(|_| ());
+            outcome = captured
+                .forward(frames, &Feeding::Autoregressive)
+                .map(|_| ());
             scope.complete([], [])
         })
         .map_err(|e| ModelError::Cost {

@@ -32,7 +32,9 @@ impl Feeding {
     pub fn validate(&self, config: &ModelConfig, batch: usize) -> Result<(), ModelError> {
         let (masks, expected, what) = match self {
             Feeding::Autoregressive => return Ok(()),
-            Feeding::Scheduled { masks } => (masks, config.out_len.saturating_sub(1), "out_len - 1"),
+            Feeding::Scheduled { masks } => {
+                (masks, config.out_len.saturating_sub(1), "out_len - 1")
+            }
             Feeding::Reverse { masks } => (masks, config.seq_len().saturating_sub(2), "S - 2"),
         };
         if masks.len() != expected {

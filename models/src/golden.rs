@@ -70,7 +70,8 @@ struct GoldenFile {
 
 impl GoldenFile {
     fn open(path: &Path) -> Result<Self, ModelError> {
-        let bytes = std::fs::read(path).map_err(|e| ModelError::file(path, format!("cannot read: {e}")))?;
+        let bytes =
+            std::fs::read(path).map_err(|e| ModelError::file(path, format!("cannot read: {e}")))?;
         let (_, metadata) = SafeTensors::read_metadata(&bytes)
             .map_err(|e| ModelError::file(path, format!("not a safetensors file: {e}")))?;
         let meta = metadata.metadata().clone().unwrap_or_default();
@@ -82,10 +83,9 @@ impl GoldenFile {
     }
 
     fn meta(&self, key: &str) -> Result<&str, ModelError> {
-        self.meta
-            .get(key)
-            .map(String::as_str)
-            .ok_or_else(|| ModelError::file(&self.path, format!("metadata field '{key}' is missing")))
+        self.meta.get(key).map(String::as_str).ok_or_else(|| {
+            ModelError::file(&self.path, format!("metadata field '{key}' is missing"))
+        })
     }
 
     fn meta_usize(&self, key: &str) -> Result<usize, ModelError> {
@@ -192,7 +192,12 @@ pub fn verify_golden(path: &Path) -> Result<GoldenReport, ModelError> {
     };
     let config = file.config()?;
     let batch = file.meta_usize("batch")?;
-    let (c, h, w, s) = (config.image_channels, config.height, config.width, config.seq_len());
+    let (c, h, w, s) = (
+        config.image_channels,
+        config.height,
+        config.width,
+        config.seq_len(),
+    );
 
     let device = Device::flex().autodiff();
     let mut model = registry::build(entry.name, &config, &device)?;
@@ -213,7 +218,10 @@ pub fn verify_golden(path: &Path) -> Result<GoldenReport, ModelError> {
     let mut errors = vec![
         TensorError {
             name: "expected".into(),
-            relative_error: relative_error(&values(&output.predictions.into_data()), &values(&expected)),
+            relative_error: relative_error(
+                &values(&output.predictions.into_data()),
+                &values(&expected),
+            ),
             floored: false,
         },
         TensorError {
@@ -226,7 +234,9 @@ pub fn verify_golden(path: &Path) -> Result<GoldenReport, ModelError> {
     for (param, grad) in model.named_gradients(loss.backward()) {
         let key = format!("grad.{}", param.name);
         let want = values(&file.tensor(&key, Some(&param.shape))?);
-        let got = grad.map(|g| values(&g)).unwrap_or_else(|| vec![0.0; want.len()]);
+        let got = grad
+            .map(|g| values(&g))
+            .unwrap_or_else(|| vec![0.0; want.len()]);
         grads.push((key, got, want));
     }
     let floor = GRADIENT_FLOOR * grads.iter().map(|(_, _, w)| norm(w)).fold(0.0, f64::max);

@@ -9,7 +9,6 @@
 
 pub mod architectures;
 pub mod cells;
-pub mod ops;
 mod config;
 pub mod cost;
 pub mod earthformer;
@@ -19,6 +18,7 @@ pub mod golden;
 pub mod layers;
 mod loss;
 mod model;
+pub mod ops;
 pub mod recurrent;
 pub mod registry;
 pub mod simvp;

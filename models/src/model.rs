@@ -5,7 +5,9 @@ use std::path::Path;
 
 use burn::module::{Module, ModuleVisitor, Param, ParamId};
 use burn::optim::{GradientsParams, ModuleOptimizer};
-use burn::store::{ApplyResult, ModuleSnapshot, RecordError, SafetensorsStore, SafetensorsStoreError};
+use burn::store::{
+    ApplyResult, ModuleSnapshot, RecordError, SafetensorsStore, SafetensorsStoreError,
+};
 use burn::tensor::Gradients;
 use burn::tensor::{Device, Tensor, TensorData};
 
@@ -40,7 +42,10 @@ pub(crate) trait DynPredictor: Send + Debug {
     fn visit_named(&self, visitor: &mut NamedParams);
     fn grads_params(&self, grads: Gradients) -> GradientsParams;
     fn optimizer_step(&mut self, optim: &mut ModuleOptimizer, lr: f64, grads: GradientsParams);
-    fn load_from(&mut self, store: &mut SafetensorsStore) -> Result<ApplyResult, SafetensorsStoreError>;
+    fn load_from(
+        &mut self,
+        store: &mut SafetensorsStore,
+    ) -> Result<ApplyResult, SafetensorsStoreError>;
     fn save_into(&self, store: &mut SafetensorsStore) -> Result<(), SafetensorsStoreError>;
     fn save_record(&self, path: &Path) -> Result<(), RecordError>;
     fn devices(&self) -> Vec<Device>;
@@ -72,7 +77,10 @@ impl<P: Predictor> DynPredictor for P {
     fn optimizer_step(&mut self, optim: &mut ModuleOptimizer, lr: f64, grads: GradientsParams) {
         *self = optim.step(lr, self.clone(), grads);
     }
-    fn load_from(&mut self, store: &mut SafetensorsStore) -> Result<ApplyResult, SafetensorsStoreError> {
+    fn load_from(
+        &mut self,
+        store: &mut SafetensorsStore,
+    ) -> Result<ApplyResult, SafetensorsStoreError> {
         ModuleSnapshot::load_from(self, store)
     }
     fn save_into(&self, store: &mut SafetensorsStore) -> Result<(), SafetensorsStoreError> {
@@ -265,7 +273,10 @@ impl Model {
             .map_err(|e| ModelError::file(path, format!("cannot read model record: {e}")))
     }
 
-    pub(crate) fn save_into(&self, store: &mut SafetensorsStore) -> Result<(), SafetensorsStoreError> {
+    pub(crate) fn save_into(
+        &self,
+        store: &mut SafetensorsStore,
+    ) -> Result<(), SafetensorsStoreError> {
         self.net.save_into(store)
     }
 }

@@ -22,7 +22,12 @@ pub struct Recurrent<A: Architecture> {
 }
 
 impl<A: Architecture> Recurrent<A> {
-    pub fn new(model: &str, config: &ModelConfig, options: CoreOptions, device: &Device) -> Result<Self, ModelError> {
+    pub fn new(
+        model: &str,
+        config: &ModelConfig,
+        options: CoreOptions,
+        device: &Device,
+    ) -> Result<Self, ModelError> {
         // Construction order matches the authors' (rnn, then embed, then fc).
         let rnns = A::new(model, config, options, device)?;
         Ok(Self {
@@ -61,8 +66,11 @@ impl<A: Architecture> Predictor for Recurrent<A> {
             outputs.push(self.fc.forward(core.top));
         }
         // PredRNN-V2: 0.01 x mean over steps and samples of the per-sample decoupling sums.
-        let aux_loss = (!decoupling.is_empty())
-            .then(|| Tensor::<1>::cat(decoupling, 0).mean().mul_scalar(DECOUPLING_WEIGHT));
+        let aux_loss = (!decoupling.is_empty()).then(|| {
+            Tensor::<1>::cat(decoupling, 0)
+                .mean()
+                .mul_scalar(DECOUPLING_WEIGHT)
+        });
         ModelOutput {
             predictions: Tensor::stack(outputs, 1),
             aux_loss,

@@ -7,9 +7,9 @@ use crate::cells::{
     CausalLstmCell, CmsLstmCell, ConvLstmCell, MimCell, MkLstmCell, MoDeCell, MotionRnnCell,
     PrecipLstmCell, StLstmCell, TrajGruCell,
 };
+use crate::earthformer::{Earthformer, EarthformerConfig};
 use crate::model::{DynPredictor, Model};
 use crate::recurrent::Recurrent;
-use crate::earthformer::{Earthformer, EarthformerConfig};
 use crate::simvp::{SimVp, SimVpConfig};
 use crate::{ModelConfig, ModelError};
 
@@ -47,7 +47,12 @@ fn recurrent<A: Architecture>(
     config: &ModelConfig,
     device: &Device,
 ) -> Result<Box<dyn DynPredictor>, ModelError> {
-    Ok(Box::new(Recurrent::<A>::new(name, config, CoreOptions::default(), device)?))
+    Ok(Box::new(Recurrent::<A>::new(
+        name,
+        config,
+        CoreOptions::default(),
+        device,
+    )?))
 }
 
 fn decoupled<A: Architecture>(
@@ -56,19 +61,48 @@ fn decoupled<A: Architecture>(
     device: &Device,
 ) -> Result<Box<dyn DynPredictor>, ModelError> {
     let options = CoreOptions { decoupling: true };
-    Ok(Box::new(Recurrent::<A>::new(name, config, options, device)?))
+    Ok(Box::new(Recurrent::<A>::new(
+        name, config, options, device,
+    )?))
 }
 
-fn simvp_paper(name: &'static str, config: &ModelConfig, device: &Device) -> Result<Box<dyn DynPredictor>, ModelError> {
-    Ok(Box::new(SimVp::new(name, config, &SimVpConfig::paper(), device)?))
+fn simvp_paper(
+    name: &'static str,
+    config: &ModelConfig,
+    device: &Device,
+) -> Result<Box<dyn DynPredictor>, ModelError> {
+    Ok(Box::new(SimVp::new(
+        name,
+        config,
+        &SimVpConfig::paper(),
+        device,
+    )?))
 }
 
-fn simvp_openstl(name: &'static str, config: &ModelConfig, device: &Device) -> Result<Box<dyn DynPredictor>, ModelError> {
-    Ok(Box::new(SimVp::new(name, config, &SimVpConfig::openstl(), device)?))
+fn simvp_openstl(
+    name: &'static str,
+    config: &ModelConfig,
+    device: &Device,
+) -> Result<Box<dyn DynPredictor>, ModelError> {
+    Ok(Box::new(SimVp::new(
+        name,
+        config,
+        &SimVpConfig::openstl(),
+        device,
+    )?))
 }
 
-fn earthformer(name: &'static str, config: &ModelConfig, device: &Device) -> Result<Box<dyn DynPredictor>, ModelError> {
-    Ok(Box::new(Earthformer::new(name, config, &EarthformerConfig::moving_mnist(), device)?))
+fn earthformer(
+    name: &'static str,
+    config: &ModelConfig,
+    device: &Device,
+) -> Result<Box<dyn DynPredictor>, ModelError> {
+    Ok(Box::new(Earthformer::new(
+        name,
+        config,
+        &EarthformerConfig::moving_mnist(),
+        device,
+    )?))
 }
 
 /// A model entry with the recurrent defaults: canonical name, paper name, aliases, builder.
@@ -91,34 +125,139 @@ const fn rnn(
 
 /// Every implemented model. A model that is not implemented is not listed.
 pub static MODELS: &[ModelEntry] = &[
-    rnn("convlstm", "ConvLSTM", &["ConvLSTM"], recurrent::<Stack<ConvLstmCell>>),
-    rnn("trajgru", "TrajGRU", &["TrajGRU"], recurrent::<Stack<TrajGruCell>>),
-    rnn("predrnn", "PredRNN", &["PredRNN"], recurrent::<Stack<StLstmCell>>),
-    rnn("predrnn-pp", "PredRNN++", &["PredRNN++", "predrnn++", "predrnn-plus"], recurrent::<Stack<CausalLstmCell>>),
+    rnn(
+        "convlstm",
+        "ConvLSTM",
+        &["ConvLSTM"],
+        recurrent::<Stack<ConvLstmCell>>,
+    ),
+    rnn(
+        "trajgru",
+        "TrajGRU",
+        &["TrajGRU"],
+        recurrent::<Stack<TrajGruCell>>,
+    ),
+    rnn(
+        "predrnn",
+        "PredRNN",
+        &["PredRNN"],
+        recurrent::<Stack<StLstmCell>>,
+    ),
+    rnn(
+        "predrnn-pp",
+        "PredRNN++",
+        &["PredRNN++", "predrnn++", "predrnn-plus"],
+        recurrent::<Stack<CausalLstmCell>>,
+    ),
     ModelEntry {
         training_feeding: TrainingFeeding::Reverse,
-        ..rnn("predrnn-v2", "PredRNN-V2", &["PredRNN-V2", "predrnnv2"], decoupled::<Stack<StLstmCell>>)
+        ..rnn(
+            "predrnn-v2",
+            "PredRNN-V2",
+            &["PredRNN-V2", "predrnnv2"],
+            decoupled::<Stack<StLstmCell>>,
+        )
     },
     rnn("mim", "MIM", &["MIM"], recurrent::<Stack<MimCell>>),
-    rnn("motionrnn", "MotionRNN", &["MotionRNN"], recurrent::<Stack<MotionRnnCell>>),
-    rnn("preciplstm", "PrecipLSTM", &["PrecipLSTM"], recurrent::<Stack<PrecipLstmCell>>),
-    rnn("cms-lstm", "CMS-LSTM", &["CMS-LSTM", "cmslstm"], recurrent::<Stack<CmsLstmCell>>),
-    rnn("modernn", "MoDeRNN", &["MoDeRNN"], recurrent::<Stack<MoDeCell>>),
-    rnn("sms-lstm", "SMS-LSTM", &["MS-ConvLSTM", "ms-convlstm"], recurrent::<Pyramid<ConvLstmCell>>),
-    rnn("tms-lstm", "TMS-LSTM", &["MK-LSTM", "mk-lstm"], recurrent::<Stack<MkLstmCell>>),
-    rnn("ms-lstm", "MS-LSTM", &["MS-LSTM"], recurrent::<Pyramid<MkLstmCell>>),
-    rnn("ms-trajgru", "MS-TrajGRU", &["MS-TrajGRU"], recurrent::<Pyramid<TrajGruCell>>),
-    rnn("ms-predrnn", "MS-PredRNN", &["MS-PredRNN"], recurrent::<Pyramid<StLstmCell>>),
-    rnn("ms-predrnn-pp", "MS-PredRNN++", &["MS-PredRNN++", "ms-predrnn++"], recurrent::<Pyramid<CausalLstmCell>>),
+    rnn(
+        "motionrnn",
+        "MotionRNN",
+        &["MotionRNN"],
+        recurrent::<Stack<MotionRnnCell>>,
+    ),
+    rnn(
+        "preciplstm",
+        "PrecipLSTM",
+        &["PrecipLSTM"],
+        recurrent::<Stack<PrecipLstmCell>>,
+    ),
+    rnn(
+        "cms-lstm",
+        "CMS-LSTM",
+        &["CMS-LSTM", "cmslstm"],
+        recurrent::<Stack<CmsLstmCell>>,
+    ),
+    rnn(
+        "modernn",
+        "MoDeRNN",
+        &["MoDeRNN"],
+        recurrent::<Stack<MoDeCell>>,
+    ),
+    rnn(
+        "sms-lstm",
+        "SMS-LSTM",
+        &["MS-ConvLSTM", "ms-convlstm"],
+        recurrent::<Pyramid<ConvLstmCell>>,
+    ),
+    rnn(
+        "tms-lstm",
+        "TMS-LSTM",
+        &["MK-LSTM", "mk-lstm"],
+        recurrent::<Stack<MkLstmCell>>,
+    ),
+    rnn(
+        "ms-lstm",
+        "MS-LSTM",
+        &["MS-LSTM"],
+        recurrent::<Pyramid<MkLstmCell>>,
+    ),
+    rnn(
+        "ms-trajgru",
+        "MS-TrajGRU",
+        &["MS-TrajGRU"],
+        recurrent::<Pyramid<TrajGruCell>>,
+    ),
+    rnn(
+        "ms-predrnn",
+        "MS-PredRNN",
+        &["MS-PredRNN"],
+        recurrent::<Pyramid<StLstmCell>>,
+    ),
+    rnn(
+        "ms-predrnn-pp",
+        "MS-PredRNN++",
+        &["MS-PredRNN++", "ms-predrnn++"],
+        recurrent::<Pyramid<CausalLstmCell>>,
+    ),
     ModelEntry {
         training_feeding: TrainingFeeding::Reverse,
-        ..rnn("ms-predrnn-v2", "MS-PredRNN-V2", &["MS-PredRNN-V2"], decoupled::<Pyramid<StLstmCell>>)
+        ..rnn(
+            "ms-predrnn-v2",
+            "MS-PredRNN-V2",
+            &["MS-PredRNN-V2"],
+            decoupled::<Pyramid<StLstmCell>>,
+        )
     },
-    rnn("ms-mim", "MS-MIM", &["MS-MIM"], recurrent::<Pyramid<MimCell>>),
-    rnn("ms-motionrnn", "MS-MotionRNN", &["MS-MotionRNN"], recurrent::<Pyramid<MotionRnnCell>>),
-    rnn("ms-preciplstm", "MS-PrecipLSTM", &["MS-PrecipLSTM"], recurrent::<Pyramid<PrecipLstmCell>>),
-    rnn("ms-cms-lstm", "MS-CMS-LSTM", &["MS-CMS-LSTM"], recurrent::<Pyramid<CmsLstmCell>>),
-    rnn("ms-modernn", "MS-MoDeRNN", &["MS-MoDeRNN"], recurrent::<Pyramid<MoDeCell>>),
+    rnn(
+        "ms-mim",
+        "MS-MIM",
+        &["MS-MIM"],
+        recurrent::<Pyramid<MimCell>>,
+    ),
+    rnn(
+        "ms-motionrnn",
+        "MS-MotionRNN",
+        &["MS-MotionRNN"],
+        recurrent::<Pyramid<MotionRnnCell>>,
+    ),
+    rnn(
+        "ms-preciplstm",
+        "MS-PrecipLSTM",
+        &["MS-PrecipLSTM"],
+        recurrent::<Pyramid<PrecipLstmCell>>,
+    ),
+    rnn(
+        "ms-cms-lstm",
+        "MS-CMS-LSTM",
+        &["MS-CMS-LSTM"],
+        recurrent::<Pyramid<CmsLstmCell>>,
+    ),
+    rnn(
+        "ms-modernn",
+        "MS-MoDeRNN",
+        &["MS-MoDeRNN"],
+        recurrent::<Pyramid<MoDeCell>>,
+    ),
     // Not recurrent: the whole future in one pass; the feeding schedule does not apply.
     ModelEntry {
         family: "CNN",
@@ -128,12 +267,22 @@ pub static MODELS: &[ModelEntry] = &[
     ModelEntry {
         family: "CNN",
         paper_flops_batch: 4,
-        ..rnn("simvp-openstl", "SimVP (OpenSTL config)", &["SimVP-OpenSTL"], simvp_openstl)
+        ..rnn(
+            "simvp-openstl",
+            "SimVP (OpenSTL config)",
+            &["SimVP-OpenSTL"],
+            simvp_openstl,
+        )
     },
     ModelEntry {
         family: "Attention",
         paper_flops_batch: 16,
-        ..rnn("earthformer", "Earthformer", &["Earthformer", "cuboid-transformer"], earthformer)
+        ..rnn(
+            "earthformer",
+            "Earthformer",
+            &["Earthformer", "cuboid-transformer"],
+            earthformer,
+        )
     },
 ];
 
@@ -162,12 +311,20 @@ pub fn build(name: &str, config: &ModelConfig, device: &Device) -> Result<Model,
 
 fn config_sanity(model: &str, c: &ModelConfig) -> Result<(), ModelError> {
     let checks: [(&'static str, bool, &str); 6] = [
-        ("image_channels", c.image_channels >= 1, "must be at least 1"),
+        (
+            "image_channels",
+            c.image_channels >= 1,
+            "must be at least 1",
+        ),
         ("hidden", c.hidden >= 1, "must be at least 1"),
         ("kernel", c.kernel % 2 == 1, "must be odd (same padding)"),
         ("in_len", c.in_len >= 1, "must be at least 1"),
         ("out_len", c.out_len >= 1, "must be at least 1"),
-        ("height", c.height >= 1 && c.width >= 1, "height and width must be at least 1"),
+        (
+            "height",
+            c.height >= 1 && c.width >= 1,
+            "height and width must be at least 1",
+        ),
     ];
     match checks.into_iter().find(|(_, ok, _)| !ok) {
         Some((field, _, problem)) => Err(ModelError::InvalidConfig {

@@ -7,14 +7,18 @@ use std::path::Path;
 
 use burn::store::SafetensorsStore;
 
-use crate::model::Model;
 use crate::ModelError;
+use crate::model::Model;
 
 impl Model {
     /// Loads every parameter from a safetensors file of PyTorch state-dict entries,
     /// keyed `<prefix><name>`. Other entries of the file are ignored. Fails, naming the
     /// file and key, if a parameter is missing or has the wrong shape.
-    pub fn load_pytorch_safetensors(&mut self, path: &Path, prefix: &str) -> Result<(), ModelError> {
+    pub fn load_pytorch_safetensors(
+        &mut self,
+        path: &Path,
+        prefix: &str,
+    ) -> Result<(), ModelError> {
         if !path.is_file() {
             return Err(ModelError::file(path, "weights file not found"));
         }
@@ -63,9 +67,11 @@ impl Model {
 fn regex_escape(s: &str) -> String {
     s.chars()
         .flat_map(|c| {
-            let special = "\\.+*?()|[]{}^$#&-~".contains(c);
-            special.then_some('\\').into_iter().chain(std::iter::once(c))
+            let special = "\\.+*?()|[]{}^$".contains(c);
+            special
+                .then_some('\\')
+                .into_iter()
+                .chain(std::iter::once(c))
         })
         .collect()
 }
-

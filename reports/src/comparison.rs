@@ -85,7 +85,11 @@ impl ComparisonTable {
             }
             out.push('\n');
         }
-        let failures: Vec<_> = self.rows.iter().filter_map(|r| Some((&r.model, r.failure.as_ref()?))).collect();
+        let failures: Vec<_> = self
+            .rows
+            .iter()
+            .filter_map(|r| Some((&r.model, r.failure.as_ref()?)))
+            .collect();
         if !failures.is_empty() {
             out.push_str("\nFailed runs:\n");
             for (m, why) in failures {
@@ -102,7 +106,11 @@ impl ComparisonTable {
             header.push(h.to_lowercase());
         }
         for c in &self.columns {
-            header.extend([format!("{}_measured", c.key), format!("{}_paper", c.key), format!("{}_delta", c.key)]);
+            header.extend([
+                format!("{}_measured", c.key),
+                format!("{}_paper", c.key),
+                format!("{}_delta", c.key),
+            ]);
         }
         header.push("measured_how".to_string());
         w.write_record(&header)?;
@@ -110,7 +118,9 @@ impl ComparisonTable {
         for r in &self.rows {
             let mut rec = vec![
                 r.model.clone(),
-                r.failure.as_ref().map_or("finished".into(), |f| format!("failed: {f}")),
+                r.failure
+                    .as_ref()
+                    .map_or("finished".into(), |f| format!("failed: {f}")),
             ];
             if self.label_header.is_some() {
                 rec.push(r.label.clone().unwrap_or_default());
@@ -127,7 +137,12 @@ impl ComparisonTable {
     }
 
     pub fn to_latex(&self) -> String {
-        let esc = |s: &str| s.replace('_', "\\_").replace('%', "\\%").replace('&', "\\&").replace('#', "\\#");
+        let esc = |s: &str| {
+            s.replace('_', "\\_")
+                .replace('%', "\\%")
+                .replace('&', "\\&")
+                .replace('#', "\\#")
+        };
         let mut out = String::new();
         let _ = writeln!(out, "% {}", self.title);
         for line in &self.provenance {
@@ -141,12 +156,20 @@ impl ComparisonTable {
             esc(&self.provenance.join(". "))
         );
         let label_col = if self.label_header.is_some() { "l" } else { "" };
-        let _ = writeln!(out, "\\begin{{tabular}}{{l{label_col}{}}}\n\\hline", "r".repeat(self.columns.len()));
+        let _ = writeln!(
+            out,
+            "\\begin{{tabular}}{{l{label_col}{}}}\n\\hline",
+            "r".repeat(self.columns.len())
+        );
         let mut headers: Vec<String> = self.label_header.iter().map(|h| esc(h)).collect();
         headers.extend(self.columns.iter().map(|c| esc(&c.header)));
         let _ = writeln!(out, "Model & {} \\\\\n\\hline", headers.join(" & "));
         for r in &self.rows {
-            let mut cells: Vec<String> = self.label_header.iter().map(|_| r.label.clone().unwrap_or_default()).collect();
+            let mut cells: Vec<String> = self
+                .label_header
+                .iter()
+                .map(|_| r.label.clone().unwrap_or_default())
+                .collect();
             let values: Vec<String> = self
                 .columns
                 .iter()
@@ -161,7 +184,12 @@ impl ComparisonTable {
                 })
                 .collect();
             cells.extend(values);
-            let _ = writeln!(out, "{} & {} \\\\", esc(&r.model), cells.join(" & ").replace('–', "--"));
+            let _ = writeln!(
+                out,
+                "{} & {} \\\\",
+                esc(&r.model),
+                cells.join(" & ").replace('–', "--")
+            );
         }
         let _ = writeln!(out, "\\hline\n\\end{{tabular}}\n\\end{{table}}");
         out

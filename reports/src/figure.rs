@@ -18,7 +18,10 @@ pub trait Figure {
     fn render(&self, dir: &Path, stem: &str) -> anyhow::Result<Vec<PathBuf>> {
         crate::register_fonts();
         std::fs::create_dir_all(dir)?;
-        let (png, svg) = (dir.join(format!("{stem}.png")), dir.join(format!("{stem}.svg")));
+        let (png, svg) = (
+            dir.join(format!("{stem}.png")),
+            dir.join(format!("{stem}.svg")),
+        );
         {
             let root = BitMapBackend::new(&png, self.size()).into_drawing_area();
             self.draw(&root)?;
@@ -34,6 +37,8 @@ pub trait Figure {
 }
 
 /// A drawing error as an `anyhow` error.
-pub(crate) fn draw_error<E: std::error::Error + Send + Sync + 'static>(e: DrawingAreaErrorKind<E>) -> anyhow::Error {
+pub(crate) fn draw_error<E: std::error::Error + Send + Sync + 'static>(
+    e: DrawingAreaErrorKind<E>,
+) -> anyhow::Error {
     anyhow::anyhow!("drawing failed: {e}")
 }

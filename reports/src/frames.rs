@@ -47,21 +47,30 @@ impl Figure for FrameStrip {
     {
         let err = draw_error::<DB::ErrorType>;
         root.fill(&WHITE).map_err(err)?;
-        root.draw(&Text::new(self.title.clone(), (10, 12), ("sans-serif", 18).into_font()))
-            .map_err(err)?;
+        root.draw(&Text::new(
+            self.title.clone(),
+            (10, 12),
+            ("sans-serif", 18).into_font(),
+        ))
+        .map_err(err)?;
         let s = self.scale();
         let (fw, fh) = (self.width as u32 * s, self.height as u32 * s);
         let label = ("sans-serif", 15).into_font();
         for (r, row) in self.rows.iter().enumerate() {
             let y = 46 + r as i32 * (fh as i32 + GAP);
-            root.draw(&Text::new(row.label.clone(), (10, y + fh as i32 / 2 - 8), label.clone()))
-                .map_err(err)?;
+            root.draw(&Text::new(
+                row.label.clone(),
+                (10, y + fh as i32 / 2 - 8),
+                label.clone(),
+            ))
+            .map_err(err)?;
             for (c, frame) in row.frames.iter().enumerate() {
                 let x = LABEL_WIDTH + (row.first_column + c) as i32 * (fw as i32 + GAP);
                 let mut rgb = Vec::with_capacity((fw * fh * 3) as usize);
                 for py in 0..fh as usize {
                     for px in 0..fw as usize {
-                        let v = frame[(py / s as usize) * self.width + px / s as usize].clamp(0.0, 1.0);
+                        let v =
+                            frame[(py / s as usize) * self.width + px / s as usize].clamp(0.0, 1.0);
                         let g = (v * 255.0).round() as u8;
                         rgb.extend([g, g, g]);
                     }
@@ -74,8 +83,12 @@ impl Figure for FrameStrip {
         let small = ("sans-serif", 13).into_font();
         let top = 50 + self.rows.len() as i32 * (fh as i32 + GAP);
         for (i, line) in self.caption.iter().enumerate() {
-            root.draw(&Text::new(line.clone(), (10, top + 22 * i as i32), small.clone()))
-                .map_err(err)?;
+            root.draw(&Text::new(
+                line.clone(),
+                (10, top + 22 * i as i32),
+                small.clone(),
+            ))
+            .map_err(err)?;
         }
         Ok(())
     }

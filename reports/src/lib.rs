@@ -2,10 +2,10 @@
 
 pub mod comparison;
 pub mod figure;
-pub mod frames;
 mod font;
+pub mod frames;
 pub mod paper;
-pub mod radar;
 pub mod paper_table;
+pub mod radar;
 
 pub use font::register_fonts;

@@ -17,7 +17,10 @@ impl PaperTable {
             .with_context(|| format!("cannot read the paper's table {}", path.display()))?;
         let headers: Vec<String> = reader.headers()?.iter().map(str::to_string).collect();
         if headers.len() < 2 {
-            bail!("{}: expected a model column and at least one value column", path.display());
+            bail!(
+                "{}: expected a model column and at least one value column",
+                path.display()
+            );
         }
         let mut rows = Vec::new();
         for (i, rec) in reader.records().enumerate() {
@@ -34,7 +37,11 @@ impl PaperTable {
                         Ok(None)
                     } else {
                         v.parse::<f64>().map(Some).with_context(|| {
-                            format!("{}: row {}, column '{col}': '{v}' is not a number", path.display(), i + 2)
+                            format!(
+                                "{}: row {}, column '{col}': '{v}' is not a number",
+                                path.display(),
+                                i + 2
+                            )
                         })
                     }
                 })

@@ -24,7 +24,9 @@ fn column(key: &str) -> anyhow::Result<Column> {
         "mae" => ("MAE", 1),
         "ssim" => ("SSIM", 3),
         "psnr" => ("PSNR", 2),
-        other => bail!("unknown table column '{other}'; known: basics, params_m, memory_gb, flops_g, time_h, mse, mae, ssim, psnr"),
+        other => bail!(
+            "unknown table column '{other}'; known: basics, params_m, memory_gb, flops_g, time_h, mse, mae, ssim, psnr"
+        ),
     };
     Ok(Column {
         key: key.into(),
@@ -43,10 +45,13 @@ pub fn measured(r: &RunRecord, key: &str) -> Option<f64> {
     match key {
         "params_m" => Some(r.cost.params as f64 / 1e6),
         // the paper's convention: the MACs of one pass at the batch it profiled
-        "flops_g" => Some(match r.cost.macs_paper_batch {
-            0 => r.cost.macs_paper_config * flops_batch(&r.model) as u64,
-            macs => macs,
-        } as f64 / 1e9),
+        "flops_g" => Some(
+            match r.cost.macs_paper_batch {
+                0 => r.cost.macs_paper_config * flops_batch(&r.model) as u64,
+                macs => macs,
+            } as f64
+                / 1e9,
+        ),
         _ if r.status != RunStatus::Finished => None,
         "memory_gb" => r.memory.headline_bytes().map(|b| b as f64 / 1e9),
         "time_h" => Some(r.timing.total_s / 3600.0),
@@ -59,16 +64,39 @@ pub fn measured(r: &RunRecord, key: &str) -> Option<f64> {
 }
 
 /// One line per fact that describes how the numbers were measured.
-pub fn provenance(records: &[RunRecord], profile_description: &str, columns: &[String]) -> Vec<String> {
+pub fn provenance(
+    records: &[RunRecord],
+    profile_description: &str,
+    columns: &[String],
+) -> Vec<String> {
     let distinct = |f: &dyn Fn(&RunRecord) -> String| {
-        records.iter().map(f).collect::<BTreeSet<_>>().into_iter().collect::<Vec<_>>().join(" | ")
+        records
+            .iter()
+            .map(f)
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect::<Vec<_>>()
+            .join(" | ")
     };
     let has = |k: &str| columns.iter().any(|c| c == k);
     let mut lines = vec![
-        format!("Profile: {} ({profile_description})", distinct(&|r| r.profile.clone())),
+        format!(
+            "Profile: {} ({profile_description})",
+            distinct(&|r| r.profile.clone())
+        ),
         format!("Data: {}", distinct(&|r| r.data.label.clone())),
-        format!("Backend: {}; device: {}", distinct(&|r| r.backend.clone()), distinct(&|r| r.device.clone())),
-        format!("Host: {}", distinct(&|r| format!("{} ({} cores), {}", r.host.cpu, r.host.cpu_cores, r.host.gpu))),
+        format!(
+            "Backend: {}; device: {}",
+            distinct(&|r| r.backend.clone()),
+            distinct(&|r| r.device.clone())
+        ),
+        format!(
+            "Host: {}",
+            distinct(&|r| format!(
+                "{} ({} cores), {}",
+                r.host.cpu, r.host.cpu_cores, r.host.gpu
+            ))
+        ),
     ];
     if has("params_m") || has("flops_g") {
         lines.push(
@@ -79,7 +107,14 @@ pub fn provenance(records: &[RunRecord], profile_description: &str, columns: &[S
         let batched: Vec<String> = records
             .iter()
             .filter(|r| flops_batch(&r.model) > 1)
-            .map(|r| format!("{} x{} ({:.2} G per sequence)", r.paper_name, flops_batch(&r.model), r.cost.macs_paper_config as f64 / 1e9))
+            .map(|r| {
+                format!(
+                    "{} x{} ({:.2} G per sequence)",
+                    r.paper_name,
+                    flops_batch(&r.model),
+                    r.cost.macs_paper_config as f64 / 1e9
+                )
+            })
             .collect();
         if has("flops_g") && !batched.is_empty() {
             lines.push(format!(
@@ -89,10 +124,16 @@ pub fn provenance(records: &[RunRecord], profile_description: &str, columns: &[S
         }
     }
     if has("basics") {
-        lines.push("Training: each model's own recipe where the profile names one (see each run record)".into());
+        lines.push(
+            "Training: each model's own recipe where the profile names one (see each run record)"
+                .into(),
+        );
     }
     if has("memory_gb") {
-        lines.push(format!("Memory (GB = 1e9 bytes): {}", distinct(&|r| r.memory.measured_as.clone())));
+        lines.push(format!(
+            "Memory (GB = 1e9 bytes): {}",
+            distinct(&|r| r.memory.measured_as.clone())
+        ));
     }
     if has("time_h") {
         lines.push(
@@ -108,11 +149,19 @@ pub fn provenance(records: &[RunRecord], profile_description: &str, columns: &[S
                 .into(),
         );
     }
-    lines.push(format!("Commit: {}", distinct(&|r| r.host.git_commit.clone())));
+    lines.push(format!(
+        "Commit: {}",
+        distinct(&|r| r.host.git_commit.clone())
+    ));
     lines
 }
 
-pub fn table(records: &[RunRecord], paper: &PaperTable, exp: &Experiment, profile_description: &str) -> anyhow::Result<ComparisonTable> {
+pub fn table(
+    records: &[RunRecord],
+    paper: &PaperTable,
+    exp: &Experiment,
+    profile_description: &str,
+) -> anyhow::Result<ComparisonTable> {
     let labelled = exp.columns.iter().any(|k| k == "basics");
     let columns = exp
         .columns
@@ -124,13 +173,20 @@ pub fn table(records: &[RunRecord], paper: &PaperTable, exp: &Experiment, profil
         .iter()
         .map(|r| Row {
             model: r.paper_name.clone(),
-            label: labelled.then(|| registry::lookup(&r.model).map_or("?", |e| e.family).to_string()),
+            label: labelled.then(|| {
+                registry::lookup(&r.model)
+                    .map_or("?", |e| e.family)
+                    .to_string()
+            }),
             failure: match &r.status {
                 RunStatus::Failed { reason } => Some(reason.clone()),
                 RunStatus::Finished => None,
             },
             measured: columns.iter().map(|c| measured(r, &c.key)).collect(),
-            paper: columns.iter().map(|c| paper.value(&r.paper_name, &c.key)).collect(),
+            paper: columns
+                .iter()
+                .map(|c| paper.value(&r.paper_name, &c.key))
+                .collect(),
         })
         .collect();
     Ok(ComparisonTable {
@@ -152,10 +208,18 @@ pub fn radar(records: &[RunRecord], caption: Vec<String>) -> RadarChart {
         ("time_h", "Time"),
         ("mse", "MSE"),
     ];
-    let finished: Vec<&RunRecord> = records.iter().filter(|r| r.status == RunStatus::Finished).collect();
+    let finished: Vec<&RunRecord> = records
+        .iter()
+        .filter(|r| r.status == RunStatus::Finished)
+        .collect();
     let max: Vec<f64> = axes
         .iter()
-        .map(|(k, _)| finished.iter().filter_map(|r| measured(r, k)).fold(0.0, f64::max))
+        .map(|(k, _)| {
+            finished
+                .iter()
+                .filter_map(|r| measured(r, k))
+                .fold(0.0, f64::max)
+        })
         .collect();
     RadarChart {
         title: "Fig. 4: cost and error of the ablation models (normalised; closer to the centre is better)".into(),
@@ -185,7 +249,11 @@ pub fn render_table(
     let paper = PaperTable::load(&exp.paper)?;
     let t = table(records, &paper, exp, profile_description)?;
     let mut written = Vec::new();
-    for (ext, body) in [("md", t.to_markdown()), ("csv", t.to_csv()?), ("tex", t.to_latex())] {
+    for (ext, body) in [
+        ("md", t.to_markdown()),
+        ("csv", t.to_csv()?),
+        ("tex", t.to_latex()),
+    ] {
         let path = dir.join(format!("table{}.{ext}", exp.table));
         write_atomic(&path, body.as_bytes())?;
         written.push(path);

@@ -43,40 +43,71 @@ impl Figure for RadarChart {
     {
         root.fill(&WHITE).map_err(draw_error)?;
         let title = ("sans-serif", 20).into_font();
-        root.draw(&Text::new(self.title.clone(), (20, 16), title)).map_err(draw_error)?;
+        root.draw(&Text::new(self.title.clone(), (20, 16), title))
+            .map_err(draw_error)?;
         let (cx, cy, radius) = (450.0, 400.0, 280.0);
         let n = self.axes.len();
         let point = |axis: usize, r: f64| {
-            let angle = -std::f64::consts::FRAC_PI_2 + 2.0 * std::f64::consts::PI * axis as f64 / n as f64;
-            ((cx + radius * r * angle.cos()) as i32, (cy + radius * r * angle.sin()) as i32)
+            let angle =
+                -std::f64::consts::FRAC_PI_2 + 2.0 * std::f64::consts::PI * axis as f64 / n as f64;
+            (
+                (cx + radius * r * angle.cos()) as i32,
+                (cy + radius * r * angle.sin()) as i32,
+            )
         };
         let grey = RGBColor(200, 200, 200);
         for ring in [0.25, 0.5, 0.75, 1.0] {
             let mut pts: Vec<_> = (0..n).map(|a| point(a, ring)).collect();
             pts.push(pts[0]);
-            root.draw(&PathElement::new(pts, grey.stroke_width(1))).map_err(draw_error)?;
+            root.draw(&PathElement::new(pts, grey.stroke_width(1)))
+                .map_err(draw_error)?;
         }
         let label = ("sans-serif", 18).into_font();
         for (a, axis) in self.axes.iter().enumerate() {
-            root.draw(&PathElement::new(vec![point(a, 0.0), point(a, 1.0)], grey.stroke_width(1)))
-                .map_err(draw_error)?;
+            root.draw(&PathElement::new(
+                vec![point(a, 0.0), point(a, 1.0)],
+                grey.stroke_width(1),
+            ))
+            .map_err(draw_error)?;
             let (x, y) = point(a, 1.12);
-            root.draw(&Text::new(axis.name.clone(), (x - 25, y - 8), label.clone())).map_err(draw_error)?;
+            root.draw(&Text::new(
+                axis.name.clone(),
+                (x - 25, y - 8),
+                label.clone(),
+            ))
+            .map_err(draw_error)?;
         }
         for (i, s) in self.series.iter().enumerate() {
             let color = PALETTE[i % PALETTE.len()];
-            let pts: Vec<_> = s.values.iter().enumerate().map(|(a, v)| point(a, v.clamp(0.0, 1.0))).collect();
-            root.draw(&Polygon::new(pts.clone(), color.mix(0.15).filled())).map_err(draw_error)?;
+            let pts: Vec<_> = s
+                .values
+                .iter()
+                .enumerate()
+                .map(|(a, v)| point(a, v.clamp(0.0, 1.0)))
+                .collect();
+            root.draw(&Polygon::new(pts.clone(), color.mix(0.15).filled()))
+                .map_err(draw_error)?;
             let mut outline = pts;
             outline.push(outline[0]);
-            root.draw(&PathElement::new(outline, color.stroke_width(3))).map_err(draw_error)?;
+            root.draw(&PathElement::new(outline, color.stroke_width(3)))
+                .map_err(draw_error)?;
             let (lx, ly) = (700, 60 + 26 * i as i32);
-            root.draw(&Rectangle::new([(lx, ly), (lx + 18, ly + 14)], color.filled())).map_err(draw_error)?;
-            root.draw(&Text::new(s.name.clone(), (lx + 26, ly - 1), label.clone())).map_err(draw_error)?;
+            root.draw(&Rectangle::new(
+                [(lx, ly), (lx + 18, ly + 14)],
+                color.filled(),
+            ))
+            .map_err(draw_error)?;
+            root.draw(&Text::new(s.name.clone(), (lx + 26, ly - 1), label.clone()))
+                .map_err(draw_error)?;
         }
         let small = ("sans-serif", 13).into_font();
         for (i, line) in self.caption.iter().enumerate() {
-            root.draw(&Text::new(line.clone(), (20, 740 + 22 * i as i32), small.clone())).map_err(draw_error)?;
+            root.draw(&Text::new(
+                line.clone(),
+                (20, 740 + 22 * i as i32),
+                small.clone(),
+            ))
+            .map_err(draw_error)?;
         }
         Ok(())
     }

@@ -51,7 +51,10 @@ struct BaselineRun {
 
 impl BaselineRun {
     fn from_record(r: &RunRecord) -> anyhow::Result<Self> {
-        let t = r.test.as_ref().with_context(|| format!("{}: no test metrics", r.run_id))?;
+        let t = r
+            .test
+            .as_ref()
+            .with_context(|| format!("{}: no test metrics", r.run_id))?;
         Ok(Self {
             model: r.model.clone(),
             params: r.cost.params,
@@ -69,7 +72,10 @@ impl BaselineRun {
 
 pub fn run(args: &CiRegressArgs) -> anyhow::Result<bool> {
     let root = workspace_root();
-    let baseline_path = args.baseline.clone().unwrap_or_else(|| root.join("configs/ci-baseline.json"));
+    let baseline_path = args
+        .baseline
+        .clone()
+        .unwrap_or_else(|| root.join("configs/ci-baseline.json"));
     let experiment = Experiment::load(&root.join("configs/table3.toml"))?;
     let out_dir = std::env::temp_dir().join(format!("vpbench-ci-regress-{}", std::process::id()));
     let experiment_file = root.join("configs/table3.toml");
@@ -91,26 +97,45 @@ pub fn run(args: &CiRegressArgs) -> anyhow::Result<bool> {
     let _ = std::fs::remove_dir_all(&out_dir);
     let records = records?;
     if let Some(failed) = records.iter().find(|r| r.status != RunStatus::Finished) {
-        println!("ci-regress: FAILED: run {} did not finish: {:?}", failed.run_id, failed.status);
+        println!(
+            "ci-regress: FAILED: run {} did not finish: {:?}",
+            failed.run_id, failed.status
+        );
         return Ok(false);
     }
-    let current: Vec<BaselineRun> = records.iter().map(BaselineRun::from_record).collect::<anyhow::Result<_>>()?;
+    let current: Vec<BaselineRun> = records
+        .iter()
+        .map(BaselineRun::from_record)
+        .collect::<anyhow::Result<_>>()?;
     if args.bless {
         let baseline = Baseline {
             description: "cargo xtask ci-regress: table 3 models, smoke profile, synthetic Moving MNIST, flex CPU".into(),
             metric_rel_tolerance: 0.02,
             runs: current,
         };
-        write_atomic(&baseline_path, serde_json::to_string_pretty(&baseline)?.as_bytes())?;
-        println!("ci-regress: baseline written to {}", baseline_path.display());
+        write_atomic(
+            &baseline_path,
+            serde_json::to_string_pretty(&baseline)?.as_bytes(),
+        )?;
+        println!(
+            "ci-regress: baseline written to {}",
+            baseline_path.display()
+        );
         return Ok(true);
     }
-    let text = std::fs::read_to_string(&baseline_path)
-        .with_context(|| format!("cannot read baseline {} (create it with --bless)", baseline_path.display()))?;
+    let text = std::fs::read_to_string(&baseline_path).with_context(|| {
+        format!(
+            "cannot read baseline {} (create it with --bless)",
+            baseline_path.display()
+        )
+    })?;
     let baseline: Baseline = serde_json::from_str(&text)
         .with_context(|| format!("baseline {} is not valid", baseline_path.display()))?;
     let problems = compare(&baseline, &current);
-    let (passed, failed) = (current.len() - problems.len().min(current.len()), problems.len());
+    let (passed, failed) = (
+        current.len() - problems.len().min(current.len()),
+        problems.len(),
+    );
     for p in &problems {
         println!("REGRESSION {p}");
     }
@@ -127,7 +152,11 @@ fn compare(baseline: &Baseline, current: &[BaselineRun]) -> Vec<String> {
         };
         let exact = [
             ("params", want.params as u64, got.params as u64),
-            ("macs_paper_config", want.macs_paper_config, got.macs_paper_config),
+            (
+                "macs_paper_config",
+                want.macs_paper_config,
+                got.macs_paper_config,
+            ),
             ("macs_run_config", want.macs_run_config, got.macs_run_config),
         ];
         for (name, w, g) in exact {

@@ -86,13 +86,18 @@ pub fn run(args: &ReproduceArgs) -> anyhow::Result<()> {
         exit_with_parent: false,
     };
     let sweep = run_sweep(&options)?;
-    let (mut written, table) = render_table(&sweep.records, &experiment, &profile.description, &out_dir)?;
+    let (mut written, table) =
+        render_table(&sweep.records, &experiment, &profile.description, &out_dir)?;
     let caption = table.provenance[..4].to_vec();
     for figure in &experiment.figures {
         written.extend(match figure.as_str() {
             "fig4_radar" => radar(&sweep.records, caption.clone()).render(&out_dir, figure)?,
-            "fig6_frames" => frame_strip(&sweep, &out_dir, &profile, caption.clone())?.render(&out_dir, figure)?,
-            other => bail!("{}: unknown figure '{other}' (known: fig4_radar, fig6_frames)", config.display()),
+            "fig6_frames" => frame_strip(&sweep, &out_dir, &profile, caption.clone())?
+                .render(&out_dir, figure)?,
+            other => bail!(
+                "{}: unknown figure '{other}' (known: fig4_radar, fig6_frames)",
+                config.display()
+            ),
         });
     }
     println!("wrote:");
@@ -103,7 +108,12 @@ pub fn run(args: &ReproduceArgs) -> anyhow::Result<()> {
 }
 
 /// Fig. 6 style: the inputs, the ground truth and each model's prediction of test clip 0.
-fn frame_strip(sweep: &SweepResult, out_dir: &Path, profile: &Profile, caption: Vec<String>) -> anyhow::Result<FrameStrip> {
+fn frame_strip(
+    sweep: &SweepResult,
+    out_dir: &Path,
+    profile: &Profile,
+    caption: Vec<String>,
+) -> anyhow::Result<FrameStrip> {
     let clips = &sweep.data.test;
     let clip: Vec<Vec<f32>> = clips
         .clip(0)
@@ -112,8 +122,16 @@ fn frame_strip(sweep: &SweepResult, out_dir: &Path, profile: &Profile, caption: 
         .collect();
     let (inputs, future) = clip.split_at(profile.in_len);
     let mut rows = vec![
-        FrameRow { label: "Input".into(), frames: inputs.to_vec(), first_column: 0 },
-        FrameRow { label: "Ground truth".into(), frames: future.to_vec(), first_column: profile.in_len },
+        FrameRow {
+            label: "Input".into(),
+            frames: inputs.to_vec(),
+            first_column: 0,
+        },
+        FrameRow {
+            label: "Ground truth".into(),
+            frames: future.to_vec(),
+            first_column: profile.in_len,
+        },
     ];
     for record in sweep.records.iter().filter(|r| r.is_finished()) {
         let predicted = predict_clip(record, &SweepResult::run_dir(out_dir, record), clips, 0)?;
@@ -139,7 +157,11 @@ fn available_tables() -> Vec<String> {
         .flatten()
         .filter_map(|e| {
             let name = e.ok()?.file_name().into_string().ok()?;
-            Some(name.strip_prefix("table")?.strip_suffix(".toml")?.to_string())
+            Some(
+                name.strip_prefix("table")?
+                    .strip_suffix(".toml")?
+                    .to_string(),
+            )
         })
         .collect();
     tables.sort();

@@ -7,12 +7,23 @@ use std::process::Command;
 
 fn reproduce(table: &str, out: &Path) -> String {
     let output = Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .args(["reproduce-table", table, "--profile", "smoke", "--quiet", "--out"])
+        .args([
+            "reproduce-table",
+            table,
+            "--profile",
+            "smoke",
+            "--quiet",
+            "--out",
+        ])
         .arg(out)
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    assert!(output.status.success(), "{stdout}{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     stdout
 }
 
@@ -50,7 +61,10 @@ fn tables_4_and_5_and_fig6_render_from_shared_runs() {
     let md = std::fs::read_to_string(out.join("table4.md")).unwrap();
     let row = md.lines().find(|l| l.starts_with("| MotionRNN |")).unwrap();
     // params and FLOPs at the paper's configuration: 1.9M, 146.2G
-    assert!(row.contains("| 1.900 | 1.900 |") && row.contains("| 146.2 | 146.2 |"), "{row}");
+    assert!(
+        row.contains("| 1.900 | 1.900 |") && row.contains("| 146.2 | 146.2 |"),
+        "{row}"
+    );
     let _ = std::fs::remove_dir_all(&out);
 }
 
@@ -60,7 +74,11 @@ fn table_6_compares_with_simvp_and_earthformer_under_their_own_recipes() {
     let _ = std::fs::remove_dir_all(&out);
     reproduce("6", &out);
     let md = std::fs::read_to_string(out.join("table6.md")).unwrap();
-    for (model, basics, flops) in [("SimVP", "CNN", "68.5"), ("Earthformer", "Attention", "519.5"), ("MS-LSTM", "RNN", "64.5")] {
+    for (model, basics, flops) in [
+        ("SimVP", "CNN", "68.5"),
+        ("Earthformer", "Attention", "519.5"),
+        ("MS-LSTM", "RNN", "64.5"),
+    ] {
         let row = md
             .lines()
             .find(|l| l.starts_with(&format!("| {model} | {basics} |")))
@@ -68,22 +86,52 @@ fn table_6_compares_with_simvp_and_earthformer_under_their_own_recipes() {
         // FLOPs at the paper's profiling batch equal the paper's to its printed precision
         assert!(row.contains(&format!("| {flops} | {flops} |")), "{row}");
     }
-    assert!(md.contains("Earthformer x16") && md.contains("SimVP x4"), "{md}");
+    assert!(
+        md.contains("Earthformer x16") && md.contains("SimVP x4"),
+        "{md}"
+    );
     let record = |model: &str| -> serde_json::Value {
         let dir = std::fs::read_dir(out.join("runs"))
             .unwrap()
             .map(|e| e.unwrap().path())
-            .find(|p| p.file_name().unwrap().to_string_lossy().starts_with(&format!("{model}-")))
+            .find(|p| {
+                p.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with(&format!("{model}-"))
+            })
             .unwrap();
         serde_json::from_str(&std::fs::read_to_string(dir.join("record.json")).unwrap()).unwrap()
     };
     let earthformer = record("earthformer");
     let optimizer = earthformer["training"]["optimizer"].as_str().unwrap();
-    assert!(optimizer.starts_with("AdamW") && optimizer.contains("WarmupCosine") && optimizer.contains("norm 1"), "{optimizer}");
-    assert!(earthformer["training"]["loss"].as_str().unwrap().starts_with("mean squared"));
+    assert!(
+        optimizer.starts_with("AdamW")
+            && optimizer.contains("WarmupCosine")
+            && optimizer.contains("norm 1"),
+        "{optimizer}"
+    );
+    assert!(
+        earthformer["training"]["loss"]
+            .as_str()
+            .unwrap()
+            .starts_with("mean squared")
+    );
     assert_eq!(earthformer["cost"]["macs_paper_batch"], 519_464_550_400u64);
     let simvp = record("simvp");
-    assert!(simvp["training"]["optimizer"].as_str().unwrap().contains("OneCycle"));
-    assert_eq!(record("ms-lstm")["training"]["optimizer"].as_str().unwrap().split(' ').next(), Some("Adam"));
+    assert!(
+        simvp["training"]["optimizer"]
+            .as_str()
+            .unwrap()
+            .contains("OneCycle")
+    );
+    assert_eq!(
+        record("ms-lstm")["training"]["optimizer"]
+            .as_str()
+            .unwrap()
+            .split(' ')
+            .next(),
+        Some("Adam")
+    );
     let _ = std::fs::remove_dir_all(&out);
 }

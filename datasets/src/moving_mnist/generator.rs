@@ -90,7 +90,11 @@ pub fn generate(digits: &DigitPool, options: &GenerateOptions) -> Sequences {
             }
         }
     }
-    let shift = if m.one_pixel_shift { "with the authors' 1-px shift" } else { "clean (no 1-px shift)" };
+    let shift = if m.one_pixel_shift {
+        "with the authors' 1-px shift"
+    } else {
+        "clean (no 1-px shift)"
+    };
     Sequences {
         count: options.clips,
         len: options.seq_len,

@@ -31,7 +31,9 @@ const DIGITS: [u8; 10] = [
 /// `count` glyphs of the ten digits (cycling 0..9), seeded.
 pub fn synthetic_digits(seed: u64, count: usize) -> DigitPool {
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed_d161);
-    let images = (0..count).map(|i| glyph(DIGITS[i % 10], &mut rng)).collect();
+    let images = (0..count)
+        .map(|i| glyph(DIGITS[i % 10], &mut rng))
+        .collect();
     DigitPool {
         size: SIZE,
         images,

@@ -30,14 +30,22 @@ pub fn read_idx_images(path: &Path) -> Result<DigitPool, DataError> {
     if bytes.len() < 16 {
         return Err(DataError::file(
             path,
-            format!("expected a 16-byte idx3 header, file has {} bytes", bytes.len()),
+            format!(
+                "expected a 16-byte idx3 header, file has {} bytes",
+                bytes.len()
+            ),
         ));
     }
-    let word = |i: usize| u32::from_be_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]]) as usize;
+    let word = |i: usize| {
+        u32::from_be_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]]) as usize
+    };
     if word(0) != 0x0803 {
         return Err(DataError::file(
             path,
-            format!("expected idx3-ubyte magic 0x00000803, found 0x{:08x}", word(0)),
+            format!(
+                "expected idx3-ubyte magic 0x00000803, found 0x{:08x}",
+                word(0)
+            ),
         ));
     }
     let (count, rows, cols) = (word(4), word(8), word(12));

@@ -59,14 +59,18 @@ pub fn find_mnist_images(path: &Path) -> Result<PathBuf, DataError> {
     if !path.is_dir() {
         return Err(DataError::file(path, "MNIST folder not found"));
     }
-    ["train-images-idx3-ubyte", "train-images-idx3-ubyte.gz", "train-images.idx3-ubyte"]
-        .iter()
-        .map(|name| path.join(name))
-        .find(|p| p.is_file())
-        .ok_or_else(|| {
-            DataError::file(
-                path,
-                "expected train-images-idx3-ubyte or train-images-idx3-ubyte.gz in this folder",
-            )
-        })
+    [
+        "train-images-idx3-ubyte",
+        "train-images-idx3-ubyte.gz",
+        "train-images.idx3-ubyte",
+    ]
+    .iter()
+    .map(|name| path.join(name))
+    .find(|p| p.is_file())
+    .ok_or_else(|| {
+        DataError::file(
+            path,
+            "expected train-images-idx3-ubyte or train-images-idx3-ubyte.gz in this folder",
+        )
+    })
 }

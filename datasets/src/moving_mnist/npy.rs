@@ -26,7 +26,10 @@ pub fn read_npy_sequences(path: &Path) -> Result<Sequences, DataError> {
         ));
     };
     if npy.order() != npyz::Order::C {
-        return Err(DataError::file(path, "expected C (row-major) order, found Fortran order"));
+        return Err(DataError::file(
+            path,
+            "expected C (row-major) order, found Fortran order",
+        ));
     }
     let time_major: Vec<u8> = npy.into_vec().map_err(|e| {
         DataError::file(
@@ -61,7 +64,10 @@ pub fn read_npy_sequences(path: &Path) -> Result<Sequences, DataError> {
 
 /// Writes sequences in the authors' `(S, N, H, W)` uint8 layout (used by tests and exports).
 pub fn write_npy_sequences(path: &Path, seqs: &Sequences) -> Result<(), DataError> {
-    let shape = format!("({}, {}, {}, {})", seqs.len, seqs.count, seqs.height, seqs.width);
+    let shape = format!(
+        "({}, {}, {}, {})",
+        seqs.len, seqs.count, seqs.height, seqs.width
+    );
     let mut header = format!("{{'descr': '|u1', 'fortran_order': False, 'shape': {shape}, }}");
     // magic (6) + version (2) + header length (2) + header, padded to 64 bytes with a newline
     while (10 + header.len() + 1) % 64 != 0 {

@@ -48,9 +48,21 @@ pub fn run(args: &CostArgs) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string(&value)?);
     } else {
         println!("model    {}", report.model);
-        println!("dataset  {dataset} ({}x{}x{}, {} in + {} out, {} steps)", config.height, config.width, config.image_channels, config.in_len, config.out_len, config.steps());
+        println!(
+            "dataset  {dataset} ({}x{}x{}, {} in + {} out, {} steps)",
+            config.height,
+            config.width,
+            config.image_channels,
+            config.in_len,
+            config.out_len,
+            config.steps()
+        );
         println!("params   {}", report.params);
-        println!("MACs     {} ({:.3} G, one sequence, batch 1)", report.macs, report.macs as f64 / 1e9);
+        println!(
+            "MACs     {} ({:.3} G, one sequence, batch 1)",
+            report.macs,
+            report.macs as f64 / 1e9
+        );
         let b = report.macs_breakdown;
         println!(
             "         conv {} + conv-transpose {} + linear {} + layer-norm {} + upsample {} + softmax {}; activation matmul {} (not counted)",

@@ -57,7 +57,10 @@ pub fn run(args: &VerifyGoldenArgs) -> anyhow::Result<bool> {
         }
     }
     if !args.json {
-        println!("golden: {passed} passed, {failed} failed, {skipped} skipped (tolerance {:e})", args.tolerance);
+        println!(
+            "golden: {passed} passed, {failed} failed, {skipped} skipped (tolerance {:e})",
+            args.tolerance
+        );
     }
     Ok(all_ok)
 }
@@ -71,9 +74,21 @@ fn print_report(report: &GoldenReport, tolerance: f64, verbose: bool) {
         }
         GoldenOutcome::Checked { errors } => errors,
     };
-    let verdict = if report.passed(tolerance) { "PASS" } else { "FAIL" };
-    let find = |n: &str| errors.iter().find(|e| e.name == n).map(|e| e.relative_error);
-    let grads: Vec<_> = errors.iter().filter(|e| e.name.starts_with("grad.")).collect();
+    let verdict = if report.passed(tolerance) {
+        "PASS"
+    } else {
+        "FAIL"
+    };
+    let find = |n: &str| {
+        errors
+            .iter()
+            .find(|e| e.name == n)
+            .map(|e| e.relative_error)
+    };
+    let grads: Vec<_> = errors
+        .iter()
+        .filter(|e| e.name.starts_with("grad."))
+        .collect();
     let worst_grad = grads
         .iter()
         .max_by(|a, b| a.relative_error.total_cmp(&b.relative_error));
@@ -88,7 +103,11 @@ fn print_report(report: &GoldenReport, tolerance: f64, verbose: bool) {
     );
     for e in errors {
         if verbose || !(e.relative_error <= tolerance) {
-            let note = if e.floored { "  (reference below the noise floor: relative to the floor)" } else { "" };
+            let note = if e.floored {
+                "  (reference below the noise floor: relative to the floor)"
+            } else {
+                ""
+            };
             println!("    {:<60} {:.3e}{note}", e.name, e.relative_error);
         }
     }

@@ -39,7 +39,12 @@ pub trait Architecture: Module + ModuleDisplay + 'static {
     type State: Clone + Send;
 
     /// Builds the core for `config`, or says why the configuration does not fit it.
-    fn new(model: &str, config: &ModelConfig, options: CoreOptions, device: &Device) -> Result<Self, ModelError>
+    fn new(
+        model: &str,
+        config: &ModelConfig,
+        options: CoreOptions,
+        device: &Device,
+    ) -> Result<Self, ModelError>
     where
         Self: Sized;
 
@@ -80,7 +85,11 @@ pub struct LayersState<S> {
 }
 
 /// The shared 1x1 adapter of PredRNN-V2, if the core has one.
-pub(crate) fn adapter(config: &ModelConfig, options: CoreOptions, device: &Device) -> Option<Conv2d> {
+pub(crate) fn adapter(
+    config: &ModelConfig,
+    options: CoreOptions,
+    device: &Device,
+) -> Option<Conv2d> {
     options
         .decoupling
         .then(|| same_conv(config.hidden, config.hidden, 1, device))
@@ -115,7 +124,9 @@ pub(crate) fn step_layers<C: Cell>(
         let previous = match C::PREVIOUS {
             Previous::Nothing => None,
             Previous::LowerOutput if l == 0 => None,
-            Previous::LowerOutput => previous_outputs.as_ref().map(|o| wiring[l - 1].resize(o[l - 1].clone())),
+            Previous::LowerOutput => previous_outputs
+                .as_ref()
+                .map(|o| wiring[l - 1].resize(o[l - 1].clone())),
             Previous::OwnInput => previous_inputs.as_ref().map(|i| i[l].clone()),
         };
         if C::PREVIOUS == Previous::OwnInput {
@@ -137,10 +148,14 @@ pub(crate) fn step_layers<C: Cell>(
             });
         }
         let last = l + 1 == n;
-        memory = out.memory.map(|m| if last { m } else { wiring[l].resize(m) });
+        memory = out
+            .memory
+            .map(|m| if last { m } else { wiring[l].resize(m) });
         x = match wiring.get(l) {
             _ if last => out.h.clone(),
-            Some(Transition::UpWithSkipFrom(skip)) => upsample_2x(out.h.clone()) + next.outputs[*skip].clone(),
+            Some(Transition::UpWithSkipFrom(skip)) => {
+                upsample_2x(out.h.clone()) + next.outputs[*skip].clone()
+            }
             Some(t) => t.resize(out.h.clone()),
             None => out.h.clone(),
         };

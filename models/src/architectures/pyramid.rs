@@ -33,7 +33,12 @@ pub struct Pyramid<C: Cell> {
 impl<C: Cell> Architecture for Pyramid<C> {
     type State = LayersState<C::State>;
 
-    fn new(model: &str, config: &ModelConfig, options: CoreOptions, device: &Device) -> Result<Self, ModelError> {
+    fn new(
+        model: &str,
+        config: &ModelConfig,
+        options: CoreOptions,
+        device: &Device,
+    ) -> Result<Self, ModelError> {
         let invalid = |field, problem: String| ModelError::InvalidConfig {
             model: model.to_string(),
             field,
@@ -42,19 +47,26 @@ impl<C: Cell> Architecture for Pyramid<C> {
         if config.layers != PYRAMID_LAYERS {
             return Err(invalid(
                 "layers",
-                format!("must be {PYRAMID_LAYERS} for the mirrored pyramid, got {}", config.layers),
+                format!(
+                    "must be {PYRAMID_LAYERS} for the mirrored pyramid, got {}",
+                    config.layers
+                ),
             ));
         }
         for (field, size) in [("height", config.height), ("width", config.width)] {
             if size % 4 != 0 || size < 4 {
                 return Err(invalid(
                     field,
-                    format!("must be a multiple of 4 so the pyramid can halve it twice, got {size}"),
+                    format!(
+                        "must be a multiple of 4 so the pyramid can halve it twice, got {size}"
+                    ),
                 ));
             }
         }
         Ok(Self {
-            lstm: (0..PYRAMID_LAYERS).map(|_| C::from_model_config(config, device)).collect(),
+            lstm: (0..PYRAMID_LAYERS)
+                .map(|_| C::from_model_config(config, device))
+                .collect(),
             adapter: adapter(config, options, device),
         })
     }

@@ -19,7 +19,12 @@ pub struct Stack<C: Cell> {
 impl<C: Cell> Architecture for Stack<C> {
     type State = LayersState<C::State>;
 
-    fn new(model: &str, config: &ModelConfig, options: CoreOptions, device: &Device) -> Result<Self, ModelError> {
+    fn new(
+        model: &str,
+        config: &ModelConfig,
+        options: CoreOptions,
+        device: &Device,
+    ) -> Result<Self, ModelError> {
         if config.layers == 0 {
             return Err(ModelError::InvalidConfig {
                 model: model.to_string(),
@@ -27,7 +32,9 @@ impl<C: Cell> Architecture for Stack<C> {
                 problem: "must be at least 1".into(),
             });
         }
-        let lstm = (0..config.layers).map(|_| C::from_model_config(config, device)).collect();
+        let lstm = (0..config.layers)
+            .map(|_| C::from_model_config(config, device))
+            .collect();
         Ok(Self {
             lstm,
             adapter: adapter(config, options, device),

@@ -62,10 +62,16 @@ impl Cell for CausalLstmCell {
     const USES_MEMORY: bool = true;
 
     fn from_model_config(config: &ModelConfig, device: &Device) -> Self {
-        CausalLstmCellConfig::new(config.hidden).with_kernel(config.kernel).init(device)
+        CausalLstmCellConfig::new(config.hidden)
+            .with_kernel(config.kernel)
+            .init(device)
     }
 
-    fn step(&self, input: CellInput, state: Option<CausalLstmState>) -> CellOutput<CausalLstmState> {
+    fn step(
+        &self,
+        input: CellInput,
+        state: Option<CausalLstmState>,
+    ) -> CellOutput<CausalLstmState> {
         let mut x = input.x;
         let m = or_zeros(input.memory, &x);
         let CausalLstmState { h, c, z } = state.unwrap_or_else(|| CausalLstmState {
@@ -75,18 +81,31 @@ impl Cell for CausalLstmCell {
         });
         let z = (input.layer == HIGHWAY_LAYER).then(|| {
             let z = or_zeros(z, &x);
-            let [p, s] = split_gates(self._conv_x.forward(x.clone()) + self._conv_z.forward(z.clone()));
+            let [p, s] =
+                split_gates(self._conv_x.forward(x.clone()) + self._conv_z.forward(z.clone()));
             let s = sigmoid(s);
             let z = s.clone() * p.tanh() + (s.neg() + 1.0) * z;
             x = z.clone();
             z
         });
-        let [i, f, g] = split_gates(self._conv_x_h_c.forward(Tensor::cat(vec![x.clone(), h, c.clone()], 1)));
+        let [i, f, g] = split_gates(
+            self._conv_x_h_c
+                .forward(Tensor::cat(vec![x.clone(), h, c.clone()], 1)),
+        );
         let c = sigmoid(f) * c + sigmoid(i) * g.tanh();
-        let [im, fm, gm] = split_gates(self._conv_x_c_m.forward(Tensor::cat(vec![x.clone(), c.clone(), m.clone()], 1)));
+        let [im, fm, gm] = split_gates(
+            self._conv_x_c_m
+                .forward(Tensor::cat(vec![x.clone(), c.clone(), m.clone()], 1)),
+        );
         let m = sigmoid(fm) * self._conv_m.forward(m).tanh() + sigmoid(im) * gm.tanh();
-        let o = self._conv_o.forward(Tensor::cat(vec![x, c.clone(), m.clone()], 1)).tanh();
-        let h = o * self._conv_c_m.forward(Tensor::cat(vec![c.clone(), m.clone()], 1)).tanh();
+        let o = self
+            ._conv_o
+            .forward(Tensor::cat(vec![x, c.clone(), m.clone()], 1))
+            .tanh();
+        let h = o * self
+            ._conv_c_m
+            .forward(Tensor::cat(vec![c.clone(), m.clone()], 1))
+            .tanh();
         CellOutput {
             h: h.clone(),
             state: CausalLstmState { h, c, z },

@@ -96,7 +96,10 @@ impl AttentionStage {
                     .permute([0, 2, 4, 1, 3, 5])
                     .reshape([b * s * s, c, bh * bw])
             };
-            Tensor::cat(vec![half(t.clone().narrow(3, 0, w)), half(t.narrow(3, w, w))], 2)
+            Tensor::cat(
+                vec![half(t.clone().narrow(3, 0, w)), half(t.narrow(3, w, w))],
+                2,
+            )
         };
         let q = tokens(self.f_query.forward(wide.clone()));
         let k = tokens(self.f_key.forward(wide.clone()));
@@ -120,11 +123,16 @@ impl SeBlock {
     fn forward(&self, h: Tensor<4>, c: Tensor<4>) -> (Tensor<4>, Tensor<4>) {
         let w = h.dims()[3];
         let wide = Tensor::cat(vec![h.clone(), c.clone()], 3);
-        let scales: Vec<Tensor<4>> = self.stages.iter().map(|st| st.forward(wide.clone())).collect();
+        let scales: Vec<Tensor<4>> = self
+            .stages
+            .iter()
+            .map(|st| st.forward(wide.clone()))
+            .collect();
         let fused = self.conv_bn.forward(Tensor::cat(scales, 1));
-        let z = self
-            .w_z
-            .forward(Tensor::cat(vec![fused.clone().narrow(3, 0, w), fused.narrow(3, w, w)], 1));
+        let z = self.w_z.forward(Tensor::cat(
+            vec![fused.clone().narrow(3, 0, w), fused.narrow(3, w, w)],
+            1,
+        ));
         let [i, g, o] = split_gates(self.w_h2h.forward(h) + self.w_z2h.forward(z));
         let i = sigmoid(i);
         let m = (i.clone().neg() + 1.0) * c + i * g.tanh();
@@ -136,7 +144,9 @@ impl Cell for CmsLstmCell {
     type State = ConvLstmState;
 
     fn from_model_config(config: &ModelConfig, device: &Device) -> Self {
-        CmsLstmCellConfig::new(config.hidden).with_kernel(config.kernel).init(device)
+        CmsLstmCellConfig::new(config.hidden)
+            .with_kernel(config.kernel)
+            .init(device)
     }
 
     fn step(&self, input: CellInput, state: Option<ConvLstmState>) -> CellOutput<ConvLstmState> {

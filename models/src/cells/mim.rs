@@ -137,25 +137,34 @@ impl MimConvs<'_> {
         let MimState { h, c, n, s } = state.unwrap_or_else(|| MimState::zeros(&x));
 
         // non-stationary module on the temporal difference
-        let [i_n, f_n, g_n] = split_gates(self._conv_x2h_n.forward(diff.clone()) + self._conv_n2h_n.forward(n.clone()));
+        let [i_n, f_n, g_n] = split_gates(
+            self._conv_x2h_n.forward(diff.clone()) + self._conv_n2h_n.forward(n.clone()),
+        );
         let n = lstm_memory(i_n, f_n, g_n, n);
         let o_n = sigmoid(self._conv_diff2o.forward(diff) + self._conv_n2o.forward(n.clone()));
         let d = o_n * n.clone().tanh();
         // stationary module on its output and the previous c
-        let [i_s, f_s, g_s, o_s] = split_gates(self._conv_x2h_s.forward(d) + self._conv_c2h_s.forward(c.clone()));
+        let [i_s, f_s, g_s, o_s] =
+            split_gates(self._conv_x2h_s.forward(d) + self._conv_c2h_s.forward(c.clone()));
         let s = lstm_memory(i_s, f_s, g_s, s);
         let t = sigmoid(o_s + self._conv_s2o.forward(s.clone())) * s.clone().tanh();
 
-        let [i, f, g, o] = split_gates(self._conv_x2h.forward(x.clone()) + self._conv_h2h.forward(h));
+        let [i, f, g, o] =
+            split_gates(self._conv_x2h.forward(x.clone()) + self._conv_h2h.forward(h));
         let c = if input.layer == 0 {
             lstm_memory(i, f, g, c)
         } else {
             t + sigmoid(i) * g.tanh()
         };
-        let [im, fm, gm] = split_gates(self._conv_x2h_m.forward(x) + self._conv_m2h_m.forward(m.clone()));
+        let [im, fm, gm] =
+            split_gates(self._conv_x2h_m.forward(x) + self._conv_m2h_m.forward(m.clone()));
         let m = lstm_memory(im, fm, gm, m);
         let o = sigmoid(o + self._conv_c2o.forward(c.clone()) + self._conv_m2o.forward(m.clone()));
-        let h = o.clone() * self._conv_c_m.forward(Tensor::cat(vec![c.clone(), m.clone()], 1)).tanh();
+        let h = o.clone()
+            * self
+                ._conv_c_m
+                .forward(Tensor::cat(vec![c.clone(), m.clone()], 1))
+                .tanh();
         MimStep {
             state: MimState { h, c, n, s },
             memory: m,
@@ -170,7 +179,9 @@ impl Cell for MimCell {
     const PREVIOUS: Previous = Previous::LowerOutput;
 
     fn from_model_config(config: &ModelConfig, device: &Device) -> Self {
-        MimCellConfig::new(config.hidden).with_kernel(config.kernel).init(device)
+        MimCellConfig::new(config.hidden)
+            .with_kernel(config.kernel)
+            .init(device)
     }
 
     fn step(&self, input: CellInput, state: Option<MimState>) -> CellOutput<MimState> {

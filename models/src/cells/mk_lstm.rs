@@ -75,7 +75,9 @@ impl Cell for MkLstmCell {
         let o = sigmoid(
             o3 + o5 + self._conv_c2o_3.forward(c3.clone()) + self._conv_c2o_5.forward(c5.clone()),
         );
-        let mixed = self._conv_out.forward(Tensor::cat(vec![c3.clone(), c5.clone()], 1));
+        let mixed = self
+            ._conv_out
+            .forward(Tensor::cat(vec![c3.clone(), c5.clone()], 1));
         let h = o * mixed.tanh();
         CellOutput::plain(h.clone(), MkLstmState { h, c3, c5 })
     }

@@ -12,8 +12,8 @@ use burn::tensor::{Device, Tensor};
 
 use super::{Cell, CellInput, CellOutput, lstm_memory, split_gates};
 use crate::ModelConfig;
-use crate::layers::same_conv;
 use crate::cells::convlstm::ConvLstmState;
+use crate::layers::same_conv;
 
 /// `cfg.ce_iters`: rounds of mutual modulation.
 const DCB_ITERATIONS: usize = 5;
@@ -62,7 +62,9 @@ impl Cell for MoDeCell {
     type State = ConvLstmState;
 
     fn from_model_config(config: &ModelConfig, device: &Device) -> Self {
-        MoDeCellConfig::new(config.hidden).with_kernel(config.kernel).init(device)
+        MoDeCellConfig::new(config.hidden)
+            .with_kernel(config.kernel)
+            .init(device)
     }
 
     fn step(&self, input: CellInput, state: Option<ConvLstmState>) -> CellOutput<ConvLstmState> {
@@ -73,9 +75,11 @@ impl Cell for MoDeCell {
         });
         for i in 1..=DCB_ITERATIONS {
             if i % 2 == 1 {
-                x = multi_kernel_gate(&self.conv33_H, &self.conv55_H, &self.conv77_H, h.clone()) * x;
+                x = multi_kernel_gate(&self.conv33_H, &self.conv55_H, &self.conv77_H, h.clone())
+                    * x;
             } else {
-                h = multi_kernel_gate(&self.conv33_X, &self.conv55_X, &self.conv77_X, x.clone()) * h;
+                h = multi_kernel_gate(&self.conv33_X, &self.conv55_X, &self.conv77_X, x.clone())
+                    * h;
             }
         }
         let [i, f, g, o] = split_gates(self._conv_x2h.forward(x) + self._conv_h2h.forward(h));

@@ -74,7 +74,9 @@ impl MotionRnnCellConfig {
             _conv_m2h_m: conv(c, 3 * c, k),
             _conv_m2o: conv(c, c, k),
             _conv_c_m: conv(2 * c, c, 1),
-            _conv_enc: Conv2dConfig::new([c, c4], [2, 2]).with_stride([2, 2]).init(device),
+            _conv_enc: Conv2dConfig::new([c, c4], [2, 2])
+                .with_stride([2, 2])
+                .init(device),
             _conv_u: conv(c4 + flow, flow, 1),
             _conv_r: conv(c4 + flow, flow, 1),
             _conv_z: conv(c4 + flow, flow, 1),
@@ -99,12 +101,26 @@ pub struct MotionRnnState {
 
 impl MotionRnnCell {
     /// The MotionGRU on `h`; returns (output, F', D').
-    fn motion_gru(&self, h: Tensor<4>, flow: Tensor<4>, trend: Tensor<4>) -> (Tensor<4>, Tensor<4>, Tensor<4>) {
+    fn motion_gru(
+        &self,
+        h: Tensor<4>,
+        flow: Tensor<4>,
+        trend: Tensor<4>,
+    ) -> (Tensor<4>, Tensor<4>, Tensor<4>) {
         let e = self._conv_enc.forward(h.clone());
         let [b, c4, h2, w2] = e.dims();
-        let u = sigmoid(self._conv_u.forward(Tensor::cat(vec![e.clone(), flow.clone()], 1)));
-        let r = sigmoid(self._conv_r.forward(Tensor::cat(vec![e.clone(), flow.clone()], 1)));
-        let z = self._conv_z.forward(Tensor::cat(vec![e.clone(), r * flow.clone()], 1)).tanh();
+        let u = sigmoid(
+            self._conv_u
+                .forward(Tensor::cat(vec![e.clone(), flow.clone()], 1)),
+        );
+        let r = sigmoid(
+            self._conv_r
+                .forward(Tensor::cat(vec![e.clone(), flow.clone()], 1)),
+        );
+        let z = self
+            ._conv_z
+            .forward(Tensor::cat(vec![e.clone(), r * flow.clone()], 1))
+            .tanh();
         let transient = u.clone() * z + (u.neg() + 1.0) * flow.clone();
         let trend = trend.clone() + (flow - trend).mul_scalar(TREND_MOMENTUM);
         let flow = transient + trend.clone();
@@ -119,11 +135,15 @@ impl MotionRnnCell {
                 warp(e.clone(), fx, fy)
             })
             .collect();
-        let weighted = Tensor::stack::<5>(warped, 4) * mask.permute([0, 2, 3, 1]).unsqueeze_dim::<5>(1);
+        let weighted =
+            Tensor::stack::<5>(warped, 4) * mask.permute([0, 2, 3, 1]).unsqueeze_dim::<5>(1);
         // Row-major reshape of (B, C4, h, w, K) to (B, C4*K, h, w), as the reference does.
         let q = weighted.reshape([b, c4 * NEIGHBOURS, h2, w2]);
         let decoded = self._deconv_dec.forward(self._conv_dec.forward(q));
-        let g = sigmoid(self._conv_g.forward(Tensor::cat(vec![decoded.clone(), h.clone()], 1)));
+        let g = sigmoid(
+            self._conv_g
+                .forward(Tensor::cat(vec![decoded.clone(), h.clone()], 1)),
+        );
         let out = g.clone() * h + (g.neg() + 1.0) * decoded;
         (out, flow, trend)
     }
@@ -135,7 +155,9 @@ impl Cell for MotionRnnCell {
     const PREVIOUS: Previous = Previous::LowerOutput;
 
     fn from_model_config(config: &ModelConfig, device: &Device) -> Self {
-        MotionRnnCellConfig::new(config.hidden).with_kernel(config.kernel).init(device)
+        MotionRnnCellConfig::new(config.hidden)
+            .with_kernel(config.kernel)
+            .init(device)
     }
 
     fn step(&self, input: CellInput, state: Option<MotionRnnState>) -> CellOutput<MotionRnnState> {

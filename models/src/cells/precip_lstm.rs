@@ -37,7 +37,11 @@ pub struct LocalAttention {
 
 impl LocalAttention {
     fn new(c: usize, window: usize, device: &Device) -> Self {
-        let conv = || Conv2dConfig::new([c, c], [1, 1]).with_bias(false).init(device);
+        let conv = || {
+            Conv2dConfig::new([c, c], [1, 1])
+                .with_bias(false)
+                .init(device)
+        };
         Self {
             conv1: conv(),
             conv2: conv(),
@@ -113,10 +117,16 @@ impl Cell for PrecipLstmCell {
     const PREVIOUS: Previous = Previous::OwnInput;
 
     fn from_model_config(config: &ModelConfig, device: &Device) -> Self {
-        PrecipLstmCellConfig::new(config.hidden).with_kernel(config.kernel).init(device)
+        PrecipLstmCellConfig::new(config.hidden)
+            .with_kernel(config.kernel)
+            .init(device)
     }
 
-    fn step(&self, input: CellInput, state: Option<PrecipLstmState>) -> CellOutput<PrecipLstmState> {
+    fn step(
+        &self,
+        input: CellInput,
+        state: Option<PrecipLstmState>,
+    ) -> CellOutput<PrecipLstmState> {
         let x = input.x;
         let m = or_zeros(input.memory, &x);
         let diff = x.clone() - or_zeros(input.previous, &x);
@@ -127,13 +137,18 @@ impl Cell for PrecipLstmCell {
             mt: x.zeros_like(),
         });
         let att = x.clone() + self._conv_x_x_att.forward(self.LA.forward(x));
-        let [i, f, g, o] = split_gates(self._conv_x2h.forward(att.clone()) + self._conv_h2h.forward(h));
+        let [i, f, g, o] =
+            split_gates(self._conv_x2h.forward(att.clone()) + self._conv_h2h.forward(h));
         let c = lstm_memory(i, f, g, c);
-        let [im, fm, gm] = split_gates(self._conv_x2h_m.forward(att.clone()) + self._conv_m2h_m.forward(m.clone()));
+        let [im, fm, gm] = split_gates(
+            self._conv_x2h_m.forward(att.clone()) + self._conv_m2h_m.forward(m.clone()),
+        );
         let m = lstm_memory(im, fm, gm, m);
-        let [is, fs, gs] = split_gates(self._conv_x2h_ms.forward(att) + self._conv_ms2h_ms.forward(ms.clone()));
+        let [is, fs, gs] =
+            split_gates(self._conv_x2h_ms.forward(att) + self._conv_ms2h_ms.forward(ms.clone()));
         let ms = lstm_memory(is, fs, gs, ms);
-        let [it, ft, gt] = split_gates(self._conv_x2h_mt.forward(diff) + self._conv_mt2h_mt.forward(mt.clone()));
+        let [it, ft, gt] =
+            split_gates(self._conv_x2h_mt.forward(diff) + self._conv_mt2h_mt.forward(mt.clone()));
         let mt = lstm_memory(it, ft, gt, mt);
         let o = sigmoid(
             o + self._conv_c2o.forward(c.clone())
@@ -141,9 +156,10 @@ impl Cell for PrecipLstmCell {
                 + self._conv_mt2o.forward(mt.clone())
                 + self._conv_m2o.forward(m.clone()),
         );
-        let mixed = self
-            .c_m_ms_mt
-            .forward(Tensor::cat(vec![c.clone(), ms.clone(), mt.clone(), m.clone()], 1));
+        let mixed = self.c_m_ms_mt.forward(Tensor::cat(
+            vec![c.clone(), ms.clone(), mt.clone(), m.clone()],
+            1,
+        ));
         let h = o * mixed.tanh();
         CellOutput {
             h: h.clone(),

@@ -57,7 +57,9 @@ impl Cell for StLstmCell {
     const USES_MEMORY: bool = true;
 
     fn from_model_config(config: &ModelConfig, device: &Device) -> Self {
-        StLstmCellConfig::new(config.hidden).with_kernel(config.kernel).init(device)
+        StLstmCellConfig::new(config.hidden)
+            .with_kernel(config.kernel)
+            .init(device)
     }
 
     fn step(&self, input: CellInput, state: Option<StLstmState>) -> CellOutput<StLstmState> {
@@ -67,14 +69,19 @@ impl Cell for StLstmCell {
             h: x.zeros_like(),
             c: x.zeros_like(),
         });
-        let [i, f, g, o] = split_gates(self._conv_x2h.forward(x.clone()) + self._conv_h2h.forward(h));
+        let [i, f, g, o] =
+            split_gates(self._conv_x2h.forward(x.clone()) + self._conv_h2h.forward(h));
         let delta_c = sigmoid(i) * g.tanh();
         let c = sigmoid(f) * c + delta_c.clone();
-        let [im, fm, gm] = split_gates(self._conv_x2h_m.forward(x) + self._conv_m2h_m.forward(m.clone()));
+        let [im, fm, gm] =
+            split_gates(self._conv_x2h_m.forward(x) + self._conv_m2h_m.forward(m.clone()));
         let delta_m = sigmoid(im) * gm.tanh();
         let m = sigmoid(fm) * m + delta_m.clone();
         let o = sigmoid(o + self._conv_c2o.forward(c.clone()) + self._conv_m2o.forward(m.clone()));
-        let h = o * self._conv_c_m.forward(Tensor::cat(vec![c.clone(), m.clone()], 1)).tanh();
+        let h = o * self
+            ._conv_c_m
+            .forward(Tensor::cat(vec![c.clone(), m.clone()], 1))
+            .tanh();
         CellOutput {
             h: h.clone(),
             state: StLstmState { h, c },

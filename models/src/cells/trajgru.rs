@@ -52,19 +52,30 @@ impl Cell for TrajGruCell {
     type State = Tensor<4>;
 
     fn from_model_config(config: &ModelConfig, device: &Device) -> Self {
-        TrajGruCellConfig::new(config.hidden).with_kernel(config.kernel).init(device)
+        TrajGruCellConfig::new(config.hidden)
+            .with_kernel(config.kernel)
+            .init(device)
     }
 
     fn step(&self, input: CellInput, state: Option<Tensor<4>>) -> CellOutput<Tensor<4>> {
         let x = input.x;
         let h = state.unwrap_or_else(|| x.zeros_like());
         let [b, _, height, width] = h.dims();
-        let features = leaky_relu(self._conv_x2f.forward(x.clone()) + self._conv_h2f.forward(h.clone()), LEAK);
+        let features = leaky_relu(
+            self._conv_x2f.forward(x.clone()) + self._conv_h2f.forward(h.clone()),
+            LEAK,
+        );
         let flows = self._conv_flow.forward(features);
         let warped: Vec<Tensor<4>> = (0..self.links)
             .map(|l| {
-                let u = flows.clone().narrow(1, 2 * l, 1).reshape([b, height, width]);
-                let v = flows.clone().narrow(1, 2 * l + 1, 1).reshape([b, height, width]);
+                let u = flows
+                    .clone()
+                    .narrow(1, 2 * l, 1)
+                    .reshape([b, height, width]);
+                let v = flows
+                    .clone()
+                    .narrow(1, 2 * l + 1, 1)
+                    .reshape([b, height, width]);
                 warp(h.clone(), u.neg(), v.neg())
             })
             .collect();

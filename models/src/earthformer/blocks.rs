@@ -28,7 +28,9 @@ impl PositionwiseFfn {
     }
 
     pub fn forward(&self, x: Tensor<5>) -> Tensor<5> {
-        let h = self.dropout.forward(gelu(self.ffn_1.forward(self.layer_norm.forward(x.clone()))));
+        let h = self
+            .dropout
+            .forward(gelu(self.ffn_1.forward(self.layer_norm.forward(x.clone()))));
         x + self.dropout.forward(self.ffn_2.forward(h))
     }
 }
@@ -47,7 +49,9 @@ impl SelfAttentionBlock {
             attn_l: (0..3)
                 .map(|a| AxialSelfAttention::new(dim, a + 1, shape[a], heads, dropout, device))
                 .collect(),
-            ffn_l: (0..3).map(|_| PositionwiseFfn::new(dim, dropout, device)).collect(),
+            ffn_l: (0..3)
+                .map(|_| PositionwiseFfn::new(dim, dropout, device))
+                .collect(),
         }
     }
 
@@ -92,7 +96,9 @@ impl PatchMerging {
     pub fn new(dim: usize, out_dim: usize, device: &Device) -> Self {
         Self {
             norm: LayerNormConfig::new(4 * dim).init(device),
-            reduction: LinearConfig::new(4 * dim, out_dim).with_bias(false).init(device),
+            reduction: LinearConfig::new(4 * dim, out_dim)
+                .with_bias(false)
+                .init(device),
         }
     }
 

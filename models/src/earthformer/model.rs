@@ -1,6 +1,9 @@
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
-use burn::nn::{Embedding, EmbeddingConfig, GroupNorm, GroupNormConfig, Initializer, Linear, LinearConfig, PaddingConfig2d};
+use burn::nn::{
+    Embedding, EmbeddingConfig, GroupNorm, GroupNormConfig, Initializer, Linear, LinearConfig,
+    PaddingConfig2d,
+};
 use burn::tensor::activation::leaky_relu;
 use burn::tensor::module::interpolate;
 use burn::tensor::ops::{InterpolateMode, InterpolateOptions};
@@ -72,10 +75,17 @@ pub struct PosEmbed {
 
 impl PosEmbed {
     fn new(t: usize, hw: usize, dim: usize, device: &Device) -> Self {
-        let init = Initializer::Normal { mean: 0.0, std: 0.02 };
+        let init = Initializer::Normal {
+            mean: 0.0,
+            std: 0.02,
+        };
         Self {
-            t_embed: EmbeddingConfig::new(t, dim).with_initializer(init.clone()).init(device),
-            hw_embed: EmbeddingConfig::new(hw, dim).with_initializer(init).init(device),
+            t_embed: EmbeddingConfig::new(t, dim)
+                .with_initializer(init.clone())
+                .init(device),
+            hw_embed: EmbeddingConfig::new(hw, dim)
+                .with_initializer(init)
+                .init(device),
         }
     }
 
@@ -100,10 +110,14 @@ impl Upsample {
     fn forward(&self, x: Tensor<5>, size: [usize; 2]) -> Tensor<5> {
         let [b, t, h, w, c] = x.dims();
         let frames = x.permute([0, 1, 4, 2, 3]).reshape([b * t, c, h, w]);
-        let up = interpolate(frames, InterpolateOptions::new(InterpolateMode::Nearest).with_output_size(size));
+        let up = interpolate(
+            frames,
+            InterpolateOptions::new(InterpolateMode::Nearest).with_output_size(size),
+        );
         let y = self.conv.forward(up);
         let co = y.dims()[1];
-        y.reshape([b, t, co, size[0], size[1]]).permute([0, 1, 3, 4, 2])
+        y.reshape([b, t, co, size[0], size[1]])
+            .permute([0, 1, 3, 4, 2])
     }
 }
 
@@ -128,7 +142,12 @@ pub struct Earthformer {
 }
 
 impl Earthformer {
-    pub fn new(model: &str, config: &ModelConfig, cfg: &EarthformerConfig, device: &Device) -> Result<Self, ModelError> {
+    pub fn new(
+        model: &str,
+        config: &ModelConfig,
+        cfg: &EarthformerConfig,
+        device: &Device,
+    ) -> Result<Self, ModelError> {
         for (field, size) in [("height", config.height), ("width", config.width)] {
             if size % 4 != 0 {
                 return Err(ModelError::InvalidConfig {
@@ -144,11 +163,16 @@ impl Earthformer {
         let (h2, w2) = (h1 / 2, w1 / 2);
         let (heads, drop) = (cfg.heads, cfg.dropout);
         let max_time = t_in + t_out;
-        let level = |dim: usize, t: usize, h: usize, w: usize, n: usize| -> Vec<SelfAttentionBlock> {
-            (0..n).map(|_| SelfAttentionBlock::new(dim, [t, h, w], heads, drop, device)).collect()
-        };
+        let level =
+            |dim: usize, t: usize, h: usize, w: usize, n: usize| -> Vec<SelfAttentionBlock> {
+                (0..n)
+                    .map(|_| SelfAttentionBlock::new(dim, [t, h, w], heads, drop, device))
+                    .collect()
+            };
         let cross = |dim: usize, n: usize| -> Vec<CrossAttentionBlock> {
-            (0..n).map(|_| CrossAttentionBlock::new(dim, max_time, heads, drop, device)).collect()
+            (0..n)
+                .map(|_| CrossAttentionBlock::new(dim, max_time, heads, drop, device))
+                .collect()
         };
         Ok(Self {
             initial_encoder: vec![
@@ -157,15 +181,25 @@ impl Earthformer {
             ],
             initial_merge: PatchMerging::new(c0, c0, device),
             enc_pos_embed: PosEmbed::new(t_in, h1 * w1, c0, device),
-            encoder: vec![level(c0, t_in, h1, w1, cfg.depth[0]), level(c1, t_in, h2, w2, cfg.depth[1])],
+            encoder: vec![
+                level(c0, t_in, h1, w1, cfg.depth[0]),
+                level(c1, t_in, h2, w2, cfg.depth[1]),
+            ],
             down: PatchMerging::new(c0, c1, device),
             z_proj: LinearConfig::new(c1, c1).init(device),
             dec_pos_embed: PosEmbed::new(t_out, h2 * w2, c1, device),
             // The top level has no first self-attention (dec_use_first_self_attn = false).
-            dec_self: vec![level(c0, t_out, h1, w1, cfg.depth[0]), level(c1, t_out, h2, w2, cfg.depth[1] - 1)],
+            dec_self: vec![
+                level(c0, t_out, h1, w1, cfg.depth[0]),
+                level(c1, t_out, h2, w2, cfg.depth[1] - 1),
+            ],
             dec_cross: vec![cross(c0, cfg.depth[0]), cross(c1, cfg.depth[1])],
-            up: Upsample { conv: conv3x3(c1, c0, device) },
-            final_up: Upsample { conv: conv3x3(c0, c0, device) },
+            up: Upsample {
+                conv: conv3x3(c1, c0, device),
+            },
+            final_up: Upsample {
+                conv: conv3x3(c0, c0, device),
+            },
             final_conv: ConvNormAct::new(c0, c0, cfg, device),
             dec_final_proj: LinearConfig::new(c0, config.image_channels).init(device),
             in_len: t_in,
@@ -198,7 +232,9 @@ impl Earthformer {
         let [_, _, h2, w2, c1] = mem1.dims();
 
         // the decoder starts from the position embedding alone: the input enters by cross-attention
-        let z0 = self.z_proj.forward(self.dec_pos_embed.grid(self.out_len, h2, w2, &device));
+        let z0 = self
+            .z_proj
+            .forward(self.dec_pos_embed.grid(self.out_len, h2, w2, &device));
         let mut z = z0.expand([b, self.out_len, h2, w2, c1]);
         z = self.dec_cross[1][0].forward(z, mem1.clone());
         for (s, x) in self.dec_self[1].iter().zip(&self.dec_cross[1][1..]) {
@@ -211,11 +247,15 @@ impl Earthformer {
             z = x.forward(z, mem0.clone());
         }
         let z = self.final_up.forward(z, [h, w]);
-        let frames = z.permute([0, 1, 4, 2, 3]).reshape([b * self.out_len, c0, h, w]);
+        let frames = z
+            .permute([0, 1, 4, 2, 3])
+            .reshape([b * self.out_len, c0, h, w]);
         let frames = self.final_conv.forward(frames);
-        let out = self
-            .dec_final_proj
-            .forward(frames.reshape([b, self.out_len, c0, h, w]).permute([0, 1, 3, 4, 2]));
+        let out = self.dec_final_proj.forward(
+            frames
+                .reshape([b, self.out_len, c0, h, w])
+                .permute([0, 1, 3, 4, 2]),
+        );
         out.permute([0, 1, 4, 2, 3])
     }
 }

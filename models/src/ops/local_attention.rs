@@ -18,9 +18,16 @@ pub fn local_attention(q: Tensor<4>, k: Tensor<4>, v: Tensor<4>, window: usize) 
     let before = window / 2;
     let after = window - 1 - before;
     let windows = |t: Tensor<4>| {
-        let padded = t.pad((before, after, before, after), burn::tensor::ops::PadMode::Constant(0.0));
-        unfold4d(padded, [window, window], UnfoldOptions::new([1, 1], [0, 0], [1, 1]))
-            .reshape([b, c, window * window, h * w])
+        let padded = t.pad(
+            (before, after, before, after),
+            burn::tensor::ops::PadMode::Constant(0.0),
+        );
+        unfold4d(
+            padded,
+            [window, window],
+            UnfoldOptions::new([1, 1], [0, 0], [1, 1]),
+        )
+        .reshape([b, c, window * window, h * w])
     };
     let scores = (q.reshape([b, c, 1, h * w]) * windows(k)).sum_dim(1); // [B, 1, k*k, HW]
     let shifted = scores.clone() - scores.max_dim(2);

@@ -1,8 +1,8 @@
 //! The authors' `warp()` (TrajGRU, MotionRNN): bilinear sampling of a feature map at
 //! pixel positions displaced by a flow field.
 
-use burn::tensor::{Device, Tensor};
 use burn::tensor::ops::{GridSampleOptions, GridSamplePaddingMode, InterpolateMode};
+use burn::tensor::{Device, Tensor};
 
 /// Samples `input` (`[B, C, H, W]`) at `(x + flow_x, y + flow_y)` for every output pixel,
 /// where the flows are `[B, H, W]` in pixels.
@@ -14,8 +14,12 @@ pub fn warp(input: Tensor<4>, flow_x: Tensor<3>, flow_y: Tensor<3>) -> Tensor<4>
     let [_, _, h, w] = input.dims();
     let device = input.device();
     let (xs, ys) = base_grid(h, w, &device);
-    let gx = (flow_x + xs.unsqueeze_dim::<3>(0)).mul_scalar(2.0 / (w as f64 - 1.0)).sub_scalar(1.0);
-    let gy = (flow_y + ys.unsqueeze_dim::<3>(0)).mul_scalar(2.0 / (h as f64 - 1.0)).sub_scalar(1.0);
+    let gx = (flow_x + xs.unsqueeze_dim::<3>(0))
+        .mul_scalar(2.0 / (w as f64 - 1.0))
+        .sub_scalar(1.0);
+    let gy = (flow_y + ys.unsqueeze_dim::<3>(0))
+        .mul_scalar(2.0 / (h as f64 - 1.0))
+        .sub_scalar(1.0);
     let grid = Tensor::stack::<4>(vec![gx, gy], 3);
     let options = GridSampleOptions {
         mode: InterpolateMode::Bilinear,

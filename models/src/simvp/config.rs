@@ -42,6 +42,8 @@ impl SimVpConfig {
 
     /// Encoder strides `[1, 2, 1, 2, ...]`.
     pub fn strides(&self) -> Vec<usize> {
-        (0..self.n_s).map(|i| if i % 2 == 0 { 1 } else { 2 }).collect()
+        (0..self.n_s)
+            .map(|i| if i % 2 == 0 { 1 } else { 2 })
+            .collect()
     }
 }

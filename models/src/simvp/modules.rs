@@ -35,7 +35,13 @@ impl BasicConv2d {
 }
 
 /// `ConvSC`: 3x3, stride 1 or 2 (transposed in the decoder), GroupNorm(2).
-fn conv_sc(cin: usize, cout: usize, stride: usize, transpose: bool, device: &Device) -> BasicConv2d {
+fn conv_sc(
+    cin: usize,
+    cout: usize,
+    stride: usize,
+    transpose: bool,
+    device: &Device,
+) -> BasicConv2d {
     let conv = if transpose && stride == 2 {
         ConvLayer::Transposed(
             ConvTranspose2dConfig::new([cin, cout], [3, 3])
@@ -68,7 +74,11 @@ pub struct Inception {
 impl Inception {
     fn new(cin: usize, chid: usize, cout: usize, cfg: &SimVpConfig, device: &Device) -> Self {
         // The reference falls back to one group when the channels do not divide.
-        let groups = if chid % cfg.groups == 0 { cfg.groups } else { 1 };
+        let groups = if chid % cfg.groups == 0 {
+            cfg.groups
+        } else {
+            1
+        };
         Self {
             conv1: Conv2dConfig::new([cin, chid], [1, 1]).init(device),
             layers: cfg
@@ -124,7 +134,12 @@ pub struct SimVp {
 }
 
 impl SimVp {
-    pub fn new(model: &str, config: &ModelConfig, cfg: &SimVpConfig, device: &Device) -> Result<Self, ModelError> {
+    pub fn new(
+        model: &str,
+        config: &ModelConfig,
+        cfg: &SimVpConfig,
+        device: &Device,
+    ) -> Result<Self, ModelError> {
         let invalid = |field, problem: String| ModelError::InvalidConfig {
             model: model.to_string(),
             field,
@@ -133,13 +148,22 @@ impl SimVp {
         if config.in_len != config.out_len {
             return Err(invalid(
                 "out_len",
-                format!("SimVP v1 predicts as many frames as it sees: in_len {} != out_len {}", config.in_len, config.out_len),
+                format!(
+                    "SimVP v1 predicts as many frames as it sees: in_len {} != out_len {}",
+                    config.in_len, config.out_len
+                ),
             ));
         }
         let reduction = 1 << (cfg.n_s / 2);
         for (field, size) in [("height", config.height), ("width", config.width)] {
             if size % reduction != 0 {
-                return Err(invalid(field, format!("must be a multiple of {reduction} for {} stride-2 blocks, got {size}", cfg.n_s / 2)));
+                return Err(invalid(
+                    field,
+                    format!(
+                        "must be a multiple of {reduction} for {} stride-2 blocks, got {size}",
+                        cfg.n_s / 2
+                    ),
+                ));
             }
         }
         let (c, hs, ht, t) = (config.image_channels, cfg.hid_s, cfg.hid_t, config.in_len);
@@ -169,7 +193,10 @@ impl SimVp {
         hid_dec.push(Inception::new(2 * ht, ht / 2, channels, cfg, device));
         Ok(Self {
             enc,
-            hid: Translator { enc: hid_enc, dec: hid_dec },
+            hid: Translator {
+                enc: hid_enc,
+                dec: hid_dec,
+            },
             dec,
             frames_in: t,
         })
@@ -204,7 +231,8 @@ impl SimVp {
         for block in &self.dec.dec[..last] {
             z = block.forward(z);
         }
-        let z = self.dec.dec[last].forward(Tensor::cat(vec![z, skip.expect("encoder has blocks")], 1));
+        let z =
+            self.dec.dec[last].forward(Tensor::cat(vec![z, skip.expect("encoder has blocks")], 1));
         self.dec.readout.forward(z).reshape([b, t, c, h, w])
     }
 }

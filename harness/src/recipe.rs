@@ -1,0 +1,143 @@
+//! A training recipe: optimiser, learning-rate schedule, loss, and the feeding schedules.
+
+use burn::grad_clipping::GradientClippingConfig;
+use burn::optim::decay::WeightDecayConfig;
+use burn::optim::{AdamConfig, AdamWConfig, ModuleOptimizer};
+use burn::tensor::Tensor;
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+use vpbench_models::paper_loss;
+
+use crate::experiment::{LossKind, OptimizerKind, Profile, ScheduleKind};
+
+/// One mask per entry of `probs`, each a per-sample Bernoulli draw (true: ground truth).
+pub(crate) fn bernoulli_masks(rng: &mut ChaCha8Rng, probs: &[f64], batch: usize) -> Vec<Vec<bool>> {
+    probs
+        .iter()
+        .map(|&p| (0..batch).map(|_| rng.random::<f64>() < p).collect())
+        .collect()
+}
+
+/// The authors' reverse scheduled sampling (by epoch, 1-based, of `epochs`): the probability
+/// of ground truth for input steps (eta_r) and for future steps (eta). At test time
+/// (epoch = epochs) it is (1, 0), plain autoregressive feeding.
+pub fn reverse_schedule(epoch: usize, epochs: usize) -> (f64, f64) {
+    let (e, total) = (epoch as f64, epochs as f64);
+    let (start, end) = (total / 3.0, 2.0 * total / 3.0);
+    let step = start / 5.0;
+    if e < start {
+        (0.5, 0.5)
+    } else if e < end {
+        (
+            1.0 - 0.5 * (-(e - start) / step).exp(),
+            0.5 - 0.5 * (e - start) / (end - start),
+        )
+    } else {
+        (1.0, 0.0)
+    }
+}
+
+/// The training criterion of the profile.
+pub(crate) fn criterion(kind: LossKind, prediction: Tensor<5>, target: Tensor<5>) -> Tensor<1> {
+    match kind {
+        LossKind::L2L1Sum => paper_loss(prediction, target),
+        LossKind::Mse => (prediction - target).square().mean(),
+    }
+}
+
+/// The profile's optimiser: Adam or AdamW (betas 0.9/0.999, eps 1e-8 as PyTorch), with
+/// its weight decay and per-tensor gradient-norm clipping.
+pub(crate) fn optimizer(p: &Profile) -> ModuleOptimizer {
+    let clipping = p
+        .grad_clip_norm
+        .map(|n| GradientClippingConfig::Norm(n as f32));
+    match p.optimizer {
+        OptimizerKind::Adam => AdamConfig::new()
+            .with_epsilon(1e-8)
+            .with_weight_decay(
+                (p.weight_decay > 0.0).then(|| WeightDecayConfig::new(p.weight_decay as f32)),
+            )
+            .with_grad_clipping(clipping)
+            .init(),
+        OptimizerKind::AdamW => AdamWConfig::new()
+            .with_epsilon(1e-8)
+            .with_weight_decay(p.weight_decay as f32)
+            .with_grad_clipping(clipping)
+            .init(),
+    }
+}
+
+/// The learning rate of step `step` (0-based) of `total`.
+pub fn learning_rate(p: &Profile, step: usize, total: usize) -> f64 {
+    let lr = p.learning_rate;
+    let cos_anneal = |start: f64, end: f64, pct: f64| {
+        end + (start - end) / 2.0 * (1.0 + (std::f64::consts::PI * pct.clamp(0.0, 1.0)).cos())
+    };
+    let s = step as f64;
+    match p.schedule {
+        ScheduleKind::Constant => lr,
+        ScheduleKind::OneCycle => {
+            // torch.optim.lr_scheduler.OneCycleLR defaults: pct_start 0.3, div 25, final div 1e4
+            let (initial, min) = (lr / 25.0, lr / 25.0 / 1e4);
+            let up_end = (0.3 * total as f64 - 1.0).max(1.0);
+            if s <= up_end {
+                cos_anneal(initial, lr, s / up_end)
+            } else {
+                cos_anneal(
+                    lr,
+                    min,
+                    (s - up_end) / ((total as f64 - 1.0) - up_end).max(1.0),
+                )
+            }
+        }
+        ScheduleKind::WarmupCosine => {
+            let warm = (p.warmup_fraction * total as f64).round();
+            if s < warm {
+                lr * s / warm
+            } else {
+                cos_anneal(lr, lr * 1e-3, (s - warm) / (total as f64 - warm).max(1.0))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::reverse_schedule;
+
+    #[test]
+    fn learning_rate_schedules() {
+        use super::learning_rate;
+        use crate::experiment::{Profile, ScheduleKind};
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../configs/profiles/mmnist.toml"
+        ))
+        .unwrap();
+        let profiles: std::collections::BTreeMap<String, Profile> = toml::from_str(&text).unwrap();
+        let mut p = profiles["smoke"].clone();
+        p.learning_rate = 1.0;
+        assert_eq!(learning_rate(&p, 7, 100), 1.0);
+        p.schedule = ScheduleKind::WarmupCosine;
+        p.warmup_fraction = 0.2;
+        assert_eq!(learning_rate(&p, 0, 100), 0.0);
+        assert!((learning_rate(&p, 10, 100) - 0.5).abs() < 1e-12);
+        assert!((learning_rate(&p, 20, 100) - 1.0).abs() < 1e-12);
+        assert!((learning_rate(&p, 60, 100) - (1e-3 + (1.0 - 1e-3) * 0.5)).abs() < 1e-12);
+        p.schedule = ScheduleKind::OneCycle;
+        assert!((learning_rate(&p, 0, 100) - 1.0 / 25.0).abs() < 1e-12);
+        assert!((learning_rate(&p, 29, 100) - 1.0).abs() < 1e-12);
+        assert!((learning_rate(&p, 99, 100) - 1.0 / 25.0 / 1e4).abs() < 1e-12);
+    }
+
+    #[test]
+    fn reverse_schedule_follows_the_authors_formula() {
+        // E = 20: start 6.67, end 13.33, step 1.33
+        assert_eq!(reverse_schedule(1, 20), (0.5, 0.5));
+        let (r, e) = reverse_schedule(10, 20);
+        let x: f64 = (10.0 - 20.0 / 3.0) / (20.0 / 15.0);
+        assert!((r - (1.0 - 0.5 * (-x as f64).exp())).abs() < 1e-12);
+        assert!((e - (0.5 - 0.5 * (10.0 - 20.0 / 3.0) / (20.0 / 3.0))).abs() < 1e-12);
+        assert_eq!(reverse_schedule(20, 20), (1.0, 0.0));
+    }
+}
