@@ -13,7 +13,7 @@ use burn::tensor::activation::{sigmoid, softmax};
 use burn::tensor::{Device, Tensor};
 
 use super::convlstm::ConvLstmState;
-use super::{Cell, CellInput, CellOutput, lstm_memory, split_gates};
+use super::{Cell, CellInput, CellOutput, split_gates};
 use crate::ModelConfig;
 use crate::layers::same_conv;
 
@@ -151,10 +151,7 @@ impl Cell for CmsLstmCell {
 
     fn step(&self, input: CellInput, state: Option<ConvLstmState>) -> CellOutput<ConvLstmState> {
         let mut x = input.x;
-        let ConvLstmState { mut h, c } = state.unwrap_or_else(|| ConvLstmState {
-            h: x.zeros_like(),
-            c: x.zeros_like(),
-        });
+        let ConvLstmState { mut h, c } = state.unwrap_or_else(|| ConvLstmState::zeros(&x));
         for i in 1..=CE_ITERATIONS {
             if i % 2 == 1 {
                 x = sigmoid(self.convQ.forward(h.clone())).mul_scalar(2.0) * x;
@@ -162,10 +159,8 @@ impl Cell for CmsLstmCell {
                 h = sigmoid(self.convR.forward(x.clone())).mul_scalar(2.0) * h;
             }
         }
-        let [i, f, g, o] = split_gates(self._conv_x2h.forward(x) + self._conv_h2h.forward(h));
-        let c = lstm_memory(i, f, g, c);
-        let h = sigmoid(o) * c.clone().tanh();
-        let (h, m) = self.SEBlock.forward(h, c);
+        let lstm = ConvLstmState { h, c }.update(&self._conv_x2h, &self._conv_h2h, x);
+        let (h, m) = self.SEBlock.forward(lstm.h, lstm.c);
         CellOutput::plain(h.clone(), ConvLstmState { h, c: m })
     }
 }

@@ -44,6 +44,25 @@ pub struct ConvLstmState {
     pub c: Tensor<4>,
 }
 
+impl ConvLstmState {
+    /// The state at t = 0: zeros shaped like the input.
+    pub(crate) fn zeros(like: &Tensor<4>) -> Self {
+        Self {
+            h: like.zeros_like(),
+            c: like.zeros_like(),
+        }
+    }
+
+    /// One ConvLSTM update with gate convolutions `x2h` and `h2h` (shared by the cells
+    /// that wrap a ConvLSTM: MoDeRNN, CMS-LSTM).
+    pub(crate) fn update(self, x2h: &Conv2d, h2h: &Conv2d, x: Tensor<4>) -> Self {
+        let [i, f, g, o] = split_gates(x2h.forward(x) + h2h.forward(self.h));
+        let c = lstm_memory(i, f, g, self.c);
+        let h = sigmoid(o) * c.clone().tanh();
+        Self { h, c }
+    }
+}
+
 impl Cell for ConvLstmCell {
     type State = ConvLstmState;
 
@@ -55,14 +74,8 @@ impl Cell for ConvLstmCell {
 
     fn step(&self, input: CellInput, state: Option<ConvLstmState>) -> CellOutput<ConvLstmState> {
         let x = input.x;
-        let ConvLstmState { h, c } = state.unwrap_or_else(|| ConvLstmState {
-            h: x.zeros_like(),
-            c: x.zeros_like(),
-        });
-        let gates = self._conv_x2h.forward(x) + self._conv_h2h.forward(h);
-        let [i, f, g, o] = split_gates(gates);
-        let c = lstm_memory(i, f, g, c);
-        let h = sigmoid(o) * c.clone().tanh();
-        CellOutput::plain(h.clone(), ConvLstmState { h, c })
+        let state = state.unwrap_or_else(|| ConvLstmState::zeros(&x));
+        let next = state.update(&self._conv_x2h, &self._conv_h2h, x);
+        CellOutput::plain(next.h.clone(), next)
     }
 }

@@ -10,7 +10,7 @@ use burn::nn::conv::Conv2d;
 use burn::tensor::activation::sigmoid;
 use burn::tensor::{Device, Tensor};
 
-use super::{Cell, CellInput, CellOutput, lstm_memory, split_gates};
+use super::{Cell, CellInput, CellOutput};
 use crate::ModelConfig;
 use crate::cells::convlstm::ConvLstmState;
 use crate::layers::same_conv;
@@ -69,10 +69,7 @@ impl Cell for MoDeCell {
 
     fn step(&self, input: CellInput, state: Option<ConvLstmState>) -> CellOutput<ConvLstmState> {
         let mut x = input.x;
-        let ConvLstmState { mut h, c } = state.unwrap_or_else(|| ConvLstmState {
-            h: x.zeros_like(),
-            c: x.zeros_like(),
-        });
+        let ConvLstmState { mut h, c } = state.unwrap_or_else(|| ConvLstmState::zeros(&x));
         for i in 1..=DCB_ITERATIONS {
             if i % 2 == 1 {
                 x = multi_kernel_gate(&self.conv33_H, &self.conv55_H, &self.conv77_H, h.clone())
@@ -82,9 +79,7 @@ impl Cell for MoDeCell {
                     * h;
             }
         }
-        let [i, f, g, o] = split_gates(self._conv_x2h.forward(x) + self._conv_h2h.forward(h));
-        let c = lstm_memory(i, f, g, c);
-        let h = sigmoid(o) * c.clone().tanh();
-        CellOutput::plain(h.clone(), ConvLstmState { h, c })
+        let next = ConvLstmState { h, c }.update(&self._conv_x2h, &self._conv_h2h, x);
+        CellOutput::plain(next.h.clone(), next)
     }
 }
