@@ -272,3 +272,102 @@ fn split_is_seven_to_three_by_index_and_downsampling_averages() {
     };
     assert_eq!(block.downsample(2).pixels, vec![15]);
 }
+
+mod radar {
+    use super::temp;
+    use vpbench_datasets::radar::{STRIDE, rain_to_pixel, read_radar_split, synthetic_radar};
+
+    /// Writes `n` 5-minute frames from 2016-06-01 00:00 into `<root>/<split>`, frame i filled with i.
+    fn write_frames(root: &std::path::Path, split: &str, n: usize, skip: Option<usize>) {
+        let dir = root.join(split);
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut minute = 0u64;
+        for i in 0..n {
+            if Some(i) == skip {
+                minute += 5; // a missing file
+            }
+            let (hh, mm) = (minute / 60, minute % 60);
+            let name = format!("20160601{hh:02}{mm:02}.png");
+            image::GrayImage::from_pixel(8, 8, image::Luma([i as u8]))
+                .save(dir.join(name))
+                .unwrap();
+            minute += 5;
+        }
+    }
+
+    #[test]
+    fn png_folders_give_non_overlapping_windows_of_every_sixth_frame() {
+        let root = temp("radar-ok");
+        let _ = std::fs::remove_dir_all(&root);
+        // 2 windows of 3 frames (18 files each) + 5 left over
+        write_frames(&root, "train", 2 * 3 * STRIDE + 5, None);
+        let split = read_radar_split(&root, "train", 3, 4).unwrap();
+        assert_eq!(
+            (split.clips.count, split.clips.len, split.clips.height),
+            (2, 3, 4)
+        );
+        assert!(split.warnings.is_empty());
+        assert!(!split.clips.provenance.synthetic);
+        // frame j of window k is file 18 k + 6 j, resized from 8x8 to 4x4 (constant values stay)
+        let firsts: Vec<u8> = (0..2)
+            .flat_map(|k| (0..3).map(move |j| (k, j)))
+            .map(|(k, j)| split.clips.clip(k)[j * 16])
+            .collect();
+        assert_eq!(firsts, vec![0, 6, 12, 18, 24, 30]);
+    }
+
+    #[test]
+    fn gaps_are_reported_with_a_count_and_bad_names_are_errors() {
+        let root = temp("radar-gap");
+        let _ = std::fs::remove_dir_all(&root);
+        write_frames(&root, "test", 20, Some(7));
+        let split = read_radar_split(&root, "test", 3, 8).unwrap();
+        assert_eq!(split.warnings.len(), 1);
+        assert!(split.warnings[0].contains("1 gaps"), "{:?}", split.warnings);
+
+        std::fs::write(root.join("test/notatime.png"), b"x").unwrap();
+        let msg = read_radar_split(&root, "test", 3, 8)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            msg.contains("notatime.png") && msg.contains("YYYYMMDDHHMM"),
+            "{msg}"
+        );
+        std::fs::remove_file(root.join("test/notatime.png")).unwrap();
+
+        std::fs::write(root.join("test/201606010000.png"), b"not a png").unwrap();
+        let msg = read_radar_split(&root, "test", 3, 8)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            msg.contains("201606010000.png") && msg.contains("unreadable PNG"),
+            "{msg}"
+        );
+
+        let msg = read_radar_split(&root, "missing", 3, 8)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(msg.contains("missing") && msg.contains("folder"), "{msg}");
+    }
+
+    #[test]
+    fn synthetic_rain_spans_the_skill_thresholds() {
+        let seqs = synthetic_radar(20, 8, 32, 4);
+        assert!(seqs.provenance.synthetic);
+        let above = |mm_h: f64| {
+            let th = (rain_to_pixel(mm_h) * 255.0) as u8;
+            seqs.pixels.iter().filter(|&&p| p >= th).count() as f64 / seqs.pixels.len() as f64
+        };
+        let (light, moderate, heavy) = (above(0.5), above(2.0), above(5.0));
+        assert!(light > 0.05 && light < 0.8, "{light}");
+        assert!(moderate > 0.01 && moderate < light, "{moderate}");
+        assert!(heavy > 0.001 && heavy < moderate, "{heavy}");
+        assert_eq!(
+            synthetic_radar(2, 3, 16, 9).pixels,
+            synthetic_radar(2, 3, 16, 9).pixels
+        );
+    }
+}

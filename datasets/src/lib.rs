@@ -4,6 +4,7 @@
 mod error;
 mod geometry;
 pub mod moving_mnist;
+pub mod radar;
 mod sequences;
 
 pub use error::DataError;

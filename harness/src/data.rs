@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use vpbench_datasets::moving_mnist::{self, GenerateOptions, MotionOptions, MovingMnistSource};
-use vpbench_datasets::{DatasetKind, Sequences};
+use vpbench_datasets::{DatasetKind, Sequences, radar};
 
 use crate::experiment::Profile;
 use crate::record::DataInfo;
@@ -34,10 +34,55 @@ pub fn prepare(
 ) -> anyhow::Result<DataSplit> {
     match dataset {
         DatasetKind::MovingMnist => moving_mnist_split(source, profile),
+        DatasetKind::GermanRadar => radar_split(source, profile),
         other => bail!(
-            "dataset '{other}' has no loader in this build yet; Moving MNIST (mmnist) is available"
+            "dataset '{other}' has no loader in this build yet; mmnist and radar are available"
         ),
     }
+}
+
+fn cap(s: Sequences, max: Option<usize>) -> Sequences {
+    match max {
+        Some(m) if m < s.count => s.range(0, m),
+        _ => s,
+    }
+}
+
+fn radar_split(source: &DataSource, profile: &Profile) -> anyhow::Result<DataSplit> {
+    let len = profile.in_len + profile.out_len;
+    let size = profile.frame_size;
+    let (train, test, warnings) = match source {
+        DataSource::Synthetic => {
+            let all = radar::synthetic_radar(profile.generated_clips, len, size, profile.seed);
+            let (train, test) = all.split(7, 10);
+            (train, test, Vec::new())
+        }
+        DataSource::Path(root) => {
+            let train = radar::read_radar_split(root, "train", len, size)?;
+            let test = radar::read_radar_split(root, "test", len, size)?;
+            let warnings = [train.warnings, test.warnings].concat();
+            (train.clips, test.clips, warnings)
+        }
+        DataSource::MnistDigits(_) => {
+            bail!("--mnist applies to Moving MNIST only; give the radar folder with --data")
+        }
+    };
+    for w in &warnings {
+        eprintln!("warning: {w}");
+    }
+    let (train, test) = (
+        cap(train, profile.max_train_clips),
+        cap(test, profile.max_test_clips),
+    );
+    let info = DataInfo {
+        dataset: DatasetKind::GermanRadar.short_name().to_string(),
+        synthetic: train.provenance.synthetic,
+        label: train.provenance.label(),
+        train_clips: train.count,
+        test_clips: test.count,
+        warnings,
+    };
+    Ok(DataSplit { train, test, info })
 }
 
 fn moving_mnist_split(source: &DataSource, profile: &Profile) -> anyhow::Result<DataSplit> {
@@ -76,10 +121,6 @@ fn moving_mnist_split(source: &DataSource, profile: &Profile) -> anyhow::Result<
         .downsample(all.height / profile.frame_size);
     // The authors split 7:3 by clip index.
     let (train, test) = all.split(7, 10);
-    let cap = |s: Sequences, max: Option<usize>| match max {
-        Some(m) if m < s.count => s.range(0, m),
-        _ => s,
-    };
     let train = cap(train, profile.max_train_clips);
     let test = cap(test, profile.max_test_clips);
     if train.count == 0 || test.count == 0 {
@@ -95,6 +136,7 @@ fn moving_mnist_split(source: &DataSource, profile: &Profile) -> anyhow::Result<
         label: all.provenance.label(),
         train_clips: train.count,
         test_clips: test.count,
+        warnings: Vec::new(),
     };
     Ok(DataSplit { train, test, info })
 }

@@ -26,6 +26,9 @@ pub struct DataInfo {
     pub label: String,
     pub train_clips: usize,
     pub test_clips: usize,
+    /// What the loader noticed (gaps in a radar sequence, ...).
+    #[serde(default)]
+    pub warnings: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -84,6 +87,9 @@ pub struct TestMetrics {
     pub loss: f64,
     pub authors: QualityMetrics,
     pub common: QualityMetrics,
+    /// Precipitation skill (radar data): POD/FAR/CSI/HSS per threshold and lead time, B-MSE/B-MAE.
+    #[serde(default)]
+    pub skill: Option<crate::skill::SkillScores>,
 }
 
 /// Everything about one run; written once it ends, finished or failed.

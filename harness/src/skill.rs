@@ -129,20 +129,26 @@ pub struct SkillAccumulator {
 }
 
 impl SkillAccumulator {
-    pub fn new(relation: ZrRelation, frames: usize) -> Self {
+    pub fn new(relation: ZrRelation) -> Self {
         Self {
             relation,
             pixels: RAIN_THRESHOLDS.iter().map(|&r| relation.pixel(r)).collect(),
-            counts: vec![vec![Contingency::default(); frames]; RAIN_THRESHOLDS.len()],
-            b_mse: vec![0.0; frames],
-            b_mae: vec![0.0; frames],
+            counts: Vec::new(),
+            b_mse: Vec::new(),
+            b_mae: Vec::new(),
             samples: 0,
         }
     }
 
-    /// `prediction` and `truth` are `[B, frames, pixels]` flattened; predictions are clipped
-    /// to [0, 1] first, as the authors do.
+    /// `prediction` and `truth` are `[B, frames, pixels]` flattened (the frame count is taken
+    /// from the first batch); predictions are clipped to [0, 1] first, as the authors do.
     pub fn add(&mut self, prediction: &[f32], truth: &[f32], batch: usize, frame_pixels: usize) {
+        if self.b_mse.is_empty() {
+            let frames = prediction.len() / (batch * frame_pixels);
+            self.counts = vec![vec![Contingency::default(); frames]; RAIN_THRESHOLDS.len()];
+            self.b_mse = vec![0.0; frames];
+            self.b_mae = vec![0.0; frames];
+        }
         let frames = self.b_mse.len();
         for b in 0..batch {
             for t in 0..frames {
@@ -269,7 +275,7 @@ mod tests {
         // 2 samples x 1 frame x 4 pixels
         let pred = [hi, hi, lo, lo, hi, lo, lo, 1.5];
         let truth = [hi, lo, hi, lo, hi, hi, lo, lo];
-        let mut acc = SkillAccumulator::new(ZrRelation::DWD, 1);
+        let mut acc = SkillAccumulator::new(ZrRelation::DWD);
         acc.add(&pred, &truth, 2, 4);
         let s = acc.finish();
         let c = s.thresholds[0].per_frame[0];
@@ -296,7 +302,7 @@ mod tests {
     fn balanced_errors_weigh_by_the_truth_intensity() {
         // one pixel whose truth reaches 2 mm/h (weight 2 for level 2), error 0.1
         let g = ZrRelation::DWD.pixel(3.0) as f32;
-        let mut acc = SkillAccumulator::new(ZrRelation::DWD, 1);
+        let mut acc = SkillAccumulator::new(ZrRelation::DWD);
         acc.add(&[g - 0.1], &[g], 1, 1);
         let s = acc.finish();
         assert!(

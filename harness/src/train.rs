@@ -27,6 +27,7 @@ use crate::recipe::{bernoulli_masks, criterion, learning_rate, optimizer, revers
 use crate::record::{
     CostInfo, EpochLoss, RunRecord, RunStatus, TestMetrics, Timing, TrainingSettings,
 };
+use crate::skill::{SkillAccumulator, ZrRelation};
 
 /// Everything needed to carry out one run.
 pub struct RunPlan<'a> {
@@ -261,15 +262,20 @@ fn train_and_test(
     bar.finish_and_clear();
 
     let test_start = Instant::now();
-    let mut authors = MetricAccumulator::new(Convention::Authors, config.out_len, config.seq_len());
-    let mut common = MetricAccumulator::new(Convention::Common, config.out_len, config.seq_len());
+    let mut scorers = Scorers {
+        authors: MetricAccumulator::new(Convention::Authors, config.out_len, config.seq_len()),
+        common: MetricAccumulator::new(Convention::Common, config.out_len, config.seq_len()),
+        // skill scores mean something for rain only
+        skill: (plan.dataset == DatasetKind::GermanRadar)
+            .then(|| SkillAccumulator::new(ZrRelation::DWD)),
+    };
     let (test_loss, _) = evaluate(
         &model,
         &plan.data.test,
         &config,
         profile.eval_batch,
         profile.loss,
-        Some((&mut authors, &mut common)),
+        Some(&mut scorers),
     )?;
     let test_s = test_start.elapsed().as_secs_f64();
 
@@ -284,8 +290,9 @@ fn train_and_test(
     };
     record.test = Some(TestMetrics {
         loss: test_loss,
-        authors: authors.finish(),
-        common: common.finish(),
+        authors: scorers.authors.finish(),
+        common: scorers.common.finish(),
+        skill: scorers.skill.map(|s| s.finish()),
     });
     // The weights that were tested, for figures and later inspection.
     model.save_checkpoint(&plan.run_dir.join("final.safetensors"))?;
@@ -314,6 +321,13 @@ fn model_loss(
     })
 }
 
+/// What the test pass accumulates.
+struct Scorers {
+    authors: MetricAccumulator,
+    common: MetricAccumulator,
+    skill: Option<SkillAccumulator>,
+}
+
 /// Mean loss over `clips` in evaluation feeding; feeds the accumulators if given.
 fn evaluate(
     model: &Model,
@@ -321,7 +335,7 @@ fn evaluate(
     config: &ModelConfig,
     batch: usize,
     kind: LossKind,
-    mut metrics: Option<(&mut MetricAccumulator, &mut MetricAccumulator)>,
+    mut metrics: Option<&mut Scorers>,
 ) -> anyhow::Result<(f64, usize)> {
     let model = model.without_autodiff();
     let device = model.device();
@@ -335,7 +349,7 @@ fn evaluate(
         let loss = criterion(kind, out.predictions.clone(), truth.clone());
         loss_sum += loss.into_scalar::<f32>() as f64;
         batches += 1;
-        if let Some((a, c)) = metrics.as_mut() {
+        if let Some(scorers) = metrics.as_mut() {
             let pred = out
                 .predictions
                 .into_data()
@@ -347,8 +361,15 @@ fn evaluate(
                 .try_into_vec::<f32>()
                 .map_err(|e| anyhow::anyhow!("{e:?}"))
                 .context("ground truth readback")?;
-            a.add(&pred, &gt, chunk.len(), frame, config.height, config.width);
-            c.add(&pred, &gt, chunk.len(), frame, config.height, config.width);
+            scorers
+                .authors
+                .add(&pred, &gt, chunk.len(), frame, config.height, config.width);
+            scorers
+                .common
+                .add(&pred, &gt, chunk.len(), frame, config.height, config.width);
+            if let Some(skill) = scorers.skill.as_mut() {
+                skill.add(&pred, &gt, chunk.len(), frame);
+            }
         }
     }
     Ok((loss_sum / batches.max(1) as f64, batches))

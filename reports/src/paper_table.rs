@@ -24,8 +24,14 @@ fn column(key: &str) -> anyhow::Result<Column> {
         "mae" => ("MAE", 1),
         "ssim" => ("SSIM", 3),
         "psnr" => ("PSNR", 2),
+        "csi_0.5" => ("CSI 0.5", 3),
+        "csi_2" => ("CSI 2", 3),
+        "csi_5" => ("CSI 5", 3),
+        "hss_0.5" => ("HSS 0.5", 3),
+        "hss_2" => ("HSS 2", 3),
+        "hss_5" => ("HSS 5", 3),
         other => bail!(
-            "unknown table column '{other}'; known: basics, params_m, memory_gb, flops_g, time_h, mse, mae, ssim, psnr"
+            "unknown table column '{other}'; known: basics, params_m, memory_gb, flops_g, time_h, mse, mae, ssim, psnr, csi_0.5, csi_2, csi_5, hss_0.5, hss_2, hss_5"
         ),
     };
     Ok(Column {
@@ -59,8 +65,29 @@ pub fn measured(r: &RunRecord, key: &str) -> Option<f64> {
         "mae" => r.test.as_ref().map(|t| t.authors.mae),
         "ssim" => r.test.as_ref().map(|t| t.authors.ssim),
         "psnr" => r.test.as_ref().map(|t| t.authors.psnr),
-        _ => None,
+        skill => {
+            // csi_<mm/h> or hss_<mm/h>: the mean over lead times at that rain threshold
+            let (score, rain) = skill.split_once('_')?;
+            let rain: f64 = rain.parse().ok()?;
+            let thresholds = &r.test.as_ref()?.skill.as_ref()?.thresholds;
+            let t = thresholds
+                .iter()
+                .find(|t| (t.rain_mm_h - rain).abs() < 1e-9)?;
+            match score {
+                "csi" => Some(t.mean_csi),
+                "hss" => Some(t.mean_hss),
+                "pod" => Some(t.mean_pod),
+                "far" => Some(t.mean_far),
+                _ => None,
+            }
+        }
     }
+}
+
+fn exp_has_skill(columns: &[String]) -> bool {
+    columns
+        .iter()
+        .any(|c| c.starts_with("csi_") || c.starts_with("hss_"))
 }
 
 /// One line per fact that describes how the numbers were measured.
@@ -139,6 +166,13 @@ pub fn provenance(
         lines.push(
             "Time (h): wall clock of this profile's whole run (training, validation, test) on this machine; \
              the paper's is its full training on 4 x A100"
+                .into(),
+        );
+    }
+    if exp_has_skill(columns) {
+        lines.push(
+            "CSI/HSS: contingency counts pooled over the test set per lead time and rain threshold \
+             (mm/h, DWD Z-R: Z = 256 R^1.42), averaged over the S-1 predicted frames (authors' convention)"
                 .into(),
         );
     }
