@@ -371,3 +371,94 @@ mod radar {
         );
     }
 }
+
+mod kth {
+    use super::temp;
+    use vpbench_datasets::kth::{read_kth_split, synthetic_kth};
+
+    /// `<root>/<action>/<clip>/N.png` for N = 1..=frames, frame N filled with N.
+    fn write_clip(root: &std::path::Path, clip: &str, frames: usize) {
+        let action = clip.split('_').nth(1).unwrap();
+        let dir = root.join(action).join(clip);
+        std::fs::create_dir_all(&dir).unwrap();
+        for n in 1..=frames {
+            image::RgbImage::from_pixel(16, 12, image::Rgb([n as u8; 3]))
+                .save(dir.join(format!("{n}.png")))
+                .unwrap();
+        }
+    }
+
+    #[test]
+    fn windows_follow_the_clip_lists_with_the_authors_strides() {
+        let root = temp("kth").join("kth_png");
+        let _ = std::fs::remove_dir_all(root.parent().unwrap());
+        write_clip(&root, "person01_running_d1", 30);
+        write_clip(&root, "person02_walking_d2", 30);
+        let lists = root.parent().unwrap().join("kth_txt");
+        std::fs::create_dir_all(&lists).unwrap();
+        // running 1..20 with stride 3: starts 1, 4, 7, 10 (window of 11 frames); walking 5..30, stride 10: 5, 15
+        std::fs::write(
+            lists.join("train_data_list_trimmed_only_run.txt"),
+            "person01_running_d1 1 20\nperson02_walking_d2 5 30\n",
+        )
+        .unwrap();
+        let clips = read_kth_split(&root, "train", 11, 8).unwrap();
+        assert_eq!(
+            (clips.count, clips.len, clips.height, clips.width),
+            (6, 11, 8, 8)
+        );
+        let mut firsts: Vec<u8> = (0..clips.count).map(|k| clips.clip(k)[0]).collect();
+        firsts.sort();
+        assert_eq!(firsts, vec![1, 4, 5, 7, 10, 15]);
+        assert!(
+            clips
+                .clip(0)
+                .chunks(64)
+                .zip(clips.clip(0).chunks(64).skip(1))
+                .all(|(a, b)| b[0] == a[0] + 1)
+        );
+
+        std::fs::write(
+            lists.join("test_data_list_trimmed_only_run.txt"),
+            "person18_boxing_d1 1 20\n",
+        )
+        .unwrap();
+        let msg = read_kth_split(&root, "test", 11, 8)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            msg.contains("test_data_list_trimmed_only_run.txt")
+                && msg.contains("line 1")
+                && msg.contains("running, jogging, walking"),
+            "{msg}"
+        );
+
+        std::fs::write(
+            lists.join("test_data_list_trimmed_only_run.txt"),
+            "person02_walking_d2 20 40\n",
+        )
+        .unwrap();
+        let msg = read_kth_split(&root, "test", 11, 8)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            msg.contains("31.png") && msg.contains("unreadable frame"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn synthetic_silhouettes_move_and_are_labelled() {
+        let seqs = synthetic_kth(4, 6, 32, 1);
+        assert!(seqs.provenance.synthetic);
+        let frames: Vec<&[u8]> = seqs.clip(0).chunks(32 * 32).collect();
+        let dark = |f: &[u8]| f.iter().filter(|&&p| p == 30).count();
+        assert!(
+            frames.iter().all(|f| dark(f) > 10),
+            "a figure in every frame"
+        );
+        assert_ne!(frames[0], frames[5], "the figure moves");
+    }
+}

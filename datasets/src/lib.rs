@@ -3,6 +3,7 @@
 
 mod error;
 mod geometry;
+pub mod kth;
 pub mod moving_mnist;
 pub mod radar;
 mod sequences;

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use vpbench_datasets::moving_mnist::{self, GenerateOptions, MotionOptions, MovingMnistSource};
-use vpbench_datasets::{DatasetKind, Sequences, radar};
+use vpbench_datasets::{DatasetKind, Sequences, kth, radar};
 
 use crate::experiment::Profile;
 use crate::record::DataInfo;
@@ -35,8 +35,9 @@ pub fn prepare(
     match dataset {
         DatasetKind::MovingMnist => moving_mnist_split(source, profile),
         DatasetKind::GermanRadar => radar_split(source, profile),
+        DatasetKind::Kth => kth_split(source, profile),
         other => bail!(
-            "dataset '{other}' has no loader in this build yet; mmnist and radar are available"
+            "dataset '{other}' has no loader in this build yet; mmnist, kth and radar are available"
         ),
     }
 }
@@ -46,6 +47,36 @@ fn cap(s: Sequences, max: Option<usize>) -> Sequences {
         Some(m) if m < s.count => s.range(0, m),
         _ => s,
     }
+}
+
+fn kth_split(source: &DataSource, profile: &Profile) -> anyhow::Result<DataSplit> {
+    let len = profile.in_len + profile.out_len;
+    let size = profile.frame_size;
+    let (train, test) = match source {
+        DataSource::Synthetic => {
+            kth::synthetic_kth(profile.generated_clips, len, size, profile.seed).split(7, 10)
+        }
+        DataSource::Path(root) => (
+            kth::read_kth_split(root, "train", len, size)?,
+            kth::read_kth_split(root, "test", len, size)?,
+        ),
+        DataSource::MnistDigits(_) => {
+            bail!("--mnist applies to Moving MNIST only; give the KTH folder with --data")
+        }
+    };
+    let (train, test) = (
+        cap(train, profile.max_train_clips),
+        cap(test, profile.max_test_clips),
+    );
+    let info = DataInfo {
+        dataset: DatasetKind::Kth.short_name().to_string(),
+        synthetic: train.provenance.synthetic,
+        label: train.provenance.label(),
+        train_clips: train.count,
+        test_clips: test.count,
+        warnings: Vec::new(),
+    };
+    Ok(DataSplit { train, test, info })
 }
 
 fn radar_split(source: &DataSource, profile: &Profile) -> anyhow::Result<DataSplit> {

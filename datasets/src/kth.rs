@@ -1,0 +1,191 @@
+//! KTH human actions (running, jogging, walking), as the authors read them
+//! (`util/load_kth_only_run.py`): PNG frames `<root>/<action>/personXX_<action>_dY/N.png`
+//! (1-based), clip lists `personXX_<action>_dY start end` (1-based, inclusive) in
+//! `kth_txt/{train,test}_data_list_trimmed_only_run.txt` beside or inside the root, windows
+//! of `len` frames with stride 3 for running and 10 otherwise, frames resized (bilinear).
+//! The person split (1-16 train, 17-25 test) lives in the lists.
+
+use std::path::{Path, PathBuf};
+
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use crate::{DataError, Provenance, Sequences};
+
+/// The actions of the authors' "only run" subset, with their window strides.
+pub const ACTIONS: [(&str, usize); 3] = [("running", 3), ("jogging", 10), ("walking", 10)];
+
+/// The clip list of a split: `kth_txt/<split>_data_list_trimmed_only_run.txt` inside `root`
+/// or beside it (the authors' layout).
+pub fn list_file(root: &Path, split: &str) -> Result<PathBuf, DataError> {
+    let name = format!("{split}_data_list_trimmed_only_run.txt");
+    let candidates = [
+        root.join("kth_txt").join(&name),
+        root.join("..").join("kth_txt").join(&name),
+    ];
+    candidates
+        .iter()
+        .find(|p| p.is_file())
+        .cloned()
+        .ok_or_else(|| {
+            DataError::file(
+                root,
+                format!("expected the clip list kth_txt/{name} inside this folder or beside it"),
+            )
+        })
+}
+
+/// Reads the `split` ("train" or "test") windows of `len` frames at `size x size`.
+pub fn read_kth_split(
+    root: &Path,
+    split: &str,
+    len: usize,
+    size: usize,
+) -> Result<Sequences, DataError> {
+    let list = list_file(root, split)?;
+    let text = std::fs::read_to_string(&list).map_err(|e| DataError::io(&list, e))?;
+    let mut windows: Vec<(PathBuf, usize)> = Vec::new();
+    for (n, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let bad = |what: &str| DataError::file(&list, format!("line {}: {what}: '{line}'", n + 1));
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let [clip, start, end] = fields[..] else {
+            return Err(bad("expected 'personXX_<action>_dY start end'"));
+        };
+        let (start, end): (usize, usize) = (
+            start
+                .parse()
+                .map_err(|_| bad("start is not a frame number"))?,
+            end.parse().map_err(|_| bad("end is not a frame number"))?,
+        );
+        let action = clip.split('_').nth(1).unwrap_or_default();
+        let Some(&(_, stride)) = ACTIONS.iter().find(|(a, _)| *a == action) else {
+            return Err(bad("expected an action among running, jogging, walking"));
+        };
+        let folder = root.join(action).join(clip);
+        let mut i = start.max(1);
+        while i + len <= end + 1 {
+            windows.push((folder.clone(), i));
+            i += stride;
+        }
+    }
+    if windows.is_empty() {
+        return Err(DataError::file(
+            &list,
+            format!("no window of {len} frames fits any listed segment"),
+        ));
+    }
+    // the authors shuffle the window list once with a fixed seed (their Python random, seed 123)
+    windows.shuffle(&mut ChaCha8Rng::seed_from_u64(123));
+    let mut pixels = Vec::with_capacity(windows.len() * len * size * size);
+    for (folder, first) in &windows {
+        for f in *first..*first + len {
+            let path = folder.join(format!("{f}.png"));
+            let image = image::open(&path)
+                .map_err(|e| DataError::file(&path, format!("unreadable frame: {e}")))?;
+            let grey = image.to_luma8();
+            let resized = image::imageops::resize(
+                &grey,
+                size as u32,
+                size as u32,
+                image::imageops::FilterType::Triangle,
+            );
+            pixels.extend_from_slice(resized.as_raw());
+        }
+    }
+    Ok(Sequences {
+        count: windows.len(),
+        len,
+        height: size,
+        width: size,
+        pixels,
+        provenance: Provenance {
+            synthetic: false,
+            source: format!(
+                "{} ({} windows from {}, resized to {size}x{size})",
+                root.display(),
+                windows.len(),
+                list.display()
+            ),
+        },
+    })
+}
+
+/// Seeded synthetic twin: a silhouette (head, torso, swinging arms and legs) walking,
+/// jogging or running across a static textured background, in grey.
+pub fn synthetic_kth(clips: usize, len: usize, size: usize, seed: u64) -> Sequences {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x00c7_7a11);
+    let frame = size * size;
+    let s = size as f64;
+    let mut pixels = vec![0u8; clips * len * frame];
+    for clip in 0..clips {
+        let (speed, cadence) = [(0.012, 0.35), (0.022, 0.55), (0.035, 0.8)][rng.random_range(0..3)];
+        let direction = if rng.random_bool(0.5) { 1.0 } else { -1.0 };
+        let height = rng.random_range(0.45..0.7) * s;
+        let start = rng.random_range(0.1..0.9) * s;
+        let ground = rng.random_range(0.8..0.92) * s;
+        let (bg, shade) = (rng.random_range(100.0..170.0), rng.random_range(20.0..60.0));
+        let phase0 = rng.random_range(0.0..std::f64::consts::TAU);
+        for t in 0..len {
+            let x0 = start + direction * speed * s * t as f64;
+            let phase = phase0 + cadence * t as f64;
+            let hip = (x0, ground - 0.5 * height);
+            let neck = (x0, ground - 0.85 * height);
+            let limb = |origin: (f64, f64), length: f64, angle: f64| {
+                (
+                    origin.0 + length * angle.sin(),
+                    origin.1 + length * angle.cos(),
+                )
+            };
+            let swing = 0.6 * phase.sin();
+            let segments = [
+                (hip, neck, 0.06),
+                (hip, limb(hip, 0.5 * height, swing), 0.05),
+                (hip, limb(hip, 0.5 * height, -swing), 0.05),
+                (neck, limb(neck, 0.35 * height, -swing), 0.035),
+                (neck, limb(neck, 0.35 * height, swing), 0.035),
+            ];
+            let head = (x0, ground - 0.95 * height, 0.08 * height);
+            let out = &mut pixels[(clip * len + t) * frame..(clip * len + t + 1) * frame];
+            for y in 0..size {
+                for x in 0..size {
+                    let p = (x as f64 + 0.5, y as f64 + 0.5);
+                    // background: floor darker than wall, faint texture
+                    let wall = if p.1 > ground { bg - shade } else { bg };
+                    let texture = 6.0 * ((x / 4 + y / 4) % 2) as f64;
+                    let on_body = segments
+                        .iter()
+                        .any(|&(a, b, w)| distance(p, a, b) < w * height)
+                        || ((p.0 - head.0).powi(2) + (p.1 - head.1).powi(2)).sqrt() < head.2;
+                    out[y * size + x] = if on_body { 30 } else { (wall + texture) as u8 };
+                }
+            }
+        }
+    }
+    Sequences {
+        count: clips,
+        len,
+        height: size,
+        width: size,
+        pixels,
+        provenance: Provenance {
+            synthetic: true,
+            source: format!("built-in walking/jogging/running silhouettes, seed {seed}"),
+        },
+    }
+}
+
+fn distance(p: (f64, f64), a: (f64, f64), b: (f64, f64)) -> f64 {
+    let (dx, dy) = (b.0 - a.0, b.1 - a.1);
+    let len2 = dx * dx + dy * dy;
+    let t = if len2 == 0.0 {
+        0.0
+    } else {
+        (((p.0 - a.0) * dx + (p.1 - a.1) * dy) / len2).clamp(0.0, 1.0)
+    };
+    ((p.0 - a.0 - t * dx).powi(2) + (p.1 - a.1 - t * dy).powi(2)).sqrt()
+}
