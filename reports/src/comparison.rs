@@ -20,6 +20,8 @@ pub struct Row {
     pub failure: Option<String>,
     pub measured: Vec<Option<f64>>,
     pub paper: Vec<Option<f64>>,
+    /// `measured - paper` where both exist.
+    pub delta: Vec<Option<f64>>,
 }
 
 #[derive(Clone, Debug)]
@@ -37,11 +39,8 @@ fn fmt(v: Option<f64>, decimals: usize) -> String {
     v.map_or_else(|| "–".to_string(), |x| format!("{x:.decimals$}"))
 }
 
-fn delta(m: Option<f64>, p: Option<f64>, decimals: usize) -> String {
-    match (m, p) {
-        (Some(m), Some(p)) => format!("{:+.decimals$}", m - p),
-        _ => "–".to_string(),
-    }
+fn signed(v: Option<f64>, decimals: usize) -> String {
+    v.map_or_else(|| "–".to_string(), |x| format!("{x:+.decimals$}"))
 }
 
 impl ComparisonTable {
@@ -80,7 +79,7 @@ impl ComparisonTable {
                     out,
                     " {m} | {} | {} |",
                     fmt(r.paper[i], c.decimals),
-                    delta(r.measured[i], r.paper[i], c.decimals)
+                    signed(r.delta[i], c.decimals)
                 );
             }
             out.push('\n');
@@ -127,8 +126,7 @@ impl ComparisonTable {
             }
             for (i, _) in self.columns.iter().enumerate() {
                 let num = |v: Option<f64>| v.map_or(String::new(), |x| format!("{x}"));
-                let d = r.measured[i].zip(r.paper[i]).map(|(m, p)| m - p);
-                rec.extend([num(r.measured[i]), num(r.paper[i]), num(d)]);
+                rec.extend([num(r.measured[i]), num(r.paper[i]), num(r.delta[i])]);
             }
             rec.push(how.clone());
             w.write_record(&rec)?;

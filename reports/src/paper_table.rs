@@ -4,6 +4,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use anyhow::bail;
+use polars::prelude::{Column as PlColumn, DataFrame, NamedFrom, PolarsResult, Series};
 use vpbench_harness::atomic::write_atomic;
 use vpbench_harness::experiment::Experiment;
 use vpbench_harness::record::{RunRecord, RunStatus};
@@ -190,6 +191,37 @@ pub fn provenance(
     lines
 }
 
+/// Measured and reported values side by side, one row per run: `model`, then
+/// `<key>_measured`, `<key>_paper` and `<key>_delta` for each column.
+pub fn assemble(
+    records: &[RunRecord],
+    paper: &PaperTable,
+    columns: &[Column],
+) -> PolarsResult<DataFrame> {
+    let models: Vec<String> = records.iter().map(|r| r.paper_name.clone()).collect();
+    let mut frame = DataFrame::new_infer_height(vec![PlColumn::new("model".into(), models)])?;
+    for c in columns {
+        let measured: Vec<Option<f64>> = records.iter().map(|r| measured(r, &c.key)).collect();
+        let reported: Vec<Option<f64>> = records
+            .iter()
+            .map(|r| paper.value(&r.paper_name, &c.key))
+            .collect();
+        let measured = Series::new(format!("{}_measured", c.key).into(), measured);
+        let reported = Series::new(format!("{}_paper", c.key).into(), reported);
+        let mut delta = (&measured - &reported)?;
+        delta.rename(format!("{}_delta", c.key).into());
+        for series in [measured, reported, delta] {
+            frame.with_column(series.into())?;
+        }
+    }
+    Ok(frame)
+}
+
+fn values(frame: &DataFrame, name: &str) -> anyhow::Result<Vec<Option<f64>>> {
+    let column = frame.column(name)?.f64()?;
+    Ok((0..column.len()).map(|i| column.get(i)).collect())
+}
+
 pub fn table(
     records: &[RunRecord],
     paper: &PaperTable,
@@ -203,9 +235,22 @@ pub fn table(
         .filter(|k| *k != "basics")
         .map(|k| column(k))
         .collect::<anyhow::Result<Vec<_>>>()?;
+    let frame = assemble(records, paper, &columns)?;
+    let column_values = |suffix: &str| {
+        columns
+            .iter()
+            .map(|c| values(&frame, &format!("{}_{suffix}", c.key)))
+            .collect::<anyhow::Result<Vec<_>>>()
+    };
+    let (measured_cols, paper_cols, delta_cols) = (
+        column_values("measured")?,
+        column_values("paper")?,
+        column_values("delta")?,
+    );
     let rows = records
         .iter()
-        .map(|r| Row {
+        .enumerate()
+        .map(|(i, r)| Row {
             model: r.paper_name.clone(),
             label: labelled.then(|| {
                 registry::lookup(&r.model)
@@ -216,11 +261,9 @@ pub fn table(
                 RunStatus::Failed { reason } => Some(reason.clone()),
                 RunStatus::Finished => None,
             },
-            measured: columns.iter().map(|c| measured(r, &c.key)).collect(),
-            paper: columns
-                .iter()
-                .map(|c| paper.value(&r.paper_name, &c.key))
-                .collect(),
+            measured: measured_cols.iter().map(|col| col[i]).collect(),
+            paper: paper_cols.iter().map(|col| col[i]).collect(),
+            delta: delta_cols.iter().map(|col| col[i]).collect(),
         })
         .collect();
     Ok(ComparisonTable {
