@@ -14,7 +14,46 @@ pub struct FrameRow {
     pub first_column: usize,
 }
 
+/// How frame values become colours.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Palette {
+    Grey,
+    /// Radar pixels as rain rates (DWD Z-R), in the usual rain-rate colour bins.
+    Rain,
+}
+
+/// Upper bounds (mm/h) and colours of the rain bins.
+pub const RAIN_BINS: [(f64, RGBColor); 7] = [
+    (0.1, RGBColor(240, 240, 240)),
+    (0.5, RGBColor(170, 210, 250)),
+    (2.0, RGBColor(60, 120, 230)),
+    (5.0, RGBColor(40, 170, 60)),
+    (10.0, RGBColor(240, 220, 40)),
+    (30.0, RGBColor(245, 140, 30)),
+    (f64::INFINITY, RGBColor(215, 30, 30)),
+];
+
+fn colour(value: f32, palette: Palette) -> [u8; 3] {
+    let v = value.clamp(0.0, 1.0);
+    match palette {
+        Palette::Grey => [(v * 255.0).round() as u8; 3],
+        Palette::Rain => {
+            let rain = if v <= 0.0 {
+                0.0
+            } else {
+                vpbench_harness::skill::ZrRelation::DWD.rain_rate(v as f64)
+            };
+            let RGBColor(r, g, b) = RAIN_BINS
+                .iter()
+                .find(|(upper, _)| rain < *upper)
+                .map_or(RAIN_BINS[6].1, |b| b.1);
+            [r, g, b]
+        }
+    }
+}
+
 pub struct FrameStrip {
+    pub palette: Palette,
     pub title: String,
     pub caption: Vec<String>,
     pub height: usize,
@@ -37,7 +76,9 @@ impl Figure for FrameStrip {
         let s = self.scale() as i32;
         let (fw, fh) = (self.width as i32 * s, self.height as i32 * s);
         let w = LABEL_WIDTH + self.columns as i32 * (fw + GAP) + 20;
-        let h = 50 + self.rows.len() as i32 * (fh + GAP) + 24 * self.caption.len() as i32 + 20;
+        let legend = if self.palette == Palette::Rain { 26 } else { 0 };
+        let h =
+            50 + self.rows.len() as i32 * (fh + GAP) + 24 * self.caption.len() as i32 + 20 + legend;
         (w.max(1100) as u32, h as u32)
     }
 
@@ -69,10 +110,8 @@ impl Figure for FrameStrip {
                 let mut rgb = Vec::with_capacity((fw * fh * 3) as usize);
                 for py in 0..fh as usize {
                     for px in 0..fw as usize {
-                        let v =
-                            frame[(py / s as usize) * self.width + px / s as usize].clamp(0.0, 1.0);
-                        let g = (v * 255.0).round() as u8;
-                        rgb.extend([g, g, g]);
+                        let v = frame[(py / s as usize) * self.width + px / s as usize];
+                        rgb.extend(colour(v, self.palette));
                     }
                 }
                 let element = BitMapElement::with_owned_buffer((x, y), (fw, fh), rgb)
@@ -81,7 +120,27 @@ impl Figure for FrameStrip {
             }
         }
         let small = ("sans-serif", 13).into_font();
-        let top = 50 + self.rows.len() as i32 * (fh as i32 + GAP);
+        let mut top = 50 + self.rows.len() as i32 * (fh as i32 + GAP);
+        if self.palette == Palette::Rain {
+            let mut lower = 0.0;
+            for (i, (upper, color)) in RAIN_BINS.iter().enumerate() {
+                let x = 10 + 150 * i as i32;
+                root.draw(&Rectangle::new(
+                    [(x, top), (x + 18, top + 14)],
+                    color.filled(),
+                ))
+                .map_err(err)?;
+                let label = if upper.is_finite() {
+                    format!("{lower}-{upper} mm/h")
+                } else {
+                    format!(">= {lower} mm/h")
+                };
+                root.draw(&Text::new(label, (x + 24, top), small.clone()))
+                    .map_err(err)?;
+                lower = *upper;
+            }
+            top += 26;
+        }
         for (i, line) in self.caption.iter().enumerate() {
             root.draw(&Text::new(
                 line.clone(),

@@ -1,6 +1,7 @@
 //! Renders the paper's tables beside the measured numbers, and its figures.
 
 pub mod comparison;
+pub mod curves;
 pub mod figure;
 mod font;
 pub mod frames;

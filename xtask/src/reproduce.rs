@@ -8,9 +8,12 @@ use vpbench_harness::data::DataSource;
 use vpbench_harness::device::ComputeDevice;
 use vpbench_harness::experiment::{Experiment, Profile};
 use vpbench_harness::inspect::predict_clip;
+use vpbench_harness::metrics::QualityMetrics;
+use vpbench_harness::record::RunRecord;
 use vpbench_harness::sweep::{SweepOptions, SweepResult, prepare_data, run_one, run_sweep};
+use vpbench_reports::curves::{CurveFigure, CurvePanel};
 use vpbench_reports::figure::Figure;
-use vpbench_reports::frames::{FrameRow, FrameStrip};
+use vpbench_reports::frames::{FrameRow, FrameStrip, Palette};
 use vpbench_reports::paper_table::{radar, render_table};
 
 use crate::workspace_root;
@@ -92,10 +95,18 @@ pub fn run(args: &ReproduceArgs) -> anyhow::Result<()> {
     for figure in &experiment.figures {
         written.extend(match figure.as_str() {
             "fig4_radar" => radar(&sweep.records, caption.clone()).render(&out_dir, figure)?,
-            "fig6_frames" => frame_strip(&sweep, &out_dir, &profile, caption.clone())?
-                .render(&out_dir, figure)?,
+            "fig6_frames" | "fig9_frames" => {
+                frame_strip(&sweep, &out_dir, &profile, caption.clone(), Palette::Grey, figure)?
+                    .render(&out_dir, figure)?
+            }
+            "fig11_frames" => {
+                frame_strip(&sweep, &out_dir, &profile, caption.clone(), Palette::Rain, figure)?
+                    .render(&out_dir, figure)?
+            }
+            "fig8_curves" => quality_curves(&sweep.records, caption.clone()).render(&out_dir, figure)?,
+            "fig10_skill" => skill_curves(&sweep.records, caption.clone()).render(&out_dir, figure)?,
             other => bail!(
-                "{}: unknown figure '{other}' (known: fig4_radar, fig6_frames)",
+                "{}: unknown figure '{other}' (known: fig4_radar, fig6_frames, fig8_curves, fig9_frames, fig10_skill, fig11_frames)",
                 config.display()
             ),
         });
@@ -107,12 +118,87 @@ pub fn run(args: &ReproduceArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Fig. 6 style: the inputs, the ground truth and each model's prediction of test clip 0.
+/// Fig. 8: SSIM and PSNR of each model by predicted frame (authors' convention).
+fn quality_curves(records: &[RunRecord], caption: Vec<String>) -> CurveFigure {
+    let finished: Vec<&RunRecord> = records.iter().filter(|r| r.is_finished()).collect();
+    let curve = |pick: fn(&QualityMetrics) -> &Vec<f64>| -> Vec<(String, Vec<(f64, f64)>)> {
+        finished
+            .iter()
+            .filter_map(|r| {
+                let m = &r.test.as_ref()?.authors;
+                let points = m
+                    .frames
+                    .iter()
+                    .map(|&f| f as f64)
+                    .zip(pick(m).iter().copied())
+                    .collect();
+                Some((r.paper_name.clone(), points))
+            })
+            .collect()
+    };
+    CurveFigure {
+        title: "Fig. 8: per-frame SSIM and PSNR (authors' convention; frame = ground-truth frame scored)".into(),
+        caption,
+        panels: vec![
+            CurvePanel { title: "SSIM".into(), x_label: "frame".into(), series: curve(|m| &m.per_frame.ssim) },
+            CurvePanel { title: "PSNR (dB)".into(), x_label: "frame".into(), series: curve(|m| &m.per_frame.psnr) },
+        ],
+        columns: 2,
+    }
+}
+
+/// Fig. 10: CSI and HSS of each model by predicted frame at 0.5, 2 and 5 mm/h.
+fn skill_curves(records: &[RunRecord], caption: Vec<String>) -> CurveFigure {
+    let mut panels = Vec::new();
+    for score in ["CSI", "HSS"] {
+        for rain in [0.5, 2.0, 5.0] {
+            let series = records
+                .iter()
+                .filter(|r| r.is_finished())
+                .filter_map(|r| {
+                    let test = r.test.as_ref()?;
+                    let t = test
+                        .skill
+                        .as_ref()?
+                        .thresholds
+                        .iter()
+                        .find(|t| t.rain_mm_h == rain)?;
+                    let values = if score == "CSI" { &t.csi } else { &t.hss };
+                    let points = test
+                        .authors
+                        .frames
+                        .iter()
+                        .map(|&f| f as f64)
+                        .zip(values.iter().copied())
+                        .collect();
+                    Some((r.paper_name.clone(), points))
+                })
+                .collect();
+            panels.push(CurvePanel {
+                title: format!("{score} at {rain} mm/h"),
+                x_label: "frame".into(),
+                series,
+            });
+        }
+    }
+    CurveFigure {
+        title:
+            "Fig. 10: CSI and HSS by predicted frame (counts pooled over the test set per frame)"
+                .into(),
+        caption,
+        panels,
+        columns: 3,
+    }
+}
+
+/// Frame strips (Figs. 6, 9, 11): the inputs, the ground truth and each model's prediction of test clip 0.
 fn frame_strip(
     sweep: &SweepResult,
     out_dir: &Path,
     profile: &Profile,
     caption: Vec<String>,
+    palette: Palette,
+    figure: &str,
 ) -> anyhow::Result<FrameStrip> {
     let clips = &sweep.data.test;
     let clip: Vec<Vec<f32>> = clips
@@ -141,8 +227,16 @@ fn frame_strip(
             first_column: profile.in_len,
         });
     }
+    let number = figure
+        .trim_start_matches("fig")
+        .split('_')
+        .next()
+        .unwrap_or("?");
     Ok(FrameStrip {
-        title: "Fig. 6: test clip 0, inputs, ground truth and each model's prediction".into(),
+        palette,
+        title: format!(
+            "Fig. {number}: test clip 0, inputs, ground truth and each model's prediction"
+        ),
         caption,
         height: clips.height,
         width: clips.width,

@@ -155,6 +155,16 @@ fn radar_tables_10_and_11_render_with_skill_scores() {
         md.contains("synthetic: built-in rain-cell generator"),
         "{md}"
     );
+    let curves = std::fs::read_to_string(out.join("fig10_skill.svg")).unwrap();
+    assert!(
+        curves.contains("CSI at 2 mm/h")
+            && curves.contains("HSS at 5 mm/h")
+            && curves.contains("PrecipLSTM")
+    );
+    let strip = std::fs::read_to_string(out.join("fig11_frames.svg")).unwrap();
+    assert!(
+        strip.contains("Ground truth") && strip.contains("30 mm/h") && strip.contains("<image")
+    );
     let stdout = reproduce("10", &out);
     assert_eq!(stdout.matches("already recorded").count(), 8, "{stdout}");
     let md = std::fs::read_to_string(out.join("table10.md")).unwrap();
