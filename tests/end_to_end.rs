@@ -28,6 +28,7 @@ fn smoke_sweep(out_dir: PathBuf) -> SweepOptions {
         command: "end_to_end test".into(),
         isolate: None,
         exit_with_parent: false,
+        train_missing: true,
     }
 }
 

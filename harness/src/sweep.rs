@@ -39,6 +39,9 @@ pub struct SweepOptions {
     pub isolate: Option<(PathBuf, Vec<String>)>,
     /// This process is such a child: stop if the sweep that started it ends.
     pub exit_with_parent: bool,
+    /// Train the runs that have no record; when false, a missing record is an error
+    /// (rendering from existing records only).
+    pub train_missing: bool,
 }
 
 /// What a sweep leaves: the records in table order and the data they ran on.
@@ -94,6 +97,12 @@ pub fn run_sweep(opts: &SweepOptions) -> anyhow::Result<SweepResult> {
                 records.push(old);
                 continue;
             }
+        }
+        if !opts.train_missing {
+            anyhow::bail!(
+                "no record for run {run_id} in {} (run reproduce-table first)",
+                opts.out_dir.display()
+            );
         }
         let record = match &opts.isolate {
             None => run_one(opts, model, &data, &progress)?,

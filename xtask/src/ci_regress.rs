@@ -92,6 +92,7 @@ pub fn run(args: &CiRegressArgs) -> anyhow::Result<bool> {
         command: "cargo xtask ci-regress".into(),
         isolate: None,
         exit_with_parent: false,
+        train_missing: true,
     };
     let records = run_sweep(&options).map(|s| s.records);
     let _ = std::fs::remove_dir_all(&out_dir);

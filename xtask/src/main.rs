@@ -22,6 +22,8 @@ enum Task {
     ReproduceTable(reproduce::ReproduceArgs),
     /// Run the smoke profile with fixed seeds and compare with the committed baseline.
     CiRegress(ci_regress::CiRegressArgs),
+    /// Render every table and figure again from existing run records, without training.
+    Figures(reproduce::FiguresArgs),
     /// One run of a sweep in its own process (started by reproduce-table).
     #[command(hide = true)]
     RunOne(reproduce::RunOneArgs),
@@ -37,6 +39,7 @@ fn main() -> ExitCode {
     let result = match cli.task {
         Task::ReproduceTable(args) => reproduce::run(&args).map(|()| true),
         Task::CiRegress(args) => ci_regress::run(&args),
+        Task::Figures(args) => reproduce::figures(&args),
         Task::RunOne(args) => reproduce::run_one_task(&args).map(|()| true),
     };
     match result {

@@ -87,35 +87,112 @@ pub fn run(args: &ReproduceArgs) -> anyhow::Result<()> {
         // (out of memory) is recorded as failed while the sweep goes on.
         isolate: Some((std::env::current_exe()?, vec!["run-one".to_string()])),
         exit_with_parent: false,
+        train_missing: true,
     };
     let sweep = run_sweep(&options)?;
-    let (mut written, table) =
-        render_table(&sweep.records, &experiment, &profile.description, &out_dir)?;
-    let caption = table.provenance[..4].to_vec();
-    for figure in &experiment.figures {
-        written.extend(match figure.as_str() {
-            "fig4_radar" => radar(&sweep.records, caption.clone()).render(&out_dir, figure)?,
-            "fig6_frames" | "fig9_frames" => {
-                frame_strip(&sweep, &out_dir, &profile, caption.clone(), Palette::Grey, figure)?
-                    .render(&out_dir, figure)?
-            }
-            "fig11_frames" => {
-                frame_strip(&sweep, &out_dir, &profile, caption.clone(), Palette::Rain, figure)?
-                    .render(&out_dir, figure)?
-            }
-            "fig8_curves" => quality_curves(&sweep.records, caption.clone()).render(&out_dir, figure)?,
-            "fig10_skill" => skill_curves(&sweep.records, caption.clone()).render(&out_dir, figure)?,
-            other => bail!(
-                "{}: unknown figure '{other}' (known: fig4_radar, fig6_frames, fig8_curves, fig9_frames, fig10_skill, fig11_frames)",
-                config.display()
-            ),
-        });
-    }
+    let written = render_outputs(&sweep, &experiment, &profile, &out_dir)?;
     println!("wrote:");
     for path in written {
         println!("  {}", path.display());
     }
     Ok(())
+}
+
+/// The table and figures of an experiment from its sweep's records.
+fn render_outputs(
+    sweep: &SweepResult,
+    experiment: &Experiment,
+    profile: &Profile,
+    out_dir: &Path,
+) -> anyhow::Result<Vec<PathBuf>> {
+    let out_dir = out_dir.to_path_buf();
+    let profile = profile.clone();
+    let (mut written, table) =
+        render_table(&sweep.records, experiment, &profile.description, &out_dir)?;
+    let caption = table.provenance[..4].to_vec();
+    for figure in &experiment.figures {
+        written.extend(match figure.as_str() {
+            "fig4_radar" => radar(&sweep.records, caption.clone()).render(&out_dir, figure)?,
+            "fig6_frames" | "fig9_frames" => {
+                frame_strip(sweep, &out_dir, &profile, caption.clone(), Palette::Grey, figure)?
+                    .render(&out_dir, figure)?
+            }
+            "fig11_frames" => {
+                frame_strip(sweep, &out_dir, &profile, caption.clone(), Palette::Rain, figure)?
+                    .render(&out_dir, figure)?
+            }
+            "fig8_curves" => quality_curves(&sweep.records, caption.clone()).render(&out_dir, figure)?,
+            "fig10_skill" => skill_curves(&sweep.records, caption.clone()).render(&out_dir, figure)?,
+            other => bail!(
+                "table {}: unknown figure '{other}' (known: fig4_radar, fig6_frames, fig8_curves, fig9_frames, fig10_skill, fig11_frames)",
+                experiment.table
+            ),
+        });
+    }
+    Ok(written)
+}
+
+/// `cargo xtask figures`: every table and figure again from existing run records, no training.
+#[derive(Args, Debug)]
+pub struct FiguresArgs {
+    /// The profile whose runs to render.
+    #[arg(long, default_value = "quick")]
+    pub profile: String,
+    /// The data the runs used (as given to reproduce-table), needed for the frame strips.
+    #[arg(long, conflicts_with = "mnist")]
+    pub data: Option<PathBuf>,
+    #[arg(long)]
+    pub mnist: Option<PathBuf>,
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+    /// Root holding the sweep folders (default: out, with out/<dataset>-<profile> inside).
+    #[arg(long, default_value = "out")]
+    pub out_root: PathBuf,
+}
+
+pub fn figures(args: &FiguresArgs) -> anyhow::Result<bool> {
+    let mut tables: Vec<u32> = available_tables()
+        .iter()
+        .filter_map(|t| t.parse().ok())
+        .collect();
+    tables.sort();
+    let mut rendered = 0;
+    for table in tables {
+        let config = workspace_root().join(format!("configs/table{table}.toml"));
+        let experiment = Experiment::load(&config)?;
+        let Ok(profile) = experiment.profile(&args.profile).cloned() else {
+            continue;
+        };
+        let out_dir = args
+            .out_root
+            .join(format!("{}-{}", experiment.dataset, args.profile));
+        let options = SweepOptions {
+            experiment: experiment.clone(),
+            experiment_file: config.clone(),
+            profile: args.profile.clone(),
+            source: DataSource::from_args(args.data.clone(), args.mnist.clone())?,
+            device: ComputeDevice::parse(&args.device)?,
+            out_dir: out_dir.clone(),
+            resume: false,
+            retry_failed: false,
+            quiet: true,
+            command: std::env::args().collect::<Vec<_>>().join(" "),
+            isolate: None,
+            exit_with_parent: false,
+            train_missing: false,
+        };
+        match run_sweep(&options) {
+            Ok(sweep) => {
+                for path in render_outputs(&sweep, &experiment, &profile, &out_dir)? {
+                    println!("table {table}: wrote {}", path.display());
+                }
+                rendered += 1;
+            }
+            Err(e) => println!("table {table}: skipped: {e:#}"),
+        }
+    }
+    println!("figures: {rendered} tables rendered from existing records");
+    Ok(rendered > 0)
 }
 
 /// Fig. 8: SSIM and PSNR of each model by predicted frame (authors' convention).
@@ -303,6 +380,7 @@ pub fn run_one_task(args: &RunOneArgs) -> anyhow::Result<()> {
         command: args.command.clone(),
         isolate: None,
         exit_with_parent: true,
+        train_missing: true,
     };
     let data = prepare_data(&options)?;
     let progress = vpbench_harness::progress::Progress::new(args.quiet);

@@ -198,3 +198,38 @@ fn kth_table_9_renders_with_the_papers_cost_columns() {
     );
     let _ = std::fs::remove_dir_all(&out);
 }
+
+#[test]
+fn figures_are_rendered_again_from_records_without_training() {
+    let root = std::env::temp_dir().join(format!("vpbench-figures-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let sweep = root.join("mmnist-smoke");
+    reproduce("3", &sweep);
+    std::fs::remove_file(sweep.join("fig4_radar.png")).unwrap();
+    let record = std::fs::read_dir(sweep.join("runs"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path()
+        .join("record.json");
+    let before = std::fs::read_to_string(&record).unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(["figures", "--profile", "smoke", "--out-root"])
+        .arg(&root)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    assert!(sweep.join("fig4_radar.png").is_file(), "{stdout}");
+    assert!(
+        stdout.contains("table 3: wrote") && stdout.contains("table 5: skipped"),
+        "{stdout}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&record).unwrap(),
+        before,
+        "nothing was retrained"
+    );
+    let _ = std::fs::remove_dir_all(&root);
+}
