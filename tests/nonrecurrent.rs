@@ -84,7 +84,8 @@ fn trains(
     );
     let mut optim: ModuleOptimizer = AdamConfig::new().init();
     let grads = model.backward(loss_of(&model));
-    model.optimizer_step(&mut optim, 1e-3, grads);
+    // small enough that the first-order decrease dominates whatever the (seeded, but shared) init
+    model.optimizer_step(&mut optim, 1e-5, grads);
     let after = loss_of(&model).into_scalar::<f32>();
     assert!(
         after < first,
