@@ -11,6 +11,7 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use crate::frames::{distance_to_segment, read_grey_resized};
 use crate::{DataError, Provenance, Sequences};
 
 /// The actions of the authors' "only run" subset, with their window strides.
@@ -85,16 +86,7 @@ pub fn read_kth_split(
     for (folder, first) in &windows {
         for f in *first..*first + len {
             let path = folder.join(format!("{f}.png"));
-            let image = image::open(&path)
-                .map_err(|e| DataError::file(&path, format!("unreadable frame: {e}")))?;
-            let grey = image.to_luma8();
-            let resized = image::imageops::resize(
-                &grey,
-                size as u32,
-                size as u32,
-                image::imageops::FilterType::Triangle,
-            );
-            pixels.extend_from_slice(resized.as_raw());
+            pixels.extend(read_grey_resized(&path, size, "frame")?);
         }
     }
     Ok(Sequences {
@@ -159,7 +151,7 @@ pub fn synthetic_kth(clips: usize, len: usize, size: usize, seed: u64) -> Sequen
                     let texture = 6.0 * ((x / 4 + y / 4) % 2) as f64;
                     let on_body = segments
                         .iter()
-                        .any(|&(a, b, w)| distance(p, a, b) < w * height)
+                        .any(|&(a, b, w)| distance_to_segment(p, a, b) < w * height)
                         || ((p.0 - head.0).powi(2) + (p.1 - head.1).powi(2)).sqrt() < head.2;
                     out[y * size + x] = if on_body { 30 } else { (wall + texture) as u8 };
                 }
@@ -177,15 +169,4 @@ pub fn synthetic_kth(clips: usize, len: usize, size: usize, seed: u64) -> Sequen
             source: format!("built-in walking/jogging/running silhouettes, seed {seed}"),
         },
     }
-}
-
-fn distance(p: (f64, f64), a: (f64, f64), b: (f64, f64)) -> f64 {
-    let (dx, dy) = (b.0 - a.0, b.1 - a.1);
-    let len2 = dx * dx + dy * dy;
-    let t = if len2 == 0.0 {
-        0.0
-    } else {
-        (((p.0 - a.0) * dx + (p.1 - a.1) * dy) / len2).clamp(0.0, 1.0)
-    };
-    ((p.0 - a.0 - t * dx).powi(2) + (p.1 - a.1 - t * dy).powi(2)).sqrt()
 }

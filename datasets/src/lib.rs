@@ -2,6 +2,7 @@
 //! hold, and a seeded synthetic twin of each (always labelled synthetic).
 
 mod error;
+mod frames;
 mod geometry;
 pub mod kth;
 pub mod moving_mnist;

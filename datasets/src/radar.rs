@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use crate::frames::read_grey_resized;
 use crate::{DataError, Provenance, Sequences};
 
 /// Raw frames per kept frame (5-minute files, 30-minute steps).
@@ -92,16 +93,7 @@ pub fn read_radar_split(
     for k in 0..count {
         for j in 0..len {
             let path = &files[k * window + j * STRIDE].1;
-            let image = image::open(path)
-                .map_err(|e| DataError::file(path, format!("unreadable PNG: {e}")))?;
-            let grey = image.to_luma8();
-            let resized = image::imageops::resize(
-                &grey,
-                size as u32,
-                size as u32,
-                image::imageops::FilterType::Triangle,
-            );
-            pixels.extend_from_slice(resized.as_raw());
+            pixels.extend(read_grey_resized(path, size, "PNG")?);
         }
     }
     Ok(RadarSplit {

@@ -27,6 +27,21 @@ pub struct DataSplit {
     pub info: DataInfo,
 }
 
+impl DataSplit {
+    /// The split and its description (provenance taken from the training clips).
+    fn new(dataset: DatasetKind, train: Sequences, test: Sequences, warnings: Vec<String>) -> Self {
+        let info = DataInfo {
+            dataset: dataset.short_name().to_string(),
+            synthetic: train.provenance.synthetic,
+            label: train.provenance.label(),
+            train_clips: train.count,
+            test_clips: test.count,
+            warnings,
+        };
+        Self { train, test, info }
+    }
+}
+
 pub fn prepare(
     dataset: DatasetKind,
     source: &DataSource,
@@ -68,15 +83,7 @@ fn kth_split(source: &DataSource, profile: &Profile) -> anyhow::Result<DataSplit
         cap(train, profile.max_train_clips),
         cap(test, profile.max_test_clips),
     );
-    let info = DataInfo {
-        dataset: DatasetKind::Kth.short_name().to_string(),
-        synthetic: train.provenance.synthetic,
-        label: train.provenance.label(),
-        train_clips: train.count,
-        test_clips: test.count,
-        warnings: Vec::new(),
-    };
-    Ok(DataSplit { train, test, info })
+    Ok(DataSplit::new(DatasetKind::Kth, train, test, Vec::new()))
 }
 
 fn radar_split(source: &DataSource, profile: &Profile) -> anyhow::Result<DataSplit> {
@@ -105,15 +112,12 @@ fn radar_split(source: &DataSource, profile: &Profile) -> anyhow::Result<DataSpl
         cap(train, profile.max_train_clips),
         cap(test, profile.max_test_clips),
     );
-    let info = DataInfo {
-        dataset: DatasetKind::GermanRadar.short_name().to_string(),
-        synthetic: train.provenance.synthetic,
-        label: train.provenance.label(),
-        train_clips: train.count,
-        test_clips: test.count,
+    Ok(DataSplit::new(
+        DatasetKind::GermanRadar,
+        train,
+        test,
         warnings,
-    };
-    Ok(DataSplit { train, test, info })
+    ))
 }
 
 fn moving_mnist_split(source: &DataSource, profile: &Profile) -> anyhow::Result<DataSplit> {
@@ -161,15 +165,12 @@ fn moving_mnist_split(source: &DataSource, profile: &Profile) -> anyhow::Result<
             all.count
         );
     }
-    let info = DataInfo {
-        dataset: DatasetKind::MovingMnist.short_name().to_string(),
-        synthetic: all.provenance.synthetic,
-        label: all.provenance.label(),
-        train_clips: train.count,
-        test_clips: test.count,
-        warnings: Vec::new(),
-    };
-    Ok(DataSplit { train, test, info })
+    Ok(DataSplit::new(
+        DatasetKind::MovingMnist,
+        train,
+        test,
+        Vec::new(),
+    ))
 }
 
 impl DataSource {
