@@ -18,15 +18,12 @@ use vpbench_reports::paper_table::{radar, render_table};
 
 use crate::workspace_root;
 
-#[derive(Args, Debug)]
-pub struct ReproduceArgs {
-    /// The paper's table number.
-    pub table: u32,
-    /// smoke (seconds), quick (about 10 minutes on a CPU) or paper (the paper's settings).
-    #[arg(long, default_value = "quick")]
-    pub profile: String,
+/// Where the frames come from and where the models run (shared by the tasks that sweep).
+#[derive(Args, Debug, Clone)]
+pub struct SourceArgs {
     /// A dataset file or folder in its real format (Moving MNIST: the authors' .npy, or a
-    /// folder with MNIST's train-images-idx3-ubyte[.gz]). Without it: built-in synthetic data.
+    /// folder with MNIST's train-images-idx3-ubyte[.gz]; KTH and radar: the authors' PNG
+    /// folders). Without it: the dataset's built-in synthetic twin.
     #[arg(long, conflicts_with = "mnist")]
     pub data: Option<PathBuf>,
     /// A folder with MNIST's train-images-idx3-ubyte[.gz]: generate Moving MNIST from it.
@@ -35,6 +32,26 @@ pub struct ReproduceArgs {
     /// cpu, or cuda:N on a build with a GPU backend.
     #[arg(long, default_value = "cpu")]
     pub device: String,
+}
+
+impl SourceArgs {
+    fn source(&self) -> anyhow::Result<DataSource> {
+        DataSource::from_args(self.data.clone(), self.mnist.clone())
+    }
+    fn device(&self) -> anyhow::Result<ComputeDevice> {
+        ComputeDevice::parse(&self.device)
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct ReproduceArgs {
+    /// The paper's table number.
+    pub table: u32,
+    /// smoke (seconds), quick (about 10 minutes on a CPU) or paper (the paper's settings).
+    #[arg(long, default_value = "quick")]
+    pub profile: String,
+    #[command(flatten)]
+    pub source: SourceArgs,
     /// Output folder (default: out/<dataset>-<profile>, shared by the tables of a dataset).
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -76,8 +93,8 @@ pub fn run(args: &ReproduceArgs) -> anyhow::Result<()> {
         experiment: experiment.clone(),
         experiment_file: config.clone(),
         profile: args.profile.clone(),
-        source: DataSource::from_args(args.data.clone(), args.mnist.clone())?,
-        device: ComputeDevice::parse(&args.device)?,
+        source: args.source.source()?,
+        device: args.source.device()?,
         out_dir: out_dir.clone(),
         resume: !args.no_resume,
         retry_failed: args.retry_failed,
@@ -138,13 +155,9 @@ pub struct FiguresArgs {
     /// The profile whose runs to render.
     #[arg(long, default_value = "quick")]
     pub profile: String,
-    /// The data the runs used (as given to reproduce-table), needed for the frame strips.
-    #[arg(long, conflicts_with = "mnist")]
-    pub data: Option<PathBuf>,
-    #[arg(long)]
-    pub mnist: Option<PathBuf>,
-    #[arg(long, default_value = "cpu")]
-    pub device: String,
+    /// The data and device the runs used (as given to reproduce-table).
+    #[command(flatten)]
+    pub source: SourceArgs,
     /// Root holding the sweep folders (default: out, with out/<dataset>-<profile> inside).
     #[arg(long, default_value = "out")]
     pub out_root: PathBuf,
@@ -170,8 +183,8 @@ pub fn figures(args: &FiguresArgs) -> anyhow::Result<bool> {
             experiment: experiment.clone(),
             experiment_file: config.clone(),
             profile: args.profile.clone(),
-            source: DataSource::from_args(args.data.clone(), args.mnist.clone())?,
-            device: ComputeDevice::parse(&args.device)?,
+            source: args.source.source()?,
+            device: args.source.device()?,
             out_dir: out_dir.clone(),
             resume: false,
             retry_failed: false,
@@ -348,12 +361,8 @@ pub struct RunOneArgs {
     pub profile: String,
     #[arg(long)]
     pub model: String,
-    #[arg(long)]
-    pub data: Option<PathBuf>,
-    #[arg(long)]
-    pub mnist: Option<PathBuf>,
-    #[arg(long, default_value = "cpu")]
-    pub device: String,
+    #[command(flatten)]
+    pub source: SourceArgs,
     #[arg(long)]
     pub out: PathBuf,
     /// The sweep's command line, for the record.
@@ -371,8 +380,8 @@ pub fn run_one_task(args: &RunOneArgs) -> anyhow::Result<()> {
         experiment: experiment.clone(),
         experiment_file: args.config.clone(),
         profile: args.profile.clone(),
-        source: DataSource::from_args(args.data.clone(), args.mnist.clone())?,
-        device: ComputeDevice::parse(&args.device)?,
+        source: args.source.source()?,
+        device: args.source.device()?,
         out_dir: args.out.clone(),
         resume: !args.no_resume,
         retry_failed: true,
