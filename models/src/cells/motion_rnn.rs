@@ -9,7 +9,7 @@ use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfi
 use burn::tensor::activation::sigmoid;
 use burn::tensor::{Device, Tensor};
 
-use super::mim::{MimState, mim_convs};
+use super::mim::{MimCellConfig, MimState, mim_convs};
 use super::{Cell, CellInput, CellOutput, Previous};
 use crate::ModelConfig;
 use crate::layers::same_conv;
@@ -59,21 +59,23 @@ impl MotionRnnCellConfig {
         let c4 = c / 4;
         let flow = 2 * NEIGHBOURS;
         let conv = |cin, cout, k| same_conv(cin, cout, k, device);
+        // The MIM block's convolutions, built once by MIM's own config.
+        let mim = MimCellConfig::new(c).with_kernel(k).init(device);
         MotionRnnCell {
-            _conv_x2h_n: conv(c, 3 * c, k),
-            _conv_n2h_n: conv(c, 3 * c, k),
-            _conv_diff2o: conv(c, c, k),
-            _conv_n2o: conv(c, c, k),
-            _conv_x2h_s: conv(c, 4 * c, k),
-            _conv_c2h_s: conv(c, 4 * c, k),
-            _conv_s2o: conv(c, c, k),
-            _conv_x2h: conv(c, 4 * c, k),
-            _conv_h2h: conv(c, 4 * c, k),
-            _conv_c2o: conv(c, c, k),
-            _conv_x2h_m: conv(c, 3 * c, k),
-            _conv_m2h_m: conv(c, 3 * c, k),
-            _conv_m2o: conv(c, c, k),
-            _conv_c_m: conv(2 * c, c, 1),
+            _conv_x2h_n: mim._conv_x2h_n,
+            _conv_n2h_n: mim._conv_n2h_n,
+            _conv_diff2o: mim._conv_diff2o,
+            _conv_n2o: mim._conv_n2o,
+            _conv_x2h_s: mim._conv_x2h_s,
+            _conv_c2h_s: mim._conv_c2h_s,
+            _conv_s2o: mim._conv_s2o,
+            _conv_x2h: mim._conv_x2h,
+            _conv_h2h: mim._conv_h2h,
+            _conv_c2o: mim._conv_c2o,
+            _conv_x2h_m: mim._conv_x2h_m,
+            _conv_m2h_m: mim._conv_m2h_m,
+            _conv_m2o: mim._conv_m2o,
+            _conv_c_m: mim._conv_c_m,
             _conv_enc: Conv2dConfig::new([c, c4], [2, 2])
                 .with_stride([2, 2])
                 .init(device),
