@@ -30,6 +30,7 @@ fn small_sequences() -> Sequences {
     Sequences {
         count,
         len,
+        channels: 1,
         height: h,
         width: w,
         pixels: (0..count * len * h * w)
@@ -265,6 +266,7 @@ fn split_is_seven_to_three_by_index_and_downsampling_averages() {
     let block = Sequences {
         count: 1,
         len: 1,
+        channels: 1,
         height: 2,
         width: 2,
         pixels: vec![0, 10, 20, 30],

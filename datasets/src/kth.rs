@@ -92,6 +92,7 @@ pub fn read_kth_split(
     Ok(Sequences {
         count: windows.len(),
         len,
+        channels: 1,
         height: size,
         width: size,
         pixels,
@@ -161,6 +162,7 @@ pub fn synthetic_kth(clips: usize, len: usize, size: usize, seed: u64) -> Sequen
     Sequences {
         count: clips,
         len,
+        channels: 1,
         height: size,
         width: size,
         pixels,

@@ -1,6 +1,7 @@
 //! The four datasets of the MS-LSTM paper: their geometry, loaders for the formats people
 //! hold, and a seeded synthetic twin of each (always labelled synthetic).
 
+mod calendar;
 mod error;
 mod frames;
 mod geometry;
@@ -8,6 +9,7 @@ pub mod kth;
 pub mod moving_mnist;
 pub mod radar;
 mod sequences;
+pub mod taxibj;
 
 pub use error::DataError;
 pub use geometry::{DatasetKind, Geometry, UnknownDataset};

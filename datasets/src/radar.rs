@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use crate::calendar::civil_minutes;
 use crate::frames::read_grey_resized;
 use crate::{DataError, Provenance, Sequences};
 
@@ -100,6 +101,7 @@ pub fn read_radar_split(
         clips: Sequences {
             count,
             len,
+            channels: 1,
             height: size,
             width: size,
             pixels,
@@ -115,25 +117,10 @@ pub fn read_radar_split(
     })
 }
 
-/// Minutes since 0000-03-01 of a YYYYMMDDHHMM stamp, or `None` if it is not one.
+/// Minutes of a YYYYMMDDHHMM stamp on a continuous clock, or `None` if it is not one.
 fn minutes(stamp: u64) -> Option<i64> {
     let (date, hhmm) = (stamp / 10_000, stamp % 10_000);
-    let (y, m, d) = (
-        (date / 10_000) as i64,
-        ((date / 100) % 100) as i64,
-        (date % 100) as i64,
-    );
-    let (hh, mm) = ((hhmm / 100) as i64, (hhmm % 100) as i64);
-    if !(1..=12).contains(&m) || !(1..=31).contains(&d) || hh > 23 || mm > 59 {
-        return None;
-    }
-    // days from civil (Howard Hinnant's algorithm)
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * ((m + 9) % 12) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    Some((era * 146_097 + doe) * 1440 + hh * 60 + mm)
+    civil_minutes(date, (hhmm / 100) as i64, (hhmm % 100) as i64)
 }
 
 /// Seeded synthetic rain: Gaussian convective cells (peak 2-60 mm/h) that drift with a
@@ -184,6 +171,7 @@ pub fn synthetic_radar(clips: usize, len: usize, size: usize, seed: u64) -> Sequ
     Sequences {
         count: clips,
         len,
+        channels: 1,
         height: size,
         width: size,
         pixels,

@@ -1,4 +1,4 @@
-//! A set of equally long single-channel uint8 clips, and where it came from.
+//! A set of equally long uint8 clips, and where it came from.
 
 use serde::{Deserialize, Serialize};
 
@@ -19,12 +19,14 @@ impl Provenance {
     }
 }
 
-/// `count` clips of `len` frames of `height x width` uint8 pixels, clip-major
-/// (`[clip][frame][row][col]`).
+/// `count` clips of `len` frames of `channels x height x width` uint8 pixels, clip-major
+/// (`[clip][frame][channel][row][col]`). Every dataset of the paper has one channel; the
+/// common TaxiBJ variant has two (inflow, outflow).
 #[derive(Clone, Debug)]
 pub struct Sequences {
     pub count: usize,
     pub len: usize,
+    pub channels: usize,
     pub height: usize,
     pub width: usize,
     pub pixels: Vec<u8>,
@@ -32,8 +34,14 @@ pub struct Sequences {
 }
 
 impl Sequences {
-    pub fn frame_size(&self) -> usize {
+    /// Pixels of one channel of one frame.
+    pub fn plane_size(&self) -> usize {
         self.height * self.width
+    }
+
+    /// Pixels of one frame, all channels.
+    pub fn frame_size(&self) -> usize {
+        self.channels * self.plane_size()
     }
 
     pub fn clip_size(&self) -> usize {
@@ -46,13 +54,22 @@ impl Sequences {
         &self.pixels[index * n..(index + 1) * n]
     }
 
-    /// The clips at `indices` as `[B, S, 1, H, W]` floats in [0, 1] (pixel / 255).
+    /// The clips at `indices` as `[B, S, C, H, W]` floats in [0, 1] (pixel / 255).
     pub fn batch(&self, indices: &[usize]) -> (Vec<f32>, [usize; 5]) {
         let mut out = Vec::with_capacity(indices.len() * self.clip_size());
         for &i in indices {
             out.extend(self.clip(i).iter().map(|&p| p as f32 / 255.0));
         }
-        (out, [indices.len(), self.len, 1, self.height, self.width])
+        (
+            out,
+            [
+                indices.len(),
+                self.len,
+                self.channels,
+                self.height,
+                self.width,
+            ],
+        )
     }
 
     /// Clips `[start, end)` as a new set with the same provenance.
@@ -95,7 +112,7 @@ impl Sequences {
         let (h, w) = (self.height / factor, self.width / factor);
         let mut pixels = Vec::with_capacity(self.count * self.len * h * w);
         let area = (factor * factor) as u32;
-        for frame in self.pixels.chunks_exact(self.frame_size()) {
+        for frame in self.pixels.chunks_exact(self.plane_size()) {
             for y in 0..h {
                 for x in 0..w {
                     let mut sum = 0u32;

@@ -4,9 +4,10 @@ use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use vpbench_datasets::moving_mnist::{self, GenerateOptions, MotionOptions, MovingMnistSource};
-use vpbench_datasets::{DatasetKind, Sequences, kth, radar};
+use vpbench_datasets::taxibj::{self, TaxiBjLayout, TaxiBjOptions};
+use vpbench_datasets::{DatasetKind, Provenance, Sequences, kth, radar};
 
-use crate::experiment::Profile;
+use crate::experiment::{DataLayout, Profile};
 use crate::record::DataInfo;
 
 /// Where the frames of a sweep come from.
@@ -51,9 +52,7 @@ pub fn prepare(
         DatasetKind::MovingMnist => moving_mnist_split(source, profile),
         DatasetKind::GermanRadar => radar_split(source, profile),
         DatasetKind::Kth => kth_split(source, profile),
-        other => bail!(
-            "dataset '{other}' has no loader in this build yet; mmnist, kth and radar are available"
-        ),
+        DatasetKind::TaxiBj => taxibj_split(source, profile),
     }
 }
 
@@ -132,7 +131,10 @@ fn moving_mnist_split(source: &DataSource, profile: &Profile) -> anyhow::Result<
         clips: profile.generated_clips,
         seq_len,
         seed: profile.seed,
-        motion: MotionOptions::default(),
+        motion: MotionOptions {
+            one_pixel_shift: profile.layout == DataLayout::Authors,
+            ..MotionOptions::default()
+        },
     };
     let all = moving_mnist::load(&source, &options)?;
     if all.len < seq_len {
@@ -171,6 +173,98 @@ fn moving_mnist_split(source: &DataSource, profile: &Profile) -> anyhow::Result<
         test,
         Vec::new(),
     ))
+}
+
+fn taxibj_split(source: &DataSource, profile: &Profile) -> anyhow::Result<DataSplit> {
+    let len = profile.in_len + profile.out_len;
+    let layout = match profile.layout {
+        DataLayout::Authors => TaxiBjLayout::Authors,
+        DataLayout::Common => TaxiBjLayout::Common,
+    };
+    let npz = |p: &PathBuf| -> anyhow::Result<(Sequences, Sequences, Vec<String>)> {
+        if layout != TaxiBjLayout::Common {
+            bail!(
+                "{}: OpenSTL's dataset.npz holds inflow and outflow in chronological order; use a profile with layout = \"common\" and channels = 2 (such as paper-common)",
+                p.display()
+            );
+        }
+        let (train, test) = taxibj::read_openstl_npz(p)?;
+        if train.len != len {
+            bail!(
+                "{}: clips have {} frames (X then Y), the profile needs in_len + out_len = {len}",
+                p.display(),
+                train.len
+            );
+        }
+        Ok((train, test, Vec::new()))
+    };
+    let options = |test_windows| TaxiBjOptions {
+        layout,
+        len,
+        test_windows,
+    };
+    let (train, test, warnings) = match source {
+        DataSource::Synthetic => {
+            let days = (profile.generated_clips + len).div_ceil(taxibj::SLOTS_PER_DAY);
+            let year = taxibj::synthetic_flows(days, profile.frame_size, profile.seed);
+            let windows = days * taxibj::SLOTS_PER_DAY - len;
+            let provenance = Provenance {
+                synthetic: true,
+                source: year.source.clone(),
+            };
+            // the paper's four test weeks when there are enough windows, else 3 in 10
+            let test = (windows * 3 / 10).min(taxibj::PAPER_TEST_WINDOWS);
+            let split = taxibj::build_clips(vec![year], &options(test), provenance)?;
+            (split.train, split.test, split.warnings)
+        }
+        DataSource::Path(p) if p.is_file() => npz(p)?,
+        DataSource::Path(dir)
+            if dir.join("dataset.npz").is_file() && !dir.join(taxibj::BJ_FILES[0]).is_file() =>
+        {
+            npz(&dir.join("dataset.npz"))?
+        }
+        DataSource::Path(dir) => {
+            let years = taxibj::read_bj_folder(dir)?;
+            let provenance = Provenance {
+                synthetic: false,
+                source: format!("{} (BJ13-BJ16 year files)", dir.display()),
+            };
+            let split =
+                taxibj::build_clips(years, &options(taxibj::PAPER_TEST_WINDOWS), provenance)?;
+            (split.train, split.test, split.warnings)
+        }
+        DataSource::MnistDigits(_) => {
+            bail!(
+                "--mnist applies to Moving MNIST only; give the TaxiBJ folder or dataset.npz with --data"
+            )
+        }
+    };
+    if train.channels != profile.channels {
+        bail!(
+            "{}: frames have {} channels, the profile sets channels = {} (TaxiBJ: 1 for the authors' layout, 2 for the common layout)",
+            train.provenance.source,
+            train.channels,
+            profile.channels
+        );
+    }
+    if train.height != train.width || train.height % profile.frame_size != 0 {
+        bail!(
+            "{}: maps are {}x{}, which cannot be reduced to the profile's frame_size {} by an integer factor",
+            train.provenance.source,
+            train.height,
+            train.width,
+            profile.frame_size
+        );
+    }
+    let factor = train.height / profile.frame_size;
+    for w in &warnings {
+        eprintln!("warning: {w}");
+    }
+    let (train, test) = (
+        cap(train.downsample(factor), profile.max_train_clips),
+        cap(test.downsample(factor), profile.max_test_clips),
+    );
+    Ok(DataSplit::new(DatasetKind::TaxiBj, train, test, warnings))
 }
 
 impl DataSource {

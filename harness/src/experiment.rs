@@ -38,6 +38,12 @@ pub struct Profile {
     pub description: String,
     /// Frame side in pixels; frames of the dataset are box-downsampled to it.
     pub frame_size: usize,
+    /// Channels of a frame: 1 for every dataset of the paper, 2 for TaxiBJ's common layout.
+    #[serde(default = "one_channel")]
+    pub channels: usize,
+    /// The authors' data quirks (default) or the clean variant.
+    #[serde(default)]
+    pub layout: DataLayout,
     pub in_len: usize,
     pub out_len: usize,
     pub hidden: usize,
@@ -74,6 +80,23 @@ pub struct Profile {
     /// Per-model settings that differ (a model's official recipe), by registry name.
     #[serde(default)]
     pub models: BTreeMap<String, ModelOverride>,
+}
+
+fn one_channel() -> usize {
+    1
+}
+
+/// Which version of a dataset's frames a profile trains on.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DataLayout {
+    /// As the authors' code makes them: Moving MNIST shifted right by one pixel; TaxiBJ
+    /// inflow only, newest slot first, `uint8(x * 255)`.
+    #[default]
+    Authors,
+    /// The clean variant: Moving MNIST unshifted; TaxiBJ inflow and outflow in
+    /// chronological order (`channels = 2`).
+    Common,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -141,7 +164,7 @@ impl Profile {
 
     pub fn model_config(&self) -> ModelConfig {
         ModelConfig {
-            image_channels: 1,
+            image_channels: self.channels,
             height: self.frame_size,
             width: self.frame_size,
             hidden: self.hidden,
@@ -193,6 +216,7 @@ impl Experiment {
                 ("eval_batch", p.eval_batch >= 1),
                 ("valid_every", p.valid_every >= 1),
                 ("frame_size", p.frame_size >= 4),
+                ("channels", (1..=2).contains(&p.channels)),
             ] {
                 if !ok {
                     bail!(

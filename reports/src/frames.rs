@@ -20,6 +20,8 @@ pub enum Palette {
     Grey,
     /// Radar pixels as rain rates (DWD Z-R), in the usual rain-rate colour bins.
     Rain,
+    /// Black through red and yellow to white (matplotlib's `hot`), for flow maps and errors.
+    Heat,
 }
 
 /// Upper bounds (mm/h) and colours of the rain bins.
@@ -37,6 +39,12 @@ fn colour(value: f32, palette: Palette) -> [u8; 3] {
     let v = value.clamp(0.0, 1.0);
     match palette {
         Palette::Grey => [(v * 255.0).round() as u8; 3],
+        Palette::Heat => {
+            let ramp = |from: f32, width: f32| {
+                ((v - from) / width * 255.0).clamp(0.0, 255.0).round() as u8
+            };
+            [ramp(0.0, 0.375), ramp(0.375, 0.375), ramp(0.75, 0.25)]
+        }
         Palette::Rain => {
             let rain = if v <= 0.0 {
                 0.0

@@ -1,6 +1,7 @@
 //! `cargo xtask <task>`: the project's reproducible jobs.
 
 mod ci_regress;
+mod figures;
 mod reproduce;
 
 use std::path::PathBuf;

@@ -7,15 +7,10 @@ use clap::Args;
 use vpbench_harness::data::DataSource;
 use vpbench_harness::device::ComputeDevice;
 use vpbench_harness::experiment::{Experiment, Profile};
-use vpbench_harness::inspect::predict_clip;
-use vpbench_harness::metrics::QualityMetrics;
-use vpbench_harness::record::RunRecord;
 use vpbench_harness::sweep::{SweepOptions, SweepResult, prepare_data, run_one, run_sweep};
-use vpbench_reports::curves::{CurveFigure, CurvePanel};
-use vpbench_reports::figure::Figure;
-use vpbench_reports::frames::{FrameRow, FrameStrip, Palette};
-use vpbench_reports::paper_table::{radar, render_table};
+use vpbench_reports::paper_table::render_table;
 
+use crate::figures::render_figure;
 use crate::workspace_root;
 
 /// Where the frames come from and where the models run (shared by the tasks that sweep).
@@ -128,23 +123,14 @@ fn render_outputs(
         render_table(&sweep.records, experiment, &profile.description, &out_dir)?;
     let caption = table.provenance[..4].to_vec();
     for figure in &experiment.figures {
-        written.extend(match figure.as_str() {
-            "fig4_radar" => radar(&sweep.records, caption.clone()).render(&out_dir, figure)?,
-            "fig6_frames" | "fig9_frames" => {
-                frame_strip(sweep, &out_dir, &profile, caption.clone(), Palette::Grey, figure)?
-                    .render(&out_dir, figure)?
-            }
-            "fig11_frames" => {
-                frame_strip(sweep, &out_dir, &profile, caption.clone(), Palette::Rain, figure)?
-                    .render(&out_dir, figure)?
-            }
-            "fig8_curves" => quality_curves(&sweep.records, caption.clone()).render(&out_dir, figure)?,
-            "fig10_skill" => skill_curves(&sweep.records, caption.clone()).render(&out_dir, figure)?,
-            other => bail!(
-                "table {}: unknown figure '{other}' (known: fig4_radar, fig6_frames, fig8_curves, fig9_frames, fig10_skill, fig11_frames)",
-                experiment.table
-            ),
-        });
+        written.extend(render_figure(
+            figure,
+            sweep,
+            experiment,
+            &profile,
+            &out_dir,
+            caption.clone(),
+        )?);
     }
     Ok(written)
 }
@@ -206,133 +192,6 @@ pub fn figures(args: &FiguresArgs) -> anyhow::Result<bool> {
     }
     println!("figures: {rendered} tables rendered from existing records");
     Ok(rendered > 0)
-}
-
-/// Fig. 8: SSIM and PSNR of each model by predicted frame (authors' convention).
-fn quality_curves(records: &[RunRecord], caption: Vec<String>) -> CurveFigure {
-    let finished: Vec<&RunRecord> = records.iter().filter(|r| r.is_finished()).collect();
-    let curve = |pick: fn(&QualityMetrics) -> &Vec<f64>| -> Vec<(String, Vec<(f64, f64)>)> {
-        finished
-            .iter()
-            .filter_map(|r| {
-                let m = &r.test.as_ref()?.authors;
-                let points = m
-                    .frames
-                    .iter()
-                    .map(|&f| f as f64)
-                    .zip(pick(m).iter().copied())
-                    .collect();
-                Some((r.paper_name.clone(), points))
-            })
-            .collect()
-    };
-    CurveFigure {
-        title: "Fig. 8: per-frame SSIM and PSNR (authors' convention; frame = ground-truth frame scored)".into(),
-        caption,
-        panels: vec![
-            CurvePanel { title: "SSIM".into(), x_label: "frame".into(), series: curve(|m| &m.per_frame.ssim) },
-            CurvePanel { title: "PSNR (dB)".into(), x_label: "frame".into(), series: curve(|m| &m.per_frame.psnr) },
-        ],
-        columns: 2,
-    }
-}
-
-/// Fig. 10: CSI and HSS of each model by predicted frame at 0.5, 2 and 5 mm/h.
-fn skill_curves(records: &[RunRecord], caption: Vec<String>) -> CurveFigure {
-    let mut panels = Vec::new();
-    for score in ["CSI", "HSS"] {
-        for rain in [0.5, 2.0, 5.0] {
-            let series = records
-                .iter()
-                .filter(|r| r.is_finished())
-                .filter_map(|r| {
-                    let test = r.test.as_ref()?;
-                    let t = test
-                        .skill
-                        .as_ref()?
-                        .thresholds
-                        .iter()
-                        .find(|t| t.rain_mm_h == rain)?;
-                    let values = if score == "CSI" { &t.csi } else { &t.hss };
-                    let points = test
-                        .authors
-                        .frames
-                        .iter()
-                        .map(|&f| f as f64)
-                        .zip(values.iter().copied())
-                        .collect();
-                    Some((r.paper_name.clone(), points))
-                })
-                .collect();
-            panels.push(CurvePanel {
-                title: format!("{score} at {rain} mm/h"),
-                x_label: "frame".into(),
-                series,
-            });
-        }
-    }
-    CurveFigure {
-        title:
-            "Fig. 10: CSI and HSS by predicted frame (counts pooled over the test set per frame)"
-                .into(),
-        caption,
-        panels,
-        columns: 3,
-    }
-}
-
-/// Frame strips (Figs. 6, 9, 11): the inputs, the ground truth and each model's prediction of test clip 0.
-fn frame_strip(
-    sweep: &SweepResult,
-    out_dir: &Path,
-    profile: &Profile,
-    caption: Vec<String>,
-    palette: Palette,
-    figure: &str,
-) -> anyhow::Result<FrameStrip> {
-    let clips = &sweep.data.test;
-    let clip: Vec<Vec<f32>> = clips
-        .clip(0)
-        .chunks(clips.frame_size())
-        .map(|f| f.iter().map(|&p| p as f32 / 255.0).collect())
-        .collect();
-    let (inputs, future) = clip.split_at(profile.in_len);
-    let mut rows = vec![
-        FrameRow {
-            label: "Input".into(),
-            frames: inputs.to_vec(),
-            first_column: 0,
-        },
-        FrameRow {
-            label: "Ground truth".into(),
-            frames: future.to_vec(),
-            first_column: profile.in_len,
-        },
-    ];
-    for record in sweep.records.iter().filter(|r| r.is_finished()) {
-        let predicted = predict_clip(record, &SweepResult::run_dir(out_dir, record), clips, 0)?;
-        rows.push(FrameRow {
-            label: record.paper_name.clone(),
-            frames: predicted[predicted.len() - profile.out_len..].to_vec(),
-            first_column: profile.in_len,
-        });
-    }
-    let number = figure
-        .trim_start_matches("fig")
-        .split('_')
-        .next()
-        .unwrap_or("?");
-    Ok(FrameStrip {
-        palette,
-        title: format!(
-            "Fig. {number}: test clip 0, inputs, ground truth and each model's prediction"
-        ),
-        caption,
-        height: clips.height,
-        width: clips.width,
-        columns: profile.in_len + profile.out_len,
-        rows,
-    })
 }
 
 fn available_tables() -> Vec<String> {

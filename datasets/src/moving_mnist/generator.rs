@@ -98,6 +98,7 @@ pub fn generate(digits: &DigitPool, options: &GenerateOptions) -> Sequences {
     Sequences {
         count: options.clips,
         len: options.seq_len,
+        channels: 1,
         height: canvas,
         width: canvas,
         pixels,

@@ -52,6 +52,7 @@ pub fn read_npy_sequences(path: &Path) -> Result<Sequences, DataError> {
     Ok(Sequences {
         count,
         len,
+        channels: 1,
         height,
         width,
         pixels,
