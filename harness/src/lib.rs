@@ -1,6 +1,7 @@
 //! The vpbench harness: commands that check, measure, train and evaluate the models.
 
 pub mod atomic;
+pub mod bench;
 mod checkpoint;
 pub mod commands;
 pub mod data;

@@ -186,24 +186,14 @@ fn train_and_test(
             }
             let step_start = Instant::now();
             let frames = batch_tensor(train, indices, &device);
-            let feeding = match entry.training_feeding {
-                TrainingFeeding::Scheduled => Feeding::Scheduled {
-                    masks: bernoulli_masks(
-                        &mut rng,
-                        &vec![state.eta; config.out_len - 1],
-                        indices.len(),
-                    ),
-                },
-                TrainingFeeding::Reverse => {
-                    let (eta_r, eta) = reverse_schedule(epoch + 1, profile.epochs);
-                    let probs: Vec<f64> = (1..config.seq_len() - 1)
-                        .map(|t| if t < config.in_len { eta_r } else { eta })
-                        .collect();
-                    Feeding::Reverse {
-                        masks: bernoulli_masks(&mut rng, &probs, indices.len()),
-                    }
-                }
-            };
+            let feeding = training_feeding(
+                entry.training_feeding,
+                &config,
+                state.eta,
+                (epoch + 1, profile.epochs),
+                &mut rng,
+                indices.len(),
+            );
             let loss = model_loss(&model, frames, &feeding, profile.loss)?;
             let value = loss.clone().into_scalar::<f32>() as f64;
             if !value.is_finite() {
@@ -306,7 +296,33 @@ fn targets(frames: &Tensor<5>, predictions: &Tensor<5>) -> Tensor<5> {
     frames.clone().narrow(1, s - p, p)
 }
 
-fn model_loss(
+/// The feeding of one training step: scheduled sampling with probability `eta` of the ground
+/// truth, or PredRNN-V2's reverse schedule at `(epoch, epochs)`.
+pub(crate) fn training_feeding(
+    kind: TrainingFeeding,
+    config: &ModelConfig,
+    eta: f64,
+    (epoch, epochs): (usize, usize),
+    rng: &mut ChaCha8Rng,
+    batch: usize,
+) -> Feeding {
+    match kind {
+        TrainingFeeding::Scheduled => Feeding::Scheduled {
+            masks: bernoulli_masks(rng, &vec![eta; config.out_len - 1], batch),
+        },
+        TrainingFeeding::Reverse => {
+            let (eta_r, eta) = reverse_schedule(epoch, epochs);
+            let probs: Vec<f64> = (1..config.seq_len() - 1)
+                .map(|t| if t < config.in_len { eta_r } else { eta })
+                .collect();
+            Feeding::Reverse {
+                masks: bernoulli_masks(rng, &probs, batch),
+            }
+        }
+    }
+}
+
+pub(crate) fn model_loss(
     model: &Model,
     frames: Tensor<5>,
     feeding: &Feeding,
@@ -440,7 +456,7 @@ fn settings(p: &Profile) -> TrainingSettings {
     }
 }
 
-fn memory_peak(
+pub(crate) fn memory_peak(
     sampler: Option<Result<NvmlSampler, String>>,
     device: &burn::tensor::Device,
 ) -> MemoryPeak {

@@ -1,5 +1,6 @@
 //! `cargo xtask <task>`: the project's reproducible jobs.
 
+mod bench;
 mod ci_regress;
 mod figures;
 mod reproduce;
@@ -25,6 +26,9 @@ enum Task {
     CiRegress(ci_regress::CiRegressArgs),
     /// Render every table and figure again from existing run records, without training.
     Figures(reproduce::FiguresArgs),
+    /// Training and evaluation throughput, peak memory and MAC rate of each model of a table,
+    /// written under benchmarks/results/.
+    Bench(bench::BenchArgs),
     /// One run of a sweep in its own process (started by reproduce-table).
     #[command(hide = true)]
     RunOne(reproduce::RunOneArgs),
@@ -41,6 +45,7 @@ fn main() -> ExitCode {
         Task::ReproduceTable(args) => reproduce::run(&args).map(|()| true),
         Task::CiRegress(args) => ci_regress::run(&args),
         Task::Figures(args) => reproduce::figures(&args),
+        Task::Bench(args) => bench::run(&args),
         Task::RunOne(args) => reproduce::run_one_task(&args).map(|()| true),
     };
     match result {

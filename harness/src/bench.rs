@@ -1,0 +1,204 @@
+//! Throughput, memory and MAC rate of one model on one device: the numbers of `cargo xtask bench`.
+//!
+//! Timed steps are bracketed by `device.sync()`, so that a GPU's queued work is inside the
+//! step it belongs to; the median of the timed steps (after warm-up) is reported.
+
+use std::time::Instant;
+
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use vpbench_models::cost::count_macs;
+use vpbench_models::{Feeding, ModelConfig, registry};
+
+use burn::tensor::{Distribution, Tensor};
+
+use crate::device::ComputeDevice;
+use crate::experiment::Profile;
+use crate::memory::{MemoryPeak, NvmlSampler, reset_peak_rss};
+use crate::recipe::{learning_rate, optimizer};
+use crate::train::{memory_peak, model_loss, training_feeding};
+
+/// How many steps to run and time.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
+pub struct BenchSteps {
+    pub warmup: usize,
+    pub timed: usize,
+}
+
+/// One model's measurements.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct BenchResult {
+    pub model: String,
+    pub paper_name: String,
+    pub config: ModelConfig,
+    pub batch: usize,
+    pub params: usize,
+    /// MACs of one forward pass over one sequence, everything executed (convolutions,
+    /// upsampling, attention products), at this configuration.
+    pub forward_macs_per_sequence: u64,
+    pub train_step_median_s: f64,
+    pub train_sequences_per_s: f64,
+    pub eval_step_median_s: f64,
+    pub eval_sequences_per_s: f64,
+    /// Forward MACs per second achieved in evaluation.
+    pub eval_macs_per_s: f64,
+    /// Training MACs per second, counting a training step as three forward passes
+    /// (forward, and a backward that costs about two).
+    pub train_macs_per_s: f64,
+    pub memory: MemoryPeak,
+    /// Empty when the model ran; otherwise why it could not (out of memory, a kernel error).
+    pub error: String,
+}
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    let n = xs.len();
+    if n == 0 {
+        return f64::NAN;
+    }
+    if n % 2 == 1 {
+        xs[n / 2]
+    } else {
+        (xs[n / 2 - 1] + xs[n / 2]) / 2.0
+    }
+}
+
+fn sync(device: &burn::tensor::Device) -> anyhow::Result<()> {
+    device
+        .sync()
+        .map_err(|e| anyhow::anyhow!("device synchronisation failed: {e:?}"))
+}
+
+/// Times `steps` of `f`, each bracketed by a device sync; returns the timed steps' durations.
+fn timed(
+    device: &burn::tensor::Device,
+    steps: BenchSteps,
+    mut f: impl FnMut() -> anyhow::Result<()>,
+) -> anyhow::Result<Vec<f64>> {
+    for _ in 0..steps.warmup {
+        f()?;
+    }
+    sync(device)?;
+    let mut times = Vec::with_capacity(steps.timed);
+    for _ in 0..steps.timed {
+        let start = Instant::now();
+        f()?;
+        sync(device)?;
+        times.push(start.elapsed().as_secs_f64());
+    }
+    Ok(times)
+}
+
+/// Benchmarks `model` at the profile's configuration and batch on `device`.
+pub fn bench_model(
+    model: &str,
+    profile: &Profile,
+    device: &ComputeDevice,
+    steps: BenchSteps,
+) -> anyhow::Result<BenchResult> {
+    let config = profile.model_config();
+    let entry = registry::lookup(model)?;
+    let host = burn::tensor::Device::flex();
+    let host_model = registry::build(model, &config, &host)?;
+    let forward_macs = count_macs(&host_model, 1)?.total();
+    let params = host_model.num_params();
+    drop(host_model);
+
+    let batch = profile.batch;
+    let base = &device.device;
+    base.seed(profile.seed);
+    reset_peak_rss();
+    let sampler = device
+        .gpu_index
+        .map(|i| NvmlSampler::start(i, std::time::Duration::from_millis(20)));
+    let shape = [
+        batch,
+        config.seq_len(),
+        config.image_channels,
+        config.height,
+        config.width,
+    ];
+
+    // training: forward, loss, backward, optimizer step
+    let train_device = base.clone().autodiff();
+    let mut net = registry::build(model, &config, &train_device)?;
+    let mut optim = optimizer(profile);
+    let frames = Tensor::<5>::random(shape, Distribution::Uniform(0.0, 1.0), &train_device);
+    let mut rng = ChaCha8Rng::seed_from_u64(profile.seed);
+    let total = steps.warmup + steps.timed;
+    let train_times = timed(base, steps, || {
+        let feeding = training_feeding(
+            entry.training_feeding,
+            &config,
+            1.0,
+            (1, profile.epochs),
+            &mut rng,
+            batch,
+        );
+        let loss = model_loss(&net, frames.clone(), &feeding, profile.loss)?;
+        let grads = net.backward(loss);
+        net.optimizer_step(&mut optim, learning_rate(profile, 0, total), grads);
+        Ok(())
+    })?;
+    drop((net, optim, frames));
+
+    // evaluation: autoregressive forward without autodiff
+    let net = registry::build(model, &config, base)?;
+    let frames = Tensor::<5>::random(shape, Distribution::Uniform(0.0, 1.0), base);
+    let eval_times = timed(base, steps, || {
+        let out = net.forward(frames.clone(), &Feeding::Autoregressive)?;
+        drop(out);
+        Ok(())
+    })?;
+
+    let (train_s, eval_s) = (median(train_times), median(eval_times));
+    let sequences_macs = forward_macs as f64 * batch as f64;
+    Ok(BenchResult {
+        model: model.to_string(),
+        paper_name: entry.paper_name.to_string(),
+        config,
+        batch,
+        params,
+        forward_macs_per_sequence: forward_macs,
+        train_step_median_s: train_s,
+        train_sequences_per_s: batch as f64 / train_s,
+        eval_step_median_s: eval_s,
+        eval_sequences_per_s: batch as f64 / eval_s,
+        eval_macs_per_s: sequences_macs / eval_s,
+        train_macs_per_s: 3.0 * sequences_macs / train_s,
+        memory: memory_peak(sampler, base),
+        error: String::new(),
+    })
+}
+
+/// The device's measured matrix-multiply rate (MACs per second): the median of timed
+/// `n x n` products, the reference against which model MAC rates are read.
+pub fn peak_matmul_macs_per_s(device: &burn::tensor::Device, n: usize) -> anyhow::Result<f64> {
+    let a = Tensor::<2>::random([n, n], Distribution::Uniform(-1.0, 1.0), device);
+    let b = Tensor::<2>::random([n, n], Distribution::Uniform(-1.0, 1.0), device);
+    let times = timed(
+        device,
+        BenchSteps {
+            warmup: 2,
+            timed: 7,
+        },
+        || {
+            drop(a.clone().matmul(b.clone()));
+            Ok(())
+        },
+    )?;
+    Ok((n * n * n) as f64 / median(times))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::median;
+
+    #[test]
+    fn median_of_odd_and_even_counts() {
+        assert_eq!(median(vec![3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(vec![4.0, 1.0, 3.0, 2.0]), 2.5);
+        assert!(median(Vec::new()).is_nan());
+    }
+}

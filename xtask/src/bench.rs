@@ -1,0 +1,329 @@
+//! `cargo xtask bench`: training and evaluation throughput, peak memory and achieved MAC rate
+//! of each model of a table at a profile's configuration, written under `benchmarks/results/`.
+
+use std::fmt::Write as _;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::PathBuf;
+
+use clap::Args;
+use serde::Serialize;
+use vpbench_harness::atomic::write_atomic;
+use vpbench_harness::bench::{BenchResult, BenchSteps, bench_model, peak_matmul_macs_per_s};
+use vpbench_harness::device::ComputeDevice;
+use vpbench_harness::experiment::Experiment;
+use vpbench_harness::host::HostInfo;
+use vpbench_harness::progress::Progress;
+use vpbench_models::registry;
+
+use crate::workspace_root;
+
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    /// The table whose models and profiles are benchmarked (configs/table<N>.toml).
+    #[arg(long, default_value_t = 3)]
+    pub table: u32,
+    /// Profile giving frame size, sequence, hidden channels and batch (`paper`: the paper's).
+    #[arg(long, default_value = "paper")]
+    pub profile: String,
+    /// Comma-separated registry names (default: the table's models).
+    #[arg(long, value_delimiter = ',')]
+    pub models: Vec<String>,
+    /// Sequences per step (default: the profile's batch).
+    #[arg(long)]
+    pub batch: Option<usize>,
+    /// Timed steps per model; the median is reported.
+    #[arg(long, default_value_t = 10)]
+    pub steps: usize,
+    /// Untimed steps first (allocation, autotuning, caches).
+    #[arg(long, default_value_t = 3)]
+    pub warmup: usize,
+    /// cpu, or a GPU device of a GPU build (see README).
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+    /// Folder for the result files.
+    #[arg(long, default_value = "benchmarks/results")]
+    pub out: PathBuf,
+    /// Base name of the result files (default: bench-table<N>-<profile>-<device>).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Side of the square matrix product that measures the device's peak MAC rate
+    /// (default: 512 on CPU, 4096 on a GPU).
+    #[arg(long)]
+    pub matmul_size: Option<usize>,
+    /// No progress bars.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Serialize)]
+struct BenchReport {
+    command: String,
+    table: u32,
+    profile: String,
+    profile_description: String,
+    device: String,
+    backend: String,
+    host: HostInfo,
+    steps: BenchSteps,
+    matmul_size: usize,
+    peak_matmul_macs_per_s: f64,
+    results: Vec<BenchResult>,
+}
+
+pub fn run(args: &BenchArgs) -> anyhow::Result<bool> {
+    let config = workspace_root().join(format!("configs/table{}.toml", args.table));
+    let experiment = Experiment::load(&config)?;
+    let mut profile = experiment.profile(&args.profile)?.clone();
+    if let Some(b) = args.batch {
+        profile.batch = b;
+    }
+    let models = if args.models.is_empty() {
+        experiment.models.clone()
+    } else {
+        args.models.clone()
+    };
+    for m in &models {
+        registry::lookup(m).map_err(|e| anyhow::anyhow!("--models: {e}"))?;
+    }
+    if args.steps == 0 {
+        anyhow::bail!("--steps must be at least 1");
+    }
+    let device = ComputeDevice::parse(&args.device)?;
+    let steps = BenchSteps {
+        warmup: args.warmup,
+        timed: args.steps,
+    };
+    let matmul_size = args.matmul_size.unwrap_or(if device.gpu_index.is_some() {
+        4096
+    } else {
+        512
+    });
+    let peak = peak_matmul_macs_per_s(&device.device, matmul_size)?;
+    let progress = Progress::new(args.quiet);
+    let bar = progress.bar(models.len() as u64, "bench");
+    let mut results = Vec::new();
+    for m in &models {
+        bar.set_message(m.clone());
+        let p = profile.for_model(m);
+        let result = catch_unwind(AssertUnwindSafe(|| bench_model(m, &p, &device, steps)))
+            .map_err(|panic| {
+                anyhow::anyhow!(
+                    "{}",
+                    panic
+                        .downcast_ref::<String>()
+                        .cloned()
+                        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                        .unwrap_or_else(|| "panic".into())
+                )
+            })
+            .and_then(|r| r);
+        let result = result.unwrap_or_else(|e| failed(m, &p, e));
+        progress.println(&summary_line(&result));
+        results.push(result);
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    let report = BenchReport {
+        command: std::env::args().collect::<Vec<_>>().join(" "),
+        table: args.table,
+        profile: args.profile.clone(),
+        profile_description: profile.description.clone(),
+        device: device.name.clone(),
+        backend: device.backend.clone(),
+        host: HostInfo::collect(),
+        steps,
+        matmul_size,
+        peak_matmul_macs_per_s: peak,
+        results,
+    };
+    let name = args.name.clone().unwrap_or_else(|| {
+        format!(
+            "bench-table{}-{}-{}",
+            args.table,
+            args.profile,
+            device.name.replace(':', "")
+        )
+    });
+    std::fs::create_dir_all(&args.out)?;
+    let json = args.out.join(format!("{name}.json"));
+    write_atomic(&json, serde_json::to_string_pretty(&report)?.as_bytes())?;
+    let csv = args.out.join(format!("{name}.csv"));
+    write_atomic(&csv, to_csv(&report)?.as_bytes())?;
+    let md = args.out.join(format!("{name}.md"));
+    write_atomic(&md, to_markdown(&report).as_bytes())?;
+    println!(
+        "wrote:\n  {}\n  {}\n  {}",
+        json.display(),
+        csv.display(),
+        md.display()
+    );
+    Ok(report.results.iter().all(|r| r.error.is_empty()))
+}
+
+fn failed(
+    model: &str,
+    profile: &vpbench_harness::experiment::Profile,
+    e: anyhow::Error,
+) -> BenchResult {
+    BenchResult {
+        model: model.to_string(),
+        paper_name: registry::lookup(model)
+            .map_or(model, |e| e.paper_name)
+            .to_string(),
+        config: profile.model_config(),
+        batch: profile.batch,
+        params: 0,
+        forward_macs_per_sequence: 0,
+        train_step_median_s: f64::NAN,
+        train_sequences_per_s: f64::NAN,
+        eval_step_median_s: f64::NAN,
+        eval_sequences_per_s: f64::NAN,
+        eval_macs_per_s: f64::NAN,
+        train_macs_per_s: f64::NAN,
+        memory: Default::default(),
+        error: format!("{e:#}"),
+    }
+}
+
+fn summary_line(r: &BenchResult) -> String {
+    if !r.error.is_empty() {
+        return format!("{}: failed: {}", r.model, r.error);
+    }
+    format!(
+        "{}: train {:.2} seq/s, eval {:.2} seq/s, peak memory {}",
+        r.model,
+        r.train_sequences_per_s,
+        r.eval_sequences_per_s,
+        megabytes(r)
+    )
+}
+
+fn megabytes(r: &BenchResult) -> String {
+    r.memory
+        .headline_bytes()
+        .map_or("-".into(), |b| format!("{:.1} MB", b as f64 / 1e6))
+}
+
+fn to_csv(report: &BenchReport) -> anyhow::Result<String> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record([
+        "model",
+        "device",
+        "backend",
+        "batch",
+        "frame_size",
+        "seq_len",
+        "hidden",
+        "params",
+        "forward_macs_per_sequence",
+        "train_step_median_s",
+        "train_sequences_per_s",
+        "eval_step_median_s",
+        "eval_sequences_per_s",
+        "eval_macs_per_s",
+        "train_macs_per_s",
+        "peak_matmul_macs_per_s",
+        "memory_headline_bytes",
+        "gpu_process_peak_bytes",
+        "gpu_device_peak_bytes",
+        "pool_peak_bytes",
+        "process_peak_rss_bytes",
+        "memory_measured_as",
+        "commit",
+        "error",
+    ])?;
+    let opt = |v: Option<u64>| v.map_or(String::new(), |b| b.to_string());
+    for r in &report.results {
+        w.write_record([
+            r.model.clone(),
+            report.device.clone(),
+            report.backend.clone(),
+            r.batch.to_string(),
+            r.config.height.to_string(),
+            r.config.seq_len().to_string(),
+            r.config.hidden.to_string(),
+            r.params.to_string(),
+            r.forward_macs_per_sequence.to_string(),
+            r.train_step_median_s.to_string(),
+            r.train_sequences_per_s.to_string(),
+            r.eval_step_median_s.to_string(),
+            r.eval_sequences_per_s.to_string(),
+            r.eval_macs_per_s.to_string(),
+            r.train_macs_per_s.to_string(),
+            report.peak_matmul_macs_per_s.to_string(),
+            opt(r.memory.headline_bytes()),
+            opt(r.memory.gpu_process_peak_bytes),
+            opt(r.memory.gpu_device_peak_bytes),
+            opt(r.memory.pool_peak_bytes),
+            opt(r.memory.process_peak_rss_bytes),
+            r.memory.measured_as.clone(),
+            report.host.git_commit.clone(),
+            r.error.clone(),
+        ])?;
+    }
+    Ok(String::from_utf8(w.into_inner()?)?)
+}
+
+fn to_markdown(report: &BenchReport) -> String {
+    let mut s = format!(
+        "# Benchmark: table {} models, profile {}\n\n",
+        report.table, report.profile
+    );
+    let h = &report.host;
+    let _ = writeln!(s, "- Command: `{}`", report.command);
+    let _ = writeln!(
+        s,
+        "- Profile: {} ({})",
+        report.profile, report.profile_description
+    );
+    let _ = writeln!(
+        s,
+        "- Device: {}; backend: {}",
+        report.device, report.backend
+    );
+    let _ = writeln!(
+        s,
+        "- Host: {} ({} cores), GPU: {}",
+        h.cpu, h.cpu_cores, h.gpu
+    );
+    let _ = writeln!(s, "- Commit: {}", h.git_commit);
+    let _ = writeln!(
+        s,
+        "- Steps: {} warm-up, median of {} timed (each ended by a device sync); device peak: {:.1} GMAC/s ({}x{} matmul, median)",
+        report.steps.warmup,
+        report.steps.timed,
+        report.peak_matmul_macs_per_s / 1e9,
+        report.matmul_size,
+        report.matmul_size
+    );
+    let _ = writeln!(
+        s,
+        "- Train MAC rate counts a training step as 3 forward passes; memory: the run's headline peak (GPU process peak under NVML, else peak RSS)\n"
+    );
+    s.push_str("| Model | Batch | Train seq/s | Eval seq/s | Peak memory | Fwd GMAC/seq | Eval GMAC/s | Train GMAC/s | Eval % of matmul peak |\n");
+    s.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    for r in &report.results {
+        if !r.error.is_empty() {
+            let _ = writeln!(
+                s,
+                "| {} | {} | failed: {} | | | | | | |",
+                r.paper_name, r.batch, r.error
+            );
+            continue;
+        }
+        let _ = writeln!(
+            s,
+            "| {} | {} | {:.3} | {:.3} | {} | {:.2} | {:.1} | {:.1} | {:.1}% |",
+            r.paper_name,
+            r.batch,
+            r.train_sequences_per_s,
+            r.eval_sequences_per_s,
+            megabytes(r),
+            r.forward_macs_per_sequence as f64 / 1e9,
+            r.eval_macs_per_s / 1e9,
+            r.train_macs_per_s / 1e9,
+            100.0 * r.eval_macs_per_s / report.peak_matmul_macs_per_s
+        );
+    }
+    s
+}
