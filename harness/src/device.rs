@@ -44,8 +44,38 @@ impl ComputeDevice {
 
 #[cfg(feature = "vulkan")]
 fn gpu_device(spec: &str, index: u32) -> anyhow::Result<ComputeDevice> {
+    let device = Device::vulkan(burn::tensor::DeviceKind::DiscreteGpu(index as usize));
+    // wgpu opens the adapter lazily and panics (in its own thread) when there is none: open
+    // it now, quietly, so that a missing GPU or Vulkan driver is one clear error.
+    let messages = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let seen = messages.clone();
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let text = info
+            .payload()
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| info.payload().downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_default();
+        if let Ok(mut m) = seen.lock() {
+            m.push(text);
+        }
+    }));
+    let probe =
+        std::panic::catch_unwind(|| burn::tensor::Tensor::<1>::zeros([1], &device).into_data());
+    std::panic::set_hook(hook);
+    if probe.is_err() {
+        // the adapter thread's message says why; the caller's only that the thread died
+        let why = messages
+            .lock()
+            .map(|m| m.first().cloned().unwrap_or_default())
+            .unwrap_or_default();
+        bail!(
+            "--device {spec}: no Vulkan GPU {index} could be opened ({why}); a GPU needs the NVIDIA driver's Vulkan ICD and libvulkan.so.1 (README, GPU)"
+        );
+    }
     Ok(ComputeDevice {
-        device: Device::vulkan(burn::tensor::DeviceKind::DiscreteGpu(index as usize)),
+        device,
         name: spec.to_string(),
         backend: "burn 0.22 wgpu on Vulkan (SPIR-V kernels, f32)".into(),
         gpu_index: Some(index),

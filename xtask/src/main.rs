@@ -4,6 +4,7 @@ mod bench;
 mod ci_regress;
 mod figures;
 mod reproduce;
+mod slurm;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

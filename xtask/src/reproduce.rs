@@ -11,6 +11,7 @@ use vpbench_harness::sweep::{SweepOptions, SweepResult, prepare_data, run_one, r
 use vpbench_reports::paper_table::render_table;
 
 use crate::figures::render_figure;
+use crate::slurm::{SlurmJob, emit};
 use crate::workspace_root;
 
 /// Where the frames come from and where the models run (shared by the tasks that sweep).
@@ -62,6 +63,14 @@ pub struct ReproduceArgs {
     /// No progress bars; one line per run.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Train nothing: render the table and figures from the records already in the output
+    /// folder (runs without one are reported missing).
+    #[arg(long)]
+    pub render_only: bool,
+    /// Write the sweep as a SLURM job array into DIR (one model per task, one GPU each) with
+    /// a render job and a submit script, instead of running it here.
+    #[arg(long, value_name = "DIR")]
+    pub emit_slurm: Option<PathBuf>,
 }
 
 pub fn run(args: &ReproduceArgs) -> anyhow::Result<()> {
@@ -84,6 +93,31 @@ pub fn run(args: &ReproduceArgs) -> anyhow::Result<()> {
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from(format!("out/{}-{}", experiment.dataset, args.profile)));
+    if let Some(dir) = &args.emit_slurm {
+        let mut source_args = vec!["--device".to_string(), args.source.device.clone()];
+        for (flag, path) in [
+            ("--data", &args.source.data),
+            ("--mnist", &args.source.mnist),
+        ] {
+            if let Some(p) = path {
+                source_args.push(flag.into());
+                source_args.push(std::path::absolute(p)?.display().to_string());
+            }
+        }
+        let job = SlurmJob {
+            experiment: &experiment,
+            config: &config,
+            profile: &args.profile,
+            source_args,
+            out_dir: &out_dir,
+            command: std::env::args().collect::<Vec<_>>().join(" "),
+        };
+        println!("wrote (submit with the last one):");
+        for path in emit(&job, dir)? {
+            println!("  {}", path.display());
+        }
+        return Ok(());
+    }
     let options = SweepOptions {
         experiment: experiment.clone(),
         experiment_file: config.clone(),
@@ -99,7 +133,7 @@ pub fn run(args: &ReproduceArgs) -> anyhow::Result<()> {
         // (out of memory) is recorded as failed while the sweep goes on.
         isolate: Some((std::env::current_exe()?, vec!["run-one".to_string()])),
         exit_with_parent: false,
-        train_missing: true,
+        train_missing: !args.render_only,
     };
     let sweep = run_sweep(&options)?;
     let written = render_outputs(&sweep, &experiment, &profile, &out_dir)?;
