@@ -12,6 +12,9 @@ pub struct ComputeDevice {
     pub backend: String,
     /// NVML index of the GPU, for memory sampling.
     pub gpu_index: Option<u32>,
+    /// Data parallel: every device a training step is shared across, this one first
+    /// (empty for a single device).
+    pub data_parallel: Vec<Device>,
 }
 
 /// Whether this build has a GPU backend (the `vulkan` feature).
@@ -20,13 +23,34 @@ pub const GPU_BUILD: bool = cfg!(feature = "vulkan");
 impl ComputeDevice {
     /// Parses `cpu`, or `cuda:N` / `gpu:N` / `vulkan:N` (the N-th discrete GPU, driven by
     /// burn's wgpu backend on Vulkan in a build with the `vulkan` feature).
+    ///
+    /// A comma-separated list (`cuda:0,cuda:1,cuda:2,cuda:3`) trains data parallel over those
+    /// devices: each step's batch is split across them and their gradients summed on the first.
     pub fn parse(spec: &str) -> anyhow::Result<Self> {
+        if spec.contains(',') {
+            let devices = spec
+                .split(',')
+                .map(|s| Self::parse(s.trim()))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let first = devices[0].clone();
+            return Ok(Self {
+                name: spec.to_string(),
+                backend: format!(
+                    "{}, data parallel over {} devices",
+                    first.backend,
+                    devices.len()
+                ),
+                data_parallel: devices.into_iter().map(|d| d.device).collect(),
+                ..first
+            });
+        }
         if spec == "cpu" {
             return Ok(Self {
                 device: Device::flex(),
                 name: "cpu".into(),
                 backend: "burn 0.22 flex (CPU, f32)".into(),
                 gpu_index: None,
+                data_parallel: Vec::new(),
             });
         }
         let Some((kind, index)) = spec.split_once(':') else {
@@ -79,6 +103,7 @@ fn gpu_device(spec: &str, index: u32) -> anyhow::Result<ComputeDevice> {
         name: spec.to_string(),
         backend: "burn 0.22 wgpu on Vulkan (SPIR-V kernels, f32)".into(),
         gpu_index: Some(index),
+        data_parallel: Vec::new(),
     })
 }
 

@@ -5,6 +5,7 @@ pub mod bench;
 mod checkpoint;
 pub mod commands;
 pub mod data;
+pub mod data_parallel;
 pub mod device;
 pub mod experiment;
 pub mod host;

@@ -17,6 +17,7 @@ use vpbench_models::{Feeding, Model, ModelConfig, registry};
 
 use crate::checkpoint::{existing_checkpoint, load_checkpoint, save_checkpoint};
 use crate::data::DataSplit;
+use crate::data_parallel::step_gradients;
 use crate::device::ComputeDevice;
 use crate::experiment::{LossKind, OptimizerKind, Profile, ScheduleKind};
 use crate::host::HostInfo;
@@ -137,6 +138,12 @@ fn train_and_test(
     let device = base.clone().autodiff();
     let mut model = registry::build(plan.model, &config, &device)?;
     let mut optim = optimizer(profile);
+    let replicas: Vec<burn::tensor::Device> = plan
+        .device
+        .data_parallel
+        .iter()
+        .map(|d| d.clone().autodiff())
+        .collect();
 
     let ckpt_dir = plan.run_dir.join("checkpoint");
     let mut state = TrainState {
@@ -194,8 +201,7 @@ fn train_and_test(
                 &mut rng,
                 indices.len(),
             );
-            let loss = model_loss(&model, frames, &feeding, profile.loss)?;
-            let value = loss.clone().into_scalar::<f32>() as f64;
+            let (value, grads) = step_gradients(&model, &replicas, frames, &feeding, profile.loss)?;
             if !value.is_finite() {
                 bar.abandon();
                 bail!(
@@ -204,7 +210,6 @@ fn train_and_test(
                     it + 1
                 );
             }
-            let grads = model.backward(loss);
             model.optimizer_step(
                 &mut optim,
                 learning_rate(profile, state.steps, total_steps),

@@ -38,6 +38,8 @@ pub(crate) trait DynPredictor: Send + Debug {
     fn num_params(&self) -> usize;
     fn boxed_clone(&self) -> Box<dyn DynPredictor>;
     fn to_device(&self, device: &Device) -> Box<dyn DynPredictor>;
+    fn fork(&self, device: &Device) -> Box<dyn DynPredictor>;
+    fn gradients_to_device(&self, grads: GradientsParams, device: &Device) -> GradientsParams;
     fn without_autodiff(&self) -> Box<dyn DynPredictor>;
     fn visit_named(&self, visitor: &mut NamedParams);
     fn grads_params(&self, grads: Gradients) -> GradientsParams;
@@ -64,6 +66,12 @@ impl<P: Predictor> DynPredictor for P {
     }
     fn to_device(&self, device: &Device) -> Box<dyn DynPredictor> {
         Box::new(self.clone().to_device(device))
+    }
+    fn fork(&self, device: &Device) -> Box<dyn DynPredictor> {
+        Box::new(self.clone().fork(device))
+    }
+    fn gradients_to_device(&self, grads: GradientsParams, device: &Device) -> GradientsParams {
+        grads.to_device(device, self)
     }
     fn without_autodiff(&self) -> Box<dyn DynPredictor> {
         Box::new(self.valid())
@@ -215,6 +223,49 @@ impl Model {
     /// The same model on another device (for example the capture device, or autodiff off).
     pub fn to_device(&self, device: &Device) -> Self {
         Self::new(self.name, self.config.clone(), self.net.to_device(device))
+    }
+
+    /// A replica on `device` that trains on its own autodiff graph (data parallel); its
+    /// parameters keep their ids, so its gradients apply to this model.
+    pub fn fork(&self, device: &Device) -> Self {
+        Self::new(self.name, self.config.clone(), self.net.fork(device))
+    }
+
+    /// The sum of gradients computed by replicas of this model (see [`Model::fork`]), on
+    /// this model's device: the all-reduce of data-parallel training.
+    pub fn sum_gradients(&self, parts: Vec<GradientsParams>) -> GradientsParams {
+        let device = self.device();
+        let mut parts = parts
+            .into_iter()
+            .map(|g| self.net.gradients_to_device(g, &device));
+        let Some(mut total) = parts.next() else {
+            return GradientsParams::new();
+        };
+        let params = self.named_params();
+        for mut part in parts {
+            for p in &params {
+                macro_rules! add {
+                    ($d:literal) => {
+                        if let Some(g) = part.remove::<$d>(p.id) {
+                            let sum = match total.remove::<$d>(p.id) {
+                                Some(t) => t + g,
+                                None => g,
+                            };
+                            total.register::<$d>(p.id, sum);
+                        }
+                    };
+                }
+                match p.shape.len() {
+                    1 => add!(1),
+                    2 => add!(2),
+                    3 => add!(3),
+                    4 => add!(4),
+                    5 => add!(5),
+                    d => panic!("parameter {} has rank {d}; models use ranks 1 to 5", p.name),
+                }
+            }
+        }
+        total
     }
 
     /// The same weights without autodiff tracking, for evaluation.

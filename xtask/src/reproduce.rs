@@ -25,8 +25,9 @@ pub struct SourceArgs {
     /// A folder with MNIST's train-images-idx3-ubyte[.gz]: generate Moving MNIST from it.
     #[arg(long)]
     pub mnist: Option<PathBuf>,
-    /// cpu, or cuda:N on a build with a GPU backend.
-    #[arg(long, default_value = "cpu")]
+    /// cpu or cuda:N (a GPU, see README); a list (`--devices cuda:0,cuda:1`) trains data
+    /// parallel over those devices.
+    #[arg(long, visible_alias = "devices", default_value = "cpu")]
     pub device: String,
 }
 

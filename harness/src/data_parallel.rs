@@ -1,0 +1,85 @@
+//! Data-parallel training in one process: the batch is cut into one shard per device, a
+//! replica of the model forked onto each device computes its shard's gradients, and the
+//! gradients are summed on the model's own device before one optimiser step (the paper's
+//! protocol: 4 GPUs, one sequence each).
+
+use burn::optim::GradientsParams;
+use burn::tensor::{Device, Tensor};
+use vpbench_models::{Feeding, Model};
+
+use crate::experiment::LossKind;
+use crate::train::model_loss;
+
+/// Contiguous shards of `batch` samples over `parts` devices, sizes differing by at most one
+/// (empty shards dropped): `(start, len)`.
+pub fn shards(batch: usize, parts: usize) -> Vec<(usize, usize)> {
+    let parts = parts.max(1);
+    let (base, extra) = (batch / parts, batch % parts);
+    let mut start = 0;
+    (0..parts)
+        .map(|i| {
+            let len = base + usize::from(i < extra);
+            let shard = (start, len);
+            start += len;
+            shard
+        })
+        .filter(|&(_, len)| len > 0)
+        .collect()
+}
+
+fn shard_feeding(feeding: &Feeding, start: usize, len: usize) -> Feeding {
+    let cut = |masks: &Vec<Vec<bool>>| -> Vec<Vec<bool>> {
+        masks
+            .iter()
+            .map(|m| m[start..start + len].to_vec())
+            .collect()
+    };
+    match feeding {
+        Feeding::Autoregressive => Feeding::Autoregressive,
+        Feeding::Scheduled { masks } => Feeding::Scheduled { masks: cut(masks) },
+        Feeding::Reverse { masks } => Feeding::Reverse { masks: cut(masks) },
+    }
+}
+
+/// The loss value and gradients of one training step of `model` on `frames`. With more than
+/// one device the work is split as described in the module documentation; every loss is a
+/// mean over the batch, so each shard's loss is weighted by its share of the batch and the
+/// summed gradients equal those of the whole batch on one device.
+pub fn step_gradients(
+    model: &Model,
+    devices: &[Device],
+    frames: Tensor<5>,
+    feeding: &Feeding,
+    loss: LossKind,
+) -> anyhow::Result<(f64, GradientsParams)> {
+    if devices.len() <= 1 {
+        let l = model_loss(model, frames, feeding, loss)?;
+        let value = l.clone().into_scalar::<f32>() as f64;
+        return Ok((value, model.backward(l)));
+    }
+    let batch = frames.dims()[0];
+    let mut value = 0.0;
+    let mut parts = Vec::with_capacity(devices.len());
+    for ((start, len), device) in shards(batch, devices.len()).into_iter().zip(devices) {
+        let replica = model.fork(device);
+        let shard = frames.clone().narrow(0, start, len).to_device(device);
+        let l = model_loss(&replica, shard, &shard_feeding(feeding, start, len), loss)?
+            .mul_scalar(len as f64 / batch as f64);
+        value += l.clone().into_scalar::<f32>() as f64;
+        parts.push(replica.backward(l));
+    }
+    Ok((value, model.sum_gradients(parts)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shards;
+
+    #[test]
+    fn shards_cover_the_batch_in_near_equal_contiguous_parts() {
+        assert_eq!(shards(4, 4), vec![(0, 1), (1, 1), (2, 1), (3, 1)]);
+        assert_eq!(shards(5, 2), vec![(0, 3), (3, 2)]);
+        assert_eq!(shards(2, 4), vec![(0, 1), (1, 1)]);
+        assert_eq!(shards(7, 1), vec![(0, 7)]);
+    }
+}
