@@ -5,20 +5,9 @@ use burn::tensor::{Device, Distribution, Tensor};
 use vpbench_harness::data_parallel::step_gradients;
 use vpbench_harness::device::ComputeDevice;
 use vpbench_harness::experiment::LossKind;
-use vpbench_models::{Feeding, ModelConfig, registry};
+use vpbench_models::{Feeding, registry};
 
-fn config() -> ModelConfig {
-    ModelConfig {
-        image_channels: 1,
-        height: 8,
-        width: 8,
-        hidden: 4,
-        layers: 6,
-        kernel: 3,
-        in_len: 2,
-        out_len: 3,
-    }
-}
+use vpbench_tests::tiny_config as config;
 
 #[test]
 fn sharded_gradients_sum_to_the_whole_batch_gradients() {

@@ -2,20 +2,9 @@
 
 use burn::tensor::{Device, Distribution, Tensor, TensorData};
 use vpbench_models::layers::{max_pool_2x, upsample_2x};
-use vpbench_models::{Feeding, ModelConfig, paper_loss, registry};
+use vpbench_models::{Feeding, paper_loss, registry};
 
-fn config() -> ModelConfig {
-    ModelConfig {
-        image_channels: 1,
-        height: 8,
-        width: 8,
-        hidden: 4,
-        layers: 6,
-        kernel: 3,
-        in_len: 2,
-        out_len: 3,
-    }
-}
+use vpbench_tests::tiny_config as config;
 
 fn rows(t: Tensor<5>) -> Vec<Vec<f32>> {
     let [b, ..] = t.dims();

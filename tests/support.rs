@@ -1,4 +1,4 @@
-//! Paths to the shared reference material beside the checkout.
+//! Paths to the shared reference material beside the checkout, and shared test sizes.
 
 use std::path::PathBuf;
 
@@ -25,4 +25,18 @@ pub fn golden_file(id: &str) -> PathBuf {
 /// A file of the paper's reported numbers, e.g. `paper_file("reference_costs_mmnist.csv")`.
 pub fn paper_file(name: &str) -> PathBuf {
     shared_dir().join("paper").join(name)
+}
+
+/// A tiny recurrent configuration: 8x8 frames, 4 hidden, 6 layers, 2 in -> 3 out.
+pub fn tiny_config() -> vpbench_models::ModelConfig {
+    vpbench_models::ModelConfig {
+        image_channels: 1,
+        height: 8,
+        width: 8,
+        hidden: 4,
+        layers: 6,
+        kernel: 3,
+        in_len: 2,
+        out_len: 3,
+    }
 }

@@ -53,6 +53,13 @@ pub struct BenchArgs {
     /// No progress bars.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Run the models here, one after another, instead of each in its own process (memory
+    /// peaks then include what earlier models left in the allocator).
+    #[arg(long)]
+    pub in_process: bool,
+    /// (internal) bench the single model given and write its result as JSON to this file.
+    #[arg(long, hide = true)]
+    pub child_output: Option<PathBuf>,
 }
 
 #[derive(Serialize)]
@@ -93,6 +100,18 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<bool> {
         warmup: args.warmup,
         timed: args.steps,
     };
+    if let Some(path) = &args.child_output {
+        // a child benches its one model here and never starts children of its own
+        let [m] = &models[..] else {
+            anyhow::bail!(
+                "--child-output takes exactly one model, got {}",
+                models.len()
+            );
+        };
+        let result = bench_model(m, &profile.for_model(m), &device, steps)?;
+        write_atomic(path, serde_json::to_string(&result)?.as_bytes())?;
+        return Ok(true);
+    }
     let matmul_size = args.matmul_size.unwrap_or(if device.gpu_index.is_some() {
         4096
     } else {
@@ -105,18 +124,22 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<bool> {
     for m in &models {
         bar.set_message(m.clone());
         let p = profile.for_model(m);
-        let result = catch_unwind(AssertUnwindSafe(|| bench_model(m, &p, &device, steps)))
-            .map_err(|panic| {
-                anyhow::anyhow!(
-                    "{}",
-                    panic
-                        .downcast_ref::<String>()
-                        .cloned()
-                        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                        .unwrap_or_else(|| "panic".into())
-                )
-            })
-            .and_then(|r| r);
+        let result = if args.in_process {
+            catch_unwind(AssertUnwindSafe(|| bench_model(m, &p, &device, steps)))
+                .map_err(|panic| {
+                    anyhow::anyhow!(
+                        "{}",
+                        panic
+                            .downcast_ref::<String>()
+                            .cloned()
+                            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                            .unwrap_or_else(|| "panic".into())
+                    )
+                })
+                .and_then(|r| r)
+        } else {
+            bench_in_child(args, m)
+        };
         let result = result.unwrap_or_else(|e| failed(m, &p, e));
         progress.println(&summary_line(&result));
         results.push(result);
@@ -158,6 +181,46 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<bool> {
         md.display()
     );
     Ok(report.results.iter().all(|r| r.error.is_empty()))
+}
+
+/// One model in a process of its own, so that its memory peak is its own and a crash or an
+/// out-of-memory kill fails only this model.
+fn bench_in_child(args: &BenchArgs, model: &str) -> anyhow::Result<BenchResult> {
+    let output =
+        std::env::temp_dir().join(format!("vpbench-bench-{}-{model}.json", std::process::id()));
+    let mut command = std::process::Command::new(std::env::current_exe()?);
+    command.args([
+        "bench",
+        "--table",
+        &args.table.to_string(),
+        "--profile",
+        &args.profile,
+        "--models",
+        model,
+        "--steps",
+        &args.steps.to_string(),
+        "--warmup",
+        &args.warmup.to_string(),
+        "--device",
+        &args.device,
+        "--quiet",
+    ]);
+    if let Some(b) = args.batch {
+        command.args(["--batch", &b.to_string()]);
+    }
+    let status = command.arg("--child-output").arg(&output).output()?;
+    if !status.status.success() {
+        let stderr = String::from_utf8_lossy(&status.stderr);
+        let last = stderr
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("");
+        anyhow::bail!("bench process ended with {}: {last}", status.status);
+    }
+    let text = std::fs::read_to_string(&output)?;
+    let _ = std::fs::remove_file(&output);
+    Ok(serde_json::from_str(&text)?)
 }
 
 fn failed(
