@@ -51,7 +51,10 @@ fn sharded_gradients_sum_to_the_whole_batch_gradients() {
             };
             assert_eq!(a.is_some(), b.is_some(), "{name}: {}", p.name);
             let (Some(a), Some(b)) = (a, b) else { continue };
-            let (a, b) = (a.to_vec::<f32>().unwrap(), b.to_vec::<f32>().unwrap());
+            let (a, b) = (
+                a.try_into_vec::<f32>().unwrap(),
+                b.try_into_vec::<f32>().unwrap(),
+            );
             let scale = a.iter().fold(0f32, |m, v| m.max(v.abs())).max(1e-6);
             let worst = a
                 .iter()

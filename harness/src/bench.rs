@@ -15,9 +15,8 @@ use burn::tensor::{Distribution, Tensor};
 
 use crate::device::ComputeDevice;
 use crate::experiment::Profile;
-use crate::memory::{MemoryPeak, NvmlSampler, reset_peak_rss};
-use crate::recipe::{learning_rate, optimizer};
-use crate::train::{memory_peak, model_loss, training_feeding};
+use crate::memory::{MemoryPeak, NvmlSampler, memory_peak, reset_peak_rss};
+use crate::recipe::{learning_rate, model_loss, optimizer, training_feeding};
 
 /// How many steps to run and time.
 #[derive(Clone, Copy, Debug, Serialize, Deserialize)]

@@ -8,7 +8,7 @@ use burn::tensor::{Device, Tensor};
 use vpbench_models::{Feeding, Model};
 
 use crate::experiment::LossKind;
-use crate::train::model_loss;
+use crate::recipe::model_loss;
 
 /// Contiguous shards of `batch` samples over `parts` devices, sizes differing by at most one
 /// (empty shards dropped): `(start, len)`.

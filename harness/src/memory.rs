@@ -129,3 +129,43 @@ impl NvmlSampler {
         )
     }
 }
+
+/// The memory peaks of a run that has just ended: peak RSS, the NVML sampler's peaks where it
+/// ran, and burn's memory-pool peak.
+pub(crate) fn memory_peak(
+    sampler: Option<Result<NvmlSampler, String>>,
+    device: &burn::tensor::Device,
+) -> MemoryPeak {
+    let rss = peak_rss_bytes();
+    // burn's allocator report: peak pages of each pool (CubeCL backends; None on flex)
+    let pool_peak = device.memory_pool_report().map(|pools| {
+        pools
+            .iter()
+            .map(|p| p.page_size * p.pages_peak)
+            .sum::<u64>()
+    });
+    let mut peak = match sampler {
+        Some(Ok(s)) => {
+            let (process, device_used) = s.finish();
+            MemoryPeak {
+                process_peak_rss_bytes: rss,
+                gpu_process_peak_bytes: Some(process),
+                gpu_device_peak_bytes: Some(device_used),
+                pool_peak_bytes: None,
+                measured_as: "GPU: NVML per-process peak, sampled every 100 ms".into(),
+            }
+        }
+        Some(Err(why)) => MemoryPeak {
+            process_peak_rss_bytes: rss,
+            measured_as: format!("CPU process peak RSS (GPU memory not measured: {why})"),
+            ..Default::default()
+        },
+        None => MemoryPeak {
+            process_peak_rss_bytes: rss,
+            measured_as: "CPU: peak RSS of the run's process (Linux VmHWM, reset at the start of the run); no GPU".into(),
+            ..Default::default()
+        },
+    };
+    peak.pool_peak_bytes = pool_peak;
+    peak
+}

@@ -6,7 +6,8 @@ use burn::optim::{AdamConfig, AdamWConfig, ModuleOptimizer};
 use burn::tensor::Tensor;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
-use vpbench_models::paper_loss;
+use vpbench_models::registry::TrainingFeeding;
+use vpbench_models::{Feeding, Model, ModelConfig, paper_loss};
 
 use crate::experiment::{LossKind, OptimizerKind, Profile, ScheduleKind};
 
@@ -140,4 +141,51 @@ mod tests {
         assert!((e - (0.5 - 0.5 * (10.0 - 20.0 / 3.0) / (20.0 / 3.0))).abs() < 1e-12);
         assert_eq!(reverse_schedule(20, 20), (1.0, 0.0));
     }
+}
+
+/// The frames that `predictions` (`[B, P, ...]`) predict: the last P of `frames`.
+pub(crate) fn targets(frames: &Tensor<5>, predictions: &Tensor<5>) -> Tensor<5> {
+    let (s, p) = (frames.dims()[1], predictions.dims()[1]);
+    frames.clone().narrow(1, s - p, p)
+}
+
+/// The feeding of one training step: scheduled sampling with probability `eta` of the ground
+/// truth, or PredRNN-V2's reverse schedule at `(epoch, epochs)`.
+pub(crate) fn training_feeding(
+    kind: TrainingFeeding,
+    config: &ModelConfig,
+    eta: f64,
+    (epoch, epochs): (usize, usize),
+    rng: &mut ChaCha8Rng,
+    batch: usize,
+) -> Feeding {
+    match kind {
+        TrainingFeeding::Scheduled => Feeding::Scheduled {
+            masks: bernoulli_masks(rng, &vec![eta; config.out_len - 1], batch),
+        },
+        TrainingFeeding::Reverse => {
+            let (eta_r, eta) = reverse_schedule(epoch, epochs);
+            let probs: Vec<f64> = (1..config.seq_len() - 1)
+                .map(|t| if t < config.in_len { eta_r } else { eta })
+                .collect();
+            Feeding::Reverse {
+                masks: bernoulli_masks(rng, &probs, batch),
+            }
+        }
+    }
+}
+
+pub(crate) fn model_loss(
+    model: &Model,
+    frames: Tensor<5>,
+    feeding: &Feeding,
+    kind: LossKind,
+) -> anyhow::Result<Tensor<1>> {
+    let out = model.forward(frames.clone(), feeding)?;
+    let target = targets(&frames, &out.predictions);
+    let loss = criterion(kind, out.predictions, target);
+    Ok(match out.aux_loss {
+        Some(aux) => loss + aux,
+        None => loss,
+    })
 }

@@ -12,7 +12,6 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use vpbench_datasets::{DatasetKind, Sequences};
 use vpbench_models::cost::count_macs;
-use vpbench_models::registry::TrainingFeeding;
 use vpbench_models::{Feeding, Model, ModelConfig, registry};
 
 use crate::checkpoint::{existing_checkpoint, load_checkpoint, save_checkpoint};
@@ -21,10 +20,10 @@ use crate::data_parallel::step_gradients;
 use crate::device::ComputeDevice;
 use crate::experiment::{LossKind, OptimizerKind, Profile, ScheduleKind};
 use crate::host::HostInfo;
-use crate::memory::{MemoryPeak, NvmlSampler, peak_rss_bytes, reset_peak_rss};
+use crate::memory::{MemoryPeak, NvmlSampler, memory_peak, reset_peak_rss};
 use crate::metrics::{Convention, MetricAccumulator};
 use crate::progress::Progress;
-use crate::recipe::{bernoulli_masks, criterion, learning_rate, optimizer, reverse_schedule};
+use crate::recipe::{criterion, learning_rate, optimizer, targets, training_feeding};
 use crate::record::{
     CostInfo, EpochLoss, RunRecord, RunStatus, TestMetrics, Timing, TrainingSettings,
 };
@@ -295,53 +294,6 @@ fn train_and_test(
     Ok(())
 }
 
-/// The frames that `predictions` (`[B, P, ...]`) predict: the last P of `frames`.
-fn targets(frames: &Tensor<5>, predictions: &Tensor<5>) -> Tensor<5> {
-    let (s, p) = (frames.dims()[1], predictions.dims()[1]);
-    frames.clone().narrow(1, s - p, p)
-}
-
-/// The feeding of one training step: scheduled sampling with probability `eta` of the ground
-/// truth, or PredRNN-V2's reverse schedule at `(epoch, epochs)`.
-pub(crate) fn training_feeding(
-    kind: TrainingFeeding,
-    config: &ModelConfig,
-    eta: f64,
-    (epoch, epochs): (usize, usize),
-    rng: &mut ChaCha8Rng,
-    batch: usize,
-) -> Feeding {
-    match kind {
-        TrainingFeeding::Scheduled => Feeding::Scheduled {
-            masks: bernoulli_masks(rng, &vec![eta; config.out_len - 1], batch),
-        },
-        TrainingFeeding::Reverse => {
-            let (eta_r, eta) = reverse_schedule(epoch, epochs);
-            let probs: Vec<f64> = (1..config.seq_len() - 1)
-                .map(|t| if t < config.in_len { eta_r } else { eta })
-                .collect();
-            Feeding::Reverse {
-                masks: bernoulli_masks(rng, &probs, batch),
-            }
-        }
-    }
-}
-
-pub(crate) fn model_loss(
-    model: &Model,
-    frames: Tensor<5>,
-    feeding: &Feeding,
-    kind: LossKind,
-) -> anyhow::Result<Tensor<1>> {
-    let out = model.forward(frames.clone(), feeding)?;
-    let target = targets(&frames, &out.predictions);
-    let loss = criterion(kind, out.predictions, target);
-    Ok(match out.aux_loss {
-        Some(aux) => loss + aux,
-        None => loss,
-    })
-}
-
 /// What the test pass accumulates.
 struct Scorers {
     authors: MetricAccumulator,
@@ -459,44 +411,6 @@ fn settings(p: &Profile) -> TrainingSettings {
         valid_every: p.valid_every,
         seed: p.seed,
     }
-}
-
-pub(crate) fn memory_peak(
-    sampler: Option<Result<NvmlSampler, String>>,
-    device: &burn::tensor::Device,
-) -> MemoryPeak {
-    let rss = peak_rss_bytes();
-    // burn's allocator report: peak pages of each pool (CubeCL backends; None on flex)
-    let pool_peak = device.memory_pool_report().map(|pools| {
-        pools
-            .iter()
-            .map(|p| p.page_size * p.pages_peak)
-            .sum::<u64>()
-    });
-    let mut peak = match sampler {
-        Some(Ok(s)) => {
-            let (process, device_used) = s.finish();
-            MemoryPeak {
-                process_peak_rss_bytes: rss,
-                gpu_process_peak_bytes: Some(process),
-                gpu_device_peak_bytes: Some(device_used),
-                pool_peak_bytes: None,
-                measured_as: "GPU: NVML per-process peak, sampled every 100 ms".into(),
-            }
-        }
-        Some(Err(why)) => MemoryPeak {
-            process_peak_rss_bytes: rss,
-            measured_as: format!("CPU process peak RSS (GPU memory not measured: {why})"),
-            ..Default::default()
-        },
-        None => MemoryPeak {
-            process_peak_rss_bytes: rss,
-            measured_as: "CPU: peak RSS of the run's process (Linux VmHWM, reset at the start of the run); no GPU".into(),
-            ..Default::default()
-        },
-    };
-    peak.pool_peak_bytes = pool_peak;
-    peak
 }
 
 fn unix_now() -> u64 {
