@@ -75,14 +75,8 @@ fn gpu_device(spec: &str, index: u32) -> anyhow::Result<ComputeDevice> {
     let seen = messages.clone();
     let hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        let text = info
-            .payload()
-            .downcast_ref::<String>()
-            .cloned()
-            .or_else(|| info.payload().downcast_ref::<&str>().map(|s| s.to_string()))
-            .unwrap_or_default();
         if let Ok(mut m) = seen.lock() {
-            m.push(text);
+            m.push(crate::panic::panic_message(info.payload()));
         }
     }));
     let probe =

@@ -12,6 +12,7 @@ pub mod host;
 pub mod inspect;
 pub mod memory;
 pub mod metrics;
+pub mod panic;
 pub mod progress;
 pub mod recipe;
 pub mod record;

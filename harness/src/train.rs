@@ -22,6 +22,7 @@ use crate::experiment::{LossKind, OptimizerKind, Profile, ScheduleKind};
 use crate::host::HostInfo;
 use crate::memory::{MemoryPeak, NvmlSampler, memory_peak, reset_peak_rss};
 use crate::metrics::{Convention, MetricAccumulator};
+use crate::panic::panic_message;
 use crate::progress::Progress;
 use crate::recipe::{criterion, learning_rate, optimizer, targets, training_feeding};
 use crate::record::{
@@ -72,7 +73,7 @@ pub fn execute(plan: &RunPlan<'_>, progress: &Progress) -> RunRecord {
             reason: format!("{e:#}"),
         },
         Err(panic) => RunStatus::Failed {
-            reason: format!("panicked: {}", panic_message(&panic)),
+            reason: format!("panicked: {}", panic_message(panic.as_ref())),
         },
     };
     record.finished_unix = unix_now();
@@ -418,12 +419,4 @@ fn unix_now() -> u64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0)
-}
-
-fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
-    panic
-        .downcast_ref::<String>()
-        .cloned()
-        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-        .unwrap_or_else(|| "unknown panic".into())
 }

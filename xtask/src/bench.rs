@@ -12,6 +12,7 @@ use vpbench_harness::bench::{BenchResult, BenchSteps, bench_model, peak_matmul_m
 use vpbench_harness::device::ComputeDevice;
 use vpbench_harness::experiment::Experiment;
 use vpbench_harness::host::HostInfo;
+use vpbench_harness::panic::panic_message;
 use vpbench_harness::progress::Progress;
 use vpbench_models::registry;
 
@@ -126,16 +127,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<bool> {
         let p = profile.for_model(m);
         let result = if args.in_process {
             catch_unwind(AssertUnwindSafe(|| bench_model(m, &p, &device, steps)))
-                .map_err(|panic| {
-                    anyhow::anyhow!(
-                        "{}",
-                        panic
-                            .downcast_ref::<String>()
-                            .cloned()
-                            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                            .unwrap_or_else(|| "panic".into())
-                    )
-                })
+                .map_err(|panic| anyhow::anyhow!("{}", panic_message(panic.as_ref())))
                 .and_then(|r| r)
         } else {
             bench_in_child(args, m)
