@@ -1,13 +1,14 @@
 //! Every model reproduces the authors' PyTorch outputs, loss and gradients (relative error
 //! under 1e-4) at the golden files' small sizes.
 
+use burn::tensor::Device;
 use vpbench_models::golden::{GoldenOutcome, verify_golden};
 use vpbench_tests::golden_file;
 
 const TOLERANCE: f64 = 1e-4;
 
 fn check(id: &str) {
-    let report = verify_golden(&golden_file(id)).unwrap_or_else(|e| panic!("{id}: {e}"));
+    let report = verify_golden(&golden_file(id), &Device::flex()).unwrap_or_else(|e| panic!("{id}: {e}"));
     let GoldenOutcome::Checked { errors } = &report.outcome else {
         panic!("{id}: skipped: {:?}", report.outcome);
     };

@@ -140,7 +140,7 @@ fn doctored(
 }
 
 fn error_of(path: &Path) -> String {
-    verify_golden(path).unwrap_err().to_string()
+    verify_golden(path, &Device::flex()).unwrap_err().to_string()
 }
 
 #[test]
@@ -224,7 +224,7 @@ fn golden_file_of_an_unknown_model_is_skipped() {
             ("id", Some("not-a-model")),
         ],
     );
-    let report = verify_golden(&path).unwrap();
+    let report = verify_golden(&path, &Device::flex()).unwrap();
     assert!(matches!(report.outcome, GoldenOutcome::Skipped { .. }));
 }
 

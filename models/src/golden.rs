@@ -172,9 +172,10 @@ fn values(data: &TensorData) -> Vec<f32> {
     data.try_to_vec::<f32>().expect("model tensors are float32")
 }
 
-/// Builds the file's model, loads its weights, runs the evaluation forward pass, the loss
-/// and its gradients, and compares each with the file.
-pub fn verify_golden(path: &Path) -> Result<GoldenReport, ModelError> {
+/// Builds the file's model on `device` (any backend; autodiff is added here), loads its
+/// weights, runs the evaluation forward pass, the loss and its gradients, and compares each
+/// with the file.
+pub fn verify_golden(path: &Path, device: &Device) -> Result<GoldenReport, ModelError> {
     let file = GoldenFile::open(path)?;
     let model_name = file.meta("model_name")?.to_string();
     let id = file.meta("id").unwrap_or(&model_name).to_string();
@@ -199,7 +200,7 @@ pub fn verify_golden(path: &Path) -> Result<GoldenReport, ModelError> {
         config.seq_len(),
     );
 
-    let device = Device::flex().autodiff();
+    let device = device.clone().autodiff();
     let mut model = registry::build(entry.name, &config, &device)?;
     model.load_pytorch_safetensors(path, "param.")?;
 

@@ -6,6 +6,7 @@ use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::tensor::module::{interpolate, max_pool2d};
 use burn::tensor::ops::{InterpolateMode, InterpolateOptions, MaxPoolOptions};
 use burn::tensor::{Device, Tensor};
+use burn_dispatch::DispatchDevice;
 
 /// PyTorch's `nn.Conv2d(cin, cout, k, stride 1, padding (k-1)/2)` with bias.
 ///
@@ -25,14 +26,52 @@ pub fn max_pool_2x(x: Tensor<4>) -> Tensor<4> {
 
 /// `nn.Upsample(scale_factor=2, mode='bilinear')`: PyTorch's default align_corners=False
 /// (half-pixel centres), which is not burn's default.
+///
+/// burn's CubeCL backends (wgpu, Vulkan, CUDA) have no bilinear-interpolation backward, so the
+/// upsampling is written as its fixed separable filter: every output pixel is
+/// `0.75 x[i] + 0.25 x[i -+ 1]` along each axis, the neighbour clamped at the edges. Those are
+/// slices, scalings and additions, which differentiate on every backend, done in PyTorch's
+/// order (width, then height) so that the values are PyTorch's. On burn's capture device,
+/// which executes nothing and is only used to count operations, it is recorded as the one
+/// bilinear interpolation that thop counts (11 MACs per output element).
 pub fn upsample_2x(x: Tensor<4>) -> Tensor<4> {
-    let [_, _, h, w] = x.dims();
-    interpolate(
-        x,
-        InterpolateOptions::new(InterpolateMode::Bilinear)
-            .with_align_corners(false)
-            .with_output_size([2 * h, 2 * w]),
-    )
+    if is_capture(&x.device()) {
+        let [_, _, h, w] = x.dims();
+        return interpolate(
+            x,
+            InterpolateOptions::new(InterpolateMode::Bilinear)
+                .with_align_corners(false)
+                .with_output_size([2 * h, 2 * w]),
+        );
+    }
+    upsample_axis_2x(upsample_axis_2x(x, 3), 2)
+}
+
+/// Doubles one axis of `x` with the half-pixel bilinear filter (weights 0.75 / 0.25, edge
+/// clamped), interleaving the even (left-leaning) and odd (right-leaning) outputs.
+fn upsample_axis_2x(x: Tensor<4>, axis: usize) -> Tensor<4> {
+    let mut dims = x.dims();
+    let n = dims[axis];
+    let (previous, next) = if n == 1 {
+        (x.clone(), x.clone())
+    } else {
+        let first = x.clone().narrow(axis, 0, 1);
+        let last = x.clone().narrow(axis, n - 1, 1);
+        (
+            Tensor::cat(vec![first, x.clone().narrow(axis, 0, n - 1)], axis),
+            Tensor::cat(vec![x.clone().narrow(axis, 1, n - 1), last], axis),
+        )
+    };
+    let centre = x.mul_scalar(0.75);
+    let even = centre.clone() + previous.mul_scalar(0.25);
+    let odd = centre + next.mul_scalar(0.25);
+    dims[axis] *= 2;
+    Tensor::stack::<5>(vec![even, odd], axis + 1).reshape(dims)
+}
+
+/// Whether `device` is burn's non-executing capture device (the MAC counter's).
+pub fn is_capture(device: &Device) -> bool {
+    matches!(device.as_dispatch(), DispatchDevice::Capture(_))
 }
 
 /// A 1x1 convolution held under a field name of the authors' wrapper

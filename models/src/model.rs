@@ -68,7 +68,14 @@ impl<P: Predictor> DynPredictor for P {
         Box::new(self.clone().to_device(device))
     }
     fn fork(&self, device: &Device) -> Box<dyn DynPredictor> {
-        Box::new(self.clone().fork(device))
+        let forked = self.clone().fork(device);
+        // Parameters made on a device without autodiff keep their gradient setting, and
+        // `train` applies it, so a model built on the CPU can train on any autodiff device.
+        Box::new(if device.is_autodiff() {
+            forked.train()
+        } else {
+            forked
+        })
     }
     fn gradients_to_device(&self, grads: GradientsParams, device: &Device) -> GradientsParams {
         grads.to_device(device, self)

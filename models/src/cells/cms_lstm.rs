@@ -86,34 +86,44 @@ impl CmsLstmCellConfig {
 
 impl AttentionStage {
     /// `wide` is `[B, C, H, 2W]` (h' left, c' right); tokens of a block are its pixels of both halves.
+    ///
+    /// The reference computes `softmax(q^T k)` and `v A^T`; here the context is computed
+    /// transposed, `A v^T`, from token matrices laid out row-major, so that no matrix product
+    /// reads a transposed view (Mesa's lavapipe crashes compiling CubeCL's matmul for a
+    /// column-major left operand). The products sum the same terms.
     fn forward(&self, wide: Tensor<4>) -> Tensor<4> {
         let [b, c, h, w2] = wide.dims();
         let (w, s) = (w2 / 2, self.scale);
         let (bh, bw) = (h / s, w / s);
-        let tokens = |t: Tensor<4>| {
+        // [B s s, C, N] (channels by token) or, `by_token`, [B s s, N, C]
+        let tokens = |t: Tensor<4>, by_token: bool| {
             let half = |t: Tensor<4>| {
-                t.reshape([b, c, s, bh, s, bw])
-                    .permute([0, 2, 4, 1, 3, 5])
-                    .reshape([b * s * s, c, bh * bw])
+                let blocks = t.reshape([b, c, s, bh, s, bw]);
+                if by_token {
+                    blocks.permute([0, 2, 4, 3, 5, 1]).reshape([b * s * s, bh * bw, c])
+                } else {
+                    blocks.permute([0, 2, 4, 1, 3, 5]).reshape([b * s * s, c, bh * bw])
+                }
             };
+            let axis = if by_token { 1 } else { 2 };
             Tensor::cat(
                 vec![half(t.clone().narrow(3, 0, w)), half(t.narrow(3, w, w))],
-                2,
+                axis,
             )
         };
-        let q = tokens(self.f_query.forward(wide.clone()));
-        let k = tokens(self.f_key.forward(wide.clone()));
-        let v = tokens(self.f_value.forward(wide.clone()));
-        let attention = softmax(q.swap_dims(1, 2).matmul(k), 2); // [B s s, N, N]: rows query, softmax over keys
-        let context = v.matmul(attention.swap_dims(1, 2)); // [B s s, C, N]
+        let q = tokens(self.f_query.forward(wide.clone()), true);
+        let k = tokens(self.f_key.forward(wide.clone()), false);
+        let v = tokens(self.f_value.forward(wide.clone()), true);
+        let attention = softmax(q.matmul(k), 2); // [B s s, N, N]: rows query, softmax over keys
+        let context = attention.matmul(v); // [B s s, N, C]
         let image = |t: Tensor<3>| {
-            t.reshape([b, s, s, c, bh, bw])
-                .permute([0, 3, 1, 4, 2, 5])
+            t.reshape([b, s, s, bh, bw, c])
+                .permute([0, 5, 1, 3, 2, 4])
                 .reshape([b, c, h, w])
         };
         let n = bh * bw;
-        let left = image(context.clone().narrow(2, 0, n));
-        let right = image(context.narrow(2, n, n));
+        let left = image(context.clone().narrow(1, 0, n));
+        let right = image(context.narrow(1, n, n));
         Tensor::cat(vec![left, right], 3) + wide
     }
 }
