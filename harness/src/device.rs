@@ -2,27 +2,90 @@
 
 use anyhow::bail;
 use burn::tensor::Device;
+use serde::{Deserialize, Serialize};
 
 /// A burn device and how records describe it.
 #[derive(Clone, Debug)]
 pub struct ComputeDevice {
     pub device: Device,
-    /// As given on the command line (`cpu`, `cuda:0`).
+    /// As given on the command line (`cpu`, `cuda:0`, `vulkan:cpu`).
     pub name: String,
     pub backend: String,
-    /// NVML index of the GPU, for memory sampling.
-    pub gpu_index: Option<u32>,
+    /// The adapter the backend opened (GPU backends only).
+    pub adapter: Option<AdapterInfo>,
     /// Data parallel: every device a training step is shared across, this one first
     /// (empty for a single device).
     pub data_parallel: Vec<Device>,
 }
 
-/// Whether this build has a GPU backend (the `vulkan` feature).
-pub const GPU_BUILD: bool = cfg!(feature = "vulkan");
+/// Who the device is, as its driver reports it: what every record carries, and the PCI bus id
+/// that finds the same card in NVML (positions differ between Vulkan, CUDA and NVML).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct AdapterInfo {
+    pub name: String,
+    /// The driver and its version (`NVIDIA 570.86.15`, `llvmpipe: Mesa 22.3.6 (LLVM 15.0.6)`).
+    pub driver: String,
+    /// `domain:bus:device.function`; `None` for a device that is no card (lavapipe).
+    pub pci_bus_id: Option<String>,
+}
+
+/// Whether this build has a GPU backend (the `vulkan` or `cuda` feature).
+pub const GPU_BUILD: bool = cfg!(any(feature = "vulkan", feature = "cuda"));
+
+/// The GPU backends this build carries, in words.
+pub fn gpu_backends() -> &'static str {
+    match (cfg!(feature = "cuda"), cfg!(feature = "vulkan")) {
+        (true, true) => "cuda, vulkan",
+        (true, false) => "cuda",
+        (false, true) => "vulkan",
+        (false, false) => "none",
+    }
+}
+
+const DEVICE_FORMS: &str =
+    "expected 'cpu', 'cuda:N', 'gpu:N', 'vulkan:N' or 'vulkan:cpu' (a CPU Vulkan driver such as lavapipe)";
+
+/// Which backend and adapter a `--device` names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeviceSpec {
+    /// burn's flex backend.
+    Flex,
+    /// burn's CUDA backend, GPU N (builds with the `cuda` feature).
+    Cuda(u32),
+    /// burn's wgpu backend on Vulkan: the N-th discrete GPU.
+    VulkanGpu(u32),
+    /// burn's wgpu backend on Vulkan: a CPU-type adapter (Mesa's lavapipe).
+    VulkanCpu,
+}
+
+impl DeviceSpec {
+    /// `cuda:N` and `gpu:N` go to the CUDA backend when the build has it, else to Vulkan;
+    /// `vulkan:N` is always Vulkan.
+    pub fn parse(spec: &str) -> anyhow::Result<Self> {
+        if spec == "cpu" {
+            return Ok(Self::Flex);
+        }
+        if spec == "vulkan:cpu" {
+            return Ok(Self::VulkanCpu);
+        }
+        let Some((kind, index)) = spec.split_once(':') else {
+            bail!("--device {spec}: {DEVICE_FORMS}");
+        };
+        let index: u32 = match (["cuda", "gpu", "vulkan"].contains(&kind), index.parse()) {
+            (true, Ok(i)) => i,
+            (true, Err(_)) => bail!("--device {spec}: expected {kind}:N with N a GPU index"),
+            (false, _) => bail!("--device {spec}: {DEVICE_FORMS}"),
+        };
+        Ok(match kind {
+            "vulkan" => Self::VulkanGpu(index),
+            _ if cfg!(feature = "cuda") => Self::Cuda(index),
+            _ => Self::VulkanGpu(index),
+        })
+    }
+}
 
 impl ComputeDevice {
-    /// Parses `cpu`, or `cuda:N` / `gpu:N` / `vulkan:N` (the N-th discrete GPU, driven by
-    /// burn's wgpu backend on Vulkan in a build with the `vulkan` feature).
+    /// Parses and opens a `--device` (see [`DeviceSpec::parse`]).
     ///
     /// A comma-separated list (`cuda:0,cuda:1,cuda:2,cuda:3`) trains data parallel over those
     /// devices: each step's batch is split across them and their gradients summed on the first.
@@ -44,66 +107,153 @@ impl ComputeDevice {
                 ..first
             });
         }
-        if spec == "cpu" {
-            return Ok(Self {
-                device: Device::flex(),
-                name: "cpu".into(),
-                backend: "burn 0.22 flex (CPU, f32)".into(),
-                gpu_index: None,
-                data_parallel: Vec::new(),
-            });
-        }
-        let Some((kind, index)) = spec.split_once(':') else {
-            bail!("--device {spec}: expected 'cpu' or 'cuda:N' (also 'gpu:N', 'vulkan:N')");
+        let (device, backend) = match DeviceSpec::parse(spec)? {
+            DeviceSpec::Flex => {
+                return Ok(Self {
+                    device: Device::flex(),
+                    name: "cpu".into(),
+                    backend: "burn 0.22 flex (CPU, f32)".into(),
+                    adapter: None,
+                    data_parallel: Vec::new(),
+                });
+            }
+            other => gpu::open(spec, other)?,
         };
-        if !["cuda", "gpu", "vulkan"].contains(&kind) {
-            bail!("--device {spec}: expected 'cpu' or 'cuda:N' (also 'gpu:N', 'vulkan:N')");
+        let adapter = gpu::adapter_info(&device);
+        Ok(Self {
+            device,
+            name: spec.to_string(),
+            backend: backend.into(),
+            adapter,
+            data_parallel: Vec::new(),
+        })
+    }
+
+    /// Whether the device is a GPU card (NVML can watch it).
+    pub fn is_gpu_card(&self) -> bool {
+        self.adapter
+            .as_ref()
+            .is_some_and(|a| a.pci_bus_id.is_some())
+    }
+
+    /// The adapter in words, for records and tables: `NVIDIA H200 (NVIDIA 570.86)`.
+    pub fn adapter_label(&self) -> String {
+        match &self.adapter {
+            Some(a) if a.driver.is_empty() => a.name.clone(),
+            Some(a) => format!("{} ({})", a.name, a.driver),
+            None => String::new(),
         }
-        let index: u32 = index.parse().map_err(|_| {
-            anyhow::anyhow!("--device {spec}: expected {kind}:N with N a GPU index")
-        })?;
-        gpu_device(spec, index)
     }
 }
 
-#[cfg(feature = "vulkan")]
-fn gpu_device(spec: &str, index: u32) -> anyhow::Result<ComputeDevice> {
-    let device = Device::vulkan(burn::tensor::DeviceKind::DiscreteGpu(index as usize));
-    // wgpu opens the adapter lazily and panics (in its own thread) when there is none: open
-    // it now, quietly, so that a missing GPU or Vulkan driver is one clear error.
-    let messages = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
-    let seen = messages.clone();
-    let hook = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        if let Ok(mut m) = seen.lock() {
-            m.push(crate::panic::panic_message(info.payload()));
+#[cfg(any(feature = "vulkan", feature = "cuda"))]
+mod gpu {
+    use super::{AdapterInfo, DeviceSpec};
+    use anyhow::bail;
+    use burn::tensor::{Device, DeviceKind};
+
+    /// Opens the device now, quietly, so that a missing GPU or driver is one clear error:
+    /// the backends open their adapter lazily and panic (in their own thread) without one.
+    pub fn open(spec: &str, which: DeviceSpec) -> anyhow::Result<(Device, &'static str)> {
+        let (device, backend) = match which {
+            DeviceSpec::Flex => unreachable!("flex is no GPU backend"),
+            DeviceSpec::Cuda(index) => cuda(spec, index)?,
+            DeviceSpec::VulkanGpu(index) => vulkan(spec, DeviceKind::DiscreteGpu(index as usize))?,
+            DeviceSpec::VulkanCpu => vulkan(spec, DeviceKind::Cpu)?,
+        };
+        let probe = crate::panic::catch_quietly(|| {
+            burn::tensor::Tensor::<1>::zeros([1], &device).into_data()
+        });
+        if let Err(why) = probe {
+            let needs = match which {
+                DeviceSpec::Cuda(_) => "the CUDA backend needs the NVIDIA driver (libcuda.so.1) and NVRTC",
+                DeviceSpec::VulkanCpu => {
+                    "a CPU Vulkan driver needs libvulkan.so.1 and Mesa's lavapipe (Debian: apt-get install libvulkan1 mesa-vulkan-drivers; `bash benchmarks/install-vulkan-cpu.sh`)"
+                }
+                _ => "a Vulkan GPU needs the NVIDIA driver's Vulkan ICD and libvulkan.so.1 (README, GPU)",
+            };
+            bail!("--device {spec}: the device could not be opened ({why}); {needs}");
         }
-    }));
-    let probe =
-        std::panic::catch_unwind(|| burn::tensor::Tensor::<1>::zeros([1], &device).into_data());
-    std::panic::set_hook(hook);
-    if probe.is_err() {
-        // the adapter thread's message says why; the caller's only that the thread died
-        let why = messages
-            .lock()
-            .map(|m| m.first().cloned().unwrap_or_default())
+        Ok((device, backend))
+    }
+
+    #[cfg(feature = "vulkan")]
+    fn vulkan(_spec: &str, kind: DeviceKind) -> anyhow::Result<(Device, &'static str)> {
+        Ok((
+            Device::vulkan(kind),
+            "burn 0.22 wgpu on Vulkan (SPIR-V kernels, f32)",
+        ))
+    }
+
+    #[cfg(not(feature = "vulkan"))]
+    fn vulkan(spec: &str, _kind: DeviceKind) -> anyhow::Result<(Device, &'static str)> {
+        bail!("--device {spec}: this build has no Vulkan backend (build with --features vulkan)")
+    }
+
+    #[cfg(feature = "cuda")]
+    fn cuda(_spec: &str, index: u32) -> anyhow::Result<(Device, &'static str)> {
+        Ok((
+            Device::cuda(index as usize),
+            "burn 0.22 CUDA (CubeCL, LLVM-compiled PTX, f32)",
+        ))
+    }
+
+    #[cfg(not(feature = "cuda"))]
+    fn cuda(spec: &str, _index: u32) -> anyhow::Result<(Device, &'static str)> {
+        bail!("--device {spec}: this build has no CUDA backend (cargo xtask build-gpu)")
+    }
+
+    /// The opened adapter's name and PCI bus id (burn's device identity) and its driver
+    /// (wgpu's adapter report on Vulkan; NVML's driver version on an NVIDIA card).
+    pub fn adapter_info(device: &Device) -> Option<AdapterInfo> {
+        let identity = device.identity()?;
+        let pci_bus_id = identity
+            .physical
+            .as_ref()
+            .and_then(|p| p.pci_address)
+            .map(|a| a.to_string());
+        let driver = vulkan_driver(&identity.name)
+            .or_else(crate::memory::nvidia_driver)
             .unwrap_or_default();
-        bail!(
-            "--device {spec}: no Vulkan GPU {index} could be opened ({why}); a GPU needs the NVIDIA driver's Vulkan ICD and libvulkan.so.1 (README, GPU)"
-        );
+        Some(AdapterInfo {
+            name: identity.name,
+            driver,
+            pci_bus_id,
+        })
     }
-    Ok(ComputeDevice {
-        device,
-        name: spec.to_string(),
-        backend: "burn 0.22 wgpu on Vulkan (SPIR-V kernels, f32)".into(),
-        gpu_index: Some(index),
-        data_parallel: Vec::new(),
-    })
+
+    /// The Vulkan driver of the adapter called `name`, as wgpu reports it.
+    #[cfg(feature = "vulkan")]
+    fn vulkan_driver(name: &str) -> Option<String> {
+        let instance = wgpu::Instance::new(wgpu::InstanceDescriptor {
+            backends: wgpu::Backends::VULKAN,
+            ..wgpu::InstanceDescriptor::new_without_display_handle()
+        });
+        let adapters =
+            futures_lite::future::block_on(instance.enumerate_adapters(wgpu::Backends::VULKAN));
+        adapters.iter().map(|a| a.get_info()).find_map(|info| {
+            (info.name == name).then(|| format!("{}: {}", info.driver, info.driver_info))
+        })
+    }
+
+    #[cfg(not(feature = "vulkan"))]
+    fn vulkan_driver(_name: &str) -> Option<String> {
+        None
+    }
 }
 
-#[cfg(not(feature = "vulkan"))]
-fn gpu_device(spec: &str, _index: u32) -> anyhow::Result<ComputeDevice> {
-    bail!(
-        "--device {spec}: this build has no GPU backend; build with `--features vulkan` (see README, GPU) or use --device cpu"
-    )
+#[cfg(not(any(feature = "vulkan", feature = "cuda")))]
+mod gpu {
+    use super::{AdapterInfo, DeviceSpec};
+    use burn::tensor::Device;
+
+    pub fn open(spec: &str, _which: DeviceSpec) -> anyhow::Result<(Device, &'static str)> {
+        anyhow::bail!(
+            "--device {spec}: this build has no GPU backend; build with `--features vulkan` or `cargo xtask build-gpu` (README, GPU), or use --device cpu"
+        )
+    }
+
+    pub fn adapter_info(_device: &Device) -> Option<AdapterInfo> {
+        None
+    }
 }

@@ -105,6 +105,9 @@ pub struct RunRecord {
     pub training: TrainingSettings,
     pub backend: String,
     pub device: String,
+    /// The adapter the GPU backend opened: name, driver, PCI bus id (`None` on flex).
+    #[serde(default)]
+    pub adapter: Option<crate::device::AdapterInfo>,
     pub cost: CostInfo,
     pub timing: Timing,
     pub memory: MemoryPeak,

@@ -20,7 +20,7 @@ use crate::data_parallel::step_gradients;
 use crate::device::ComputeDevice;
 use crate::experiment::{LossKind, OptimizerKind, Profile, ScheduleKind};
 use crate::host::HostInfo;
-use crate::memory::{MemoryPeak, NvmlSampler, memory_peak, reset_peak_rss};
+use crate::memory::{MemoryPeak, memory_peak, reset_peak_rss, start_sampler};
 use crate::metrics::{Convention, MetricAccumulator};
 use crate::panic::panic_message;
 use crate::progress::Progress;
@@ -94,6 +94,7 @@ fn base_record(plan: &RunPlan<'_>) -> RunRecord {
         training: settings(&plan.profile),
         backend: plan.device.backend.clone(),
         device: plan.device.name.clone(),
+        adapter: plan.device.adapter.clone(),
         cost: CostInfo {
             params: 0,
             macs_paper_config: 0,
@@ -136,7 +137,11 @@ fn train_and_test(
     let base = &plan.device.device;
     base.seed(profile.seed);
     let device = base.clone().autodiff();
-    let mut model = registry::build(plan.model, &config, &device)?;
+    // The weights are drawn on the CPU from the run's seed, then moved: a run starts from the
+    // same weights on every backend (each backend's own generator draws other numbers).
+    let host = burn::tensor::Device::flex();
+    host.seed(profile.seed);
+    let mut model = registry::build(plan.model, &config, &host)?.fork(&device);
     let mut optim = optimizer(profile);
     let replicas: Vec<burn::tensor::Device> = plan
         .device
@@ -162,10 +167,7 @@ fn train_and_test(
     }
 
     reset_peak_rss();
-    let sampler = plan
-        .device
-        .gpu_index
-        .map(|i| NvmlSampler::start(i, std::time::Duration::from_millis(100)));
+    let sampler = start_sampler(plan.device, std::time::Duration::from_millis(100));
 
     let parent = std::os::unix::process::parent_id();
     let train = &plan.data.train;

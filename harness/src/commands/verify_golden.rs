@@ -3,6 +3,8 @@
 use std::path::PathBuf;
 
 use clap::Args;
+
+use crate::device::ComputeDevice;
 use vpbench_models::golden::{GoldenOutcome, GoldenReport, verify_golden};
 
 #[derive(Args, Debug)]
@@ -19,14 +21,22 @@ pub struct VerifyGoldenArgs {
     /// One JSON object per file on stdout instead of text.
     #[arg(long)]
     pub json: bool,
+    /// The backend to check: `cpu` (burn flex), `vulkan:cpu` (a CPU Vulkan driver such as
+    /// lavapipe), `vulkan:N`, `cuda:N`.
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
 }
 
 /// Returns whether every file passed or was skipped.
 pub fn run(args: &VerifyGoldenArgs) -> anyhow::Result<bool> {
     let mut all_ok = true;
     let (mut passed, mut failed, mut skipped) = (0, 0, 0);
+    let device = ComputeDevice::parse(&args.device)?;
+    if !args.json {
+        println!("device {}: {} {}", device.name, device.backend, device.adapter_label());
+    }
     for file in &args.files {
-        match verify_golden(file) {
+        match verify_golden(file, &device.device) {
             Ok(report) => {
                 let ok = matches!(report.outcome, GoldenOutcome::Skipped { .. })
                     || report.passed(args.tolerance);
@@ -58,8 +68,8 @@ pub fn run(args: &VerifyGoldenArgs) -> anyhow::Result<bool> {
     }
     if !args.json {
         println!(
-            "golden: {passed} passed, {failed} failed, {skipped} skipped (tolerance {:e})",
-            args.tolerance
+            "golden on {}: {passed} passed, {failed} failed, {skipped} skipped (tolerance {:e})",
+            device.name, args.tolerance
         );
     }
     Ok(all_ok)

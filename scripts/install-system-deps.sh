@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The system packages vpbench's tests need beyond crates: a real Vulkan driver that runs on the
+# CPU (Mesa's lavapipe) and the Vulkan loader, so that burn's GPU kernels (the CubeCL code that
+# CUDA and every GPU run too) execute in the tests of a machine without a GPU.
+# Debian/Ubuntu; idempotent; as root or through sudo.
+set -euo pipefail
+packages=(libvulkan1 mesa-vulkan-drivers)
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo=sudo
+    echo "installing ${missing[*]} (apt)"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+if ! ls /usr/share/vulkan/icd.d/lvp_icd*.json >/dev/null 2>&1; then
+    echo "error: lavapipe's Vulkan ICD (/usr/share/vulkan/icd.d/lvp_icd.*.json) is missing after installing mesa-vulkan-drivers" >&2
+    exit 1
+fi
+echo "system packages: ${packages[*]} present (lavapipe: $(ls /usr/share/vulkan/icd.d/lvp_icd*.json | head -1))"
