@@ -15,7 +15,7 @@ use burn::tensor::{Distribution, Tensor};
 
 use crate::device::ComputeDevice;
 use crate::experiment::Profile;
-use crate::memory::{MemoryPeak, NvmlSampler, memory_peak, reset_peak_rss};
+use crate::memory::{MemoryPeak, memory_peak, reset_peak_rss, start_sampler};
 use crate::recipe::{learning_rate, model_loss, optimizer, training_feeding};
 
 /// How many steps to run and time.
@@ -108,9 +108,7 @@ pub fn bench_model(
     let base = &device.device;
     base.seed(profile.seed);
     reset_peak_rss();
-    let sampler = device
-        .gpu_index
-        .map(|i| NvmlSampler::start(i, std::time::Duration::from_millis(20)));
+    let sampler = start_sampler(device, std::time::Duration::from_millis(20));
     let shape = [
         batch,
         config.seq_len(),

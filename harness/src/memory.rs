@@ -2,33 +2,78 @@
 //! sampled by a thread, on NVIDIA GPUs.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-/// What a run's memory peak was, and how it was measured.
+/// What a run's memory peak was, and how it was measured. A value that was not measured is
+/// `None` (shown as "not measured"), never 0.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct MemoryPeak {
     /// Peak resident set size of the process during the run (Linux VmHWM, reset at the
     /// start of each run), bytes.
     pub process_peak_rss_bytes: Option<u64>,
-    /// NVML: peak memory used by this process on the GPU, bytes.
+    /// NVML: peak memory used by this process on the GPU (compute and graphics process
+    /// lists), bytes; `None` where NVML never listed this process (inside a container the
+    /// PIDs NVML reports are the host's).
     pub gpu_process_peak_bytes: Option<u64>,
     /// NVML: peak memory used on the whole GPU, bytes.
     pub gpu_device_peak_bytes: Option<u64>,
+    /// NVML: the whole GPU's peak minus its level when the run started, bytes: this run's
+    /// share where the process cannot be attributed (and nothing else ran on the card).
+    #[serde(default)]
+    pub gpu_device_rise_bytes: Option<u64>,
     /// burn's memory-pool peak (CubeCL backends only), bytes.
     pub pool_peak_bytes: Option<u64>,
+    /// The run's device is a GPU card: the headline is GPU memory, never the CPU's RSS.
+    #[serde(default)]
+    pub on_gpu: bool,
     /// Which of the above is the headline number, in words.
     pub measured_as: String,
 }
 
 impl MemoryPeak {
-    /// The number reports show: the GPU process peak where measured, else peak RSS.
+    /// The number reports show. On a GPU: NVML's per-process peak, else the device's rise,
+    /// else burn's pool peak; on a CPU (flex, lavapipe): peak RSS. `None`: not measured.
     pub fn headline_bytes(&self) -> Option<u64> {
-        self.gpu_process_peak_bytes.or(self.process_peak_rss_bytes)
+        if self.on_gpu {
+            self.gpu_process_peak_bytes
+                .or(self.gpu_device_rise_bytes)
+                .or(self.pool_peak_bytes)
+        } else {
+            self.process_peak_rss_bytes
+        }
     }
+
+    /// The headline in megabytes for summaries, or "not measured".
+    pub fn headline_text(&self) -> String {
+        match self.headline_bytes() {
+            Some(b) => format!("{:.1} MB", b as f64 / 1e6),
+            None => "not measured".into(),
+        }
+    }
+}
+
+/// One entry of NVML's process lists: a PID and the memory NVML attributes to it
+/// (`None`: NVML could not say, as under some drivers and MIG).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ProcessMemory {
+    pub pid: u32,
+    pub used_bytes: Option<u64>,
+}
+
+/// This process's GPU memory in one sample of NVML's compute and graphics lists: the largest
+/// entry under its PID (a process on both lists is listed twice with the same allocation), or
+/// `None` when the PID is not listed or no entry says how much.
+pub fn process_memory(pid: u32, listed: &[ProcessMemory]) -> Option<u64> {
+    listed
+        .iter()
+        .filter(|p| p.pid == pid)
+        .filter_map(|p| p.used_bytes)
+        .max()
 }
 
 /// Resets the kernel's peak-RSS counter of this process (Linux; no-op elsewhere).
@@ -65,45 +110,64 @@ pub fn gpu_description() -> String {
     }
 }
 
+/// The NVIDIA driver's version through NVML (`NVIDIA 570.86.15`), where there is one.
+pub fn nvidia_driver() -> Option<String> {
+    let nvml = nvml_wrapper::Nvml::init().ok()?;
+    Some(format!("NVIDIA {}", nvml.sys_driver_version().ok()?))
+}
+
 /// The part of a loader error worth printing (the library that was missing).
 fn short_reason(error: &str) -> String {
     error.rsplit(": ").nth(1).unwrap_or(error).to_string()
 }
 
-/// Samples NVML at a fixed interval for device `index` until stopped.
+/// NVML's peaks over a run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NvmlPeaks {
+    /// `None`: this process was never listed.
+    pub process: Option<u64>,
+    pub device: u64,
+    /// The device's used memory when sampling started.
+    pub device_at_start: u64,
+}
+
+/// Samples NVML at a fixed interval for one GPU until stopped.
 pub struct NvmlSampler {
     stop: Arc<AtomicBool>,
-    process_peak: Arc<AtomicU64>,
-    device_peak: Arc<AtomicU64>,
+    peaks: Arc<Mutex<NvmlPeaks>>,
     handle: Option<JoinHandle<()>>,
 }
 
 impl NvmlSampler {
-    /// Starts sampling, or returns why it cannot (no NVML, no such GPU).
-    pub fn start(index: u32, interval: Duration) -> Result<Self, String> {
+    /// Starts sampling the GPU at `pci_bus_id` (the device the backend opened, found by bus
+    /// id because Vulkan, CUDA and NVML may number the cards differently), or returns why it
+    /// cannot (no NVML, no such GPU).
+    pub fn start(pci_bus_id: &str, interval: Duration) -> Result<Self, String> {
         let nvml = nvml_wrapper::Nvml::init().map_err(|e| format!("NVML not available: {e}"))?;
-        nvml.device_by_index(index)
-            .map_err(|e| format!("NVML has no GPU {index}: {e}"))?;
+        let at_start = nvml
+            .device_by_pci_bus_id(pci_bus_id)
+            .and_then(|d| d.memory_info())
+            .map_err(|e| format!("NVML has no GPU at PCI bus id {pci_bus_id}: {e}"))?
+            .used;
         let stop = Arc::new(AtomicBool::new(false));
-        let process_peak = Arc::new(AtomicU64::new(0));
-        let device_peak = Arc::new(AtomicU64::new(0));
-        let (s, pp, dp) = (stop.clone(), process_peak.clone(), device_peak.clone());
+        let peaks = Arc::new(Mutex::new(NvmlPeaks {
+            process: None,
+            device: at_start,
+            device_at_start: at_start,
+        }));
+        let (s, shared, bus) = (stop.clone(), peaks.clone(), pci_bus_id.to_string());
         let pid = std::process::id();
         let handle = std::thread::spawn(move || {
-            let Ok(device) = nvml.device_by_index(index) else {
+            let Ok(device) = nvml.device_by_pci_bus_id(bus) else {
                 return;
             };
             while !s.load(Ordering::Relaxed) {
-                if let Ok(info) = device.memory_info() {
-                    dp.fetch_max(info.used, Ordering::Relaxed);
-                }
-                if let Ok(procs) = device.running_compute_processes() {
-                    for p in procs.iter().filter(|p| p.pid == pid) {
-                        if let nvml_wrapper::enums::device::UsedGpuMemory::Used(bytes) =
-                            p.used_gpu_memory
-                        {
-                            pp.fetch_max(bytes, Ordering::Relaxed);
-                        }
+                let used = device.memory_info().ok().map(|m| m.used);
+                let listed = nvml_processes(&device);
+                if let Ok(mut p) = shared.lock() {
+                    p.device = p.device.max(used.unwrap_or(0));
+                    if let Some(mine) = process_memory(pid, &listed) {
+                        p.process = Some(p.process.unwrap_or(0).max(mine));
                     }
                 }
                 std::thread::sleep(interval);
@@ -111,23 +175,47 @@ impl NvmlSampler {
         });
         Ok(Self {
             stop,
-            process_peak,
-            device_peak,
+            peaks,
             handle: Some(handle),
         })
     }
 
-    /// Stops sampling; returns (process peak, device peak) in bytes.
-    pub fn finish(mut self) -> (u64, u64) {
+    /// Stops sampling; returns the peaks.
+    pub fn finish(mut self) -> NvmlPeaks {
         self.stop.store(true, Ordering::Relaxed);
         if let Some(h) = self.handle.take() {
             let _ = h.join();
         }
-        (
-            self.process_peak.load(Ordering::Relaxed),
-            self.device_peak.load(Ordering::Relaxed),
-        )
+        self.peaks.lock().map(|p| *p).unwrap_or_default()
     }
+}
+
+/// NVML's compute and graphics process lists of one device (Vulkan work is listed as graphics
+/// on some drivers).
+fn nvml_processes(device: &nvml_wrapper::Device) -> Vec<ProcessMemory> {
+    use nvml_wrapper::enums::device::UsedGpuMemory;
+    let compute = device.running_compute_processes().unwrap_or_default();
+    let graphics = device.running_graphics_processes().unwrap_or_default();
+    compute
+        .iter()
+        .chain(graphics.iter())
+        .map(|p| ProcessMemory {
+            pid: p.pid,
+            used_bytes: match p.used_gpu_memory {
+                UsedGpuMemory::Used(bytes) => Some(bytes),
+                UsedGpuMemory::Unavailable => None,
+            },
+        })
+        .collect()
+}
+
+/// Starts the NVML sampler for a run's device where it is a GPU card; `None` on a CPU.
+pub(crate) fn start_sampler(
+    device: &crate::device::ComputeDevice,
+    interval: Duration,
+) -> Option<Result<NvmlSampler, String>> {
+    let bus = device.adapter.as_ref()?.pci_bus_id.as_ref()?;
+    Some(NvmlSampler::start(bus, interval))
 }
 
 /// The memory peaks of a run that has just ended: peak RSS, the NVML sampler's peaks where it
@@ -144,28 +232,101 @@ pub(crate) fn memory_peak(
             .map(|p| p.page_size * p.pages_peak)
             .sum::<u64>()
     });
-    let mut peak = match sampler {
-        Some(Ok(s)) => {
-            let (process, device_used) = s.finish();
-            MemoryPeak {
-                process_peak_rss_bytes: rss,
-                gpu_process_peak_bytes: Some(process),
-                gpu_device_peak_bytes: Some(device_used),
-                pool_peak_bytes: None,
-                measured_as: "GPU: NVML per-process peak, sampled every 100 ms".into(),
-            }
-        }
-        Some(Err(why)) => MemoryPeak {
-            process_peak_rss_bytes: rss,
-            measured_as: format!("CPU process peak RSS (GPU memory not measured: {why})"),
-            ..Default::default()
-        },
-        None => MemoryPeak {
-            process_peak_rss_bytes: rss,
-            measured_as: "CPU: peak RSS of the run's process (Linux VmHWM, reset at the start of the run); no GPU".into(),
-            ..Default::default()
-        },
+    let mut peak = MemoryPeak {
+        process_peak_rss_bytes: rss,
+        pool_peak_bytes: pool_peak,
+        ..Default::default()
     };
-    peak.pool_peak_bytes = pool_peak;
+    match sampler {
+        Some(Ok(s)) => {
+            let nvml = s.finish();
+            peak.on_gpu = true;
+            peak.gpu_process_peak_bytes = nvml.process;
+            peak.gpu_device_peak_bytes = Some(nvml.device);
+            peak.gpu_device_rise_bytes = Some(nvml.device.saturating_sub(nvml.device_at_start));
+            peak.measured_as = gpu_headline_words(&peak);
+        }
+        Some(Err(why)) => {
+            peak.on_gpu = true;
+            peak.measured_as = match pool_peak {
+                Some(_) => format!("GPU: burn's memory-pool peak (NVML not measured: {why})"),
+                None => format!("GPU memory not measured ({why})"),
+            };
+        }
+        None => {
+            peak.measured_as = "CPU: peak RSS of the run's process (Linux VmHWM, reset at the start of the run); no GPU".into();
+        }
+    }
     peak
+}
+
+/// Says which NVML number is a GPU run's headline.
+fn gpu_headline_words(peak: &MemoryPeak) -> String {
+    if peak.gpu_process_peak_bytes.is_some() {
+        "GPU: NVML per-process peak (compute and graphics lists), sampled".into()
+    } else {
+        "GPU: NVML device peak minus its level at the start of the run (this process was not in NVML's process lists, as in a container), sampled".into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn listed(entries: &[(u32, Option<u64>)]) -> Vec<ProcessMemory> {
+        entries
+            .iter()
+            .map(|&(pid, used_bytes)| ProcessMemory { pid, used_bytes })
+            .collect()
+    }
+
+    #[test]
+    fn process_memory_is_taken_from_this_pid_only() {
+        let l = listed(&[(10, Some(5)), (42, Some(300)), (7, Some(900))]);
+        assert_eq!(process_memory(42, &l), Some(300));
+    }
+
+    #[test]
+    fn a_process_on_both_lists_counts_once() {
+        // compute list, then graphics list: one allocation seen twice
+        let l = listed(&[(42, Some(300)), (42, Some(300)), (42, Some(120))]);
+        assert_eq!(process_memory(42, &l), Some(300));
+    }
+
+    #[test]
+    fn an_unlisted_pid_or_unavailable_usage_is_not_a_measured_zero() {
+        let l = listed(&[(1, Some(5)), (42, None)]);
+        assert_eq!(process_memory(42, &l), None);
+        assert_eq!(process_memory(43, &l), None);
+        assert_eq!(process_memory(42, &[]), None);
+    }
+
+    #[test]
+    fn a_gpu_run_without_process_attribution_headlines_the_device_rise() {
+        let peak = MemoryPeak {
+            process_peak_rss_bytes: Some(9_000),
+            gpu_device_peak_bytes: Some(5_000),
+            gpu_device_rise_bytes: Some(2_000),
+            on_gpu: true,
+            ..Default::default()
+        };
+        assert_eq!(peak.headline_bytes(), Some(2_000));
+        assert!(gpu_headline_words(&peak).contains("minus its level"));
+    }
+
+    #[test]
+    fn gpu_memory_not_measured_is_absent_not_zero_and_not_the_cpu_rss() {
+        let peak = MemoryPeak {
+            process_peak_rss_bytes: Some(9_000),
+            on_gpu: true,
+            ..Default::default()
+        };
+        assert_eq!(peak.headline_bytes(), None);
+        assert_eq!(peak.headline_text(), "not measured");
+        let cpu = MemoryPeak {
+            process_peak_rss_bytes: Some(9_000_000),
+            ..Default::default()
+        };
+        assert_eq!(cpu.headline_text(), "9.0 MB");
+    }
 }

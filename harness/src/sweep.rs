@@ -249,12 +249,12 @@ fn status_word(status: &RunStatus) -> &'static str {
 fn summary(r: &RunRecord) -> String {
     match (&r.status, &r.test) {
         (RunStatus::Finished, Some(t)) => format!(
-            "{}: finished in {:.1} s, MSE {:.3}, SSIM {:.4}, peak memory {:.1} MB",
+            "{}: finished in {:.1} s, MSE {:.3}, SSIM {:.4}, peak memory {}",
             r.run_id,
             r.timing.total_s,
             t.authors.mse,
             t.authors.ssim,
-            r.memory.headline_bytes().unwrap_or(0) as f64 / 1e6
+            r.memory.headline_text()
         ),
         (RunStatus::Failed { reason }, _) => format!("{}: FAILED: {reason}", r.run_id),
         _ => format!("{}: finished without test metrics", r.run_id),

@@ -71,6 +71,8 @@ struct BenchReport {
     profile_description: String,
     device: String,
     backend: String,
+    /// The adapter and driver the GPU backend opened (empty on flex).
+    adapter: String,
     host: HostInfo,
     steps: BenchSteps,
     matmul_size: usize,
@@ -113,7 +115,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<bool> {
         write_atomic(path, serde_json::to_string(&result)?.as_bytes())?;
         return Ok(true);
     }
-    let matmul_size = args.matmul_size.unwrap_or(if device.gpu_index.is_some() {
+    let matmul_size = args.matmul_size.unwrap_or(if device.is_gpu_card() {
         4096
     } else {
         512
@@ -145,6 +147,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<bool> {
         profile_description: profile.description.clone(),
         device: device.name.clone(),
         backend: device.backend.clone(),
+        adapter: device.adapter_label(),
         host: HostInfo::collect(),
         steps,
         matmul_size,
@@ -256,7 +259,7 @@ fn summary_line(r: &BenchResult) -> String {
 fn megabytes(r: &BenchResult) -> String {
     r.memory
         .headline_bytes()
-        .map_or("-".into(), |b| format!("{:.1} MB", b as f64 / 1e6))
+        .map_or("not measured".into(), |b| format!("{:.1} MB", b as f64 / 1e6))
 }
 
 fn to_csv(report: &BenchReport) -> anyhow::Result<String> {
@@ -333,8 +336,10 @@ fn to_markdown(report: &BenchReport) -> String {
     );
     let _ = writeln!(
         s,
-        "- Device: {}; backend: {}",
-        report.device, report.backend
+        "- Device: {}; backend: {}; adapter: {}",
+        report.device,
+        report.backend,
+        if report.adapter.is_empty() { "none (CPU)" } else { &report.adapter }
     );
     let _ = writeln!(
         s,
@@ -353,7 +358,7 @@ fn to_markdown(report: &BenchReport) -> String {
     );
     let _ = writeln!(
         s,
-        "- Train MAC rate counts a training step as 3 forward passes; memory: the run's headline peak (GPU process peak under NVML, else peak RSS)\n"
+        "- Train MAC rate counts a training step as 3 forward passes; memory: the run's headline peak (on a GPU: NVML's process peak, else the device's rise, else burn's pool peak; on a CPU: peak RSS; never 0 for not measured)\n"
     );
     s.push_str("| Model | Batch | Train seq/s | Eval seq/s | Peak memory | Fwd GMAC/seq | Eval GMAC/s | Train GMAC/s | Eval % of matmul peak |\n");
     s.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
