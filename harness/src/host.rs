@@ -37,27 +37,13 @@ impl HostInfo {
     }
 }
 
-/// The commit of the working tree, `-dirty` when it has uncommitted changes.
+/// The commit this binary was built from, `-dirty` when the tree had uncommitted changes
+/// (recorded by the build script, so that a copied binary still knows it).
+pub fn build_commit() -> &'static str {
+    env!("VPBENCH_BUILD_COMMIT")
+}
+
+/// The commit of the code that runs: [`build_commit`].
 pub fn git_commit() -> String {
-    let run = |args: &[&str]| {
-        std::process::Command::new("git")
-            .args(args)
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .output()
-            .ok()
-            .filter(|o| o.status.success())
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-    };
-    match run(&["rev-parse", "HEAD"]) {
-        Some(commit) => {
-            let dirty = run(&["status", "--porcelain", "--untracked-files=no"])
-                .is_some_and(|s| !s.is_empty());
-            if dirty {
-                format!("{commit}-dirty")
-            } else {
-                commit
-            }
-        }
-        None => "unknown (not a git checkout)".to_string(),
-    }
+    build_commit().to_string()
 }
