@@ -89,3 +89,24 @@ fn a_device_list_means_data_parallel_over_those_devices() {
     let e = ComputeDevice::parse("cpu,tpu:1").err().unwrap().to_string();
     assert!(e.contains("tpu:1"), "{e}");
 }
+
+#[test]
+fn the_shards_of_a_step_run_at_the_same_time() {
+    use vpbench_harness::data_parallel::step_gradients_timed;
+    let device = Device::flex().autodiff();
+    device.seed(6);
+    let model = registry::build("convlstm", &config(), &device).unwrap();
+    let frames = Tensor::<5>::random([4, 5, 1, 8, 8], Distribution::Uniform(0.0, 1.0), &device);
+    let two = vec![device.clone(), device.clone()];
+    let step = step_gradients_timed(&model, &two, frames, &Feeding::Autoregressive, LossKind::L2L1Sum)
+        .unwrap();
+    let spans = &step.shard_spans;
+    assert_eq!(spans.len(), 2);
+    // each shard started before the other one ended: their executions overlap in time
+    let latest_start = spans.iter().map(|s| s.0).max().unwrap();
+    let earliest_end = spans.iter().map(|s| s.1).min().unwrap();
+    assert!(
+        latest_start < earliest_end,
+        "shards ran one after another: {spans:?}"
+    );
+}

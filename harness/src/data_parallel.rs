@@ -3,6 +3,8 @@
 //! gradients are summed on the model's own device before one optimiser step (the paper's
 //! protocol: 4 GPUs, one sequence each).
 
+use std::time::Instant;
+
 use burn::optim::GradientsParams;
 use burn::tensor::{Device, Tensor};
 use vpbench_models::{Feeding, Model};
@@ -52,23 +54,90 @@ pub fn step_gradients(
     feeding: &Feeding,
     loss: LossKind,
 ) -> anyhow::Result<(f64, GradientsParams)> {
+    step_gradients_timed(model, devices, frames, feeding, loss).map(|s| (s.loss, s.gradients))
+}
+
+/// One data-parallel step and when each shard's work ran.
+pub struct ParallelStep {
+    pub loss: f64,
+    pub gradients: GradientsParams,
+    /// Start and end of each shard's forward and backward, in shard order.
+    pub shard_spans: Vec<(Instant, Instant)>,
+}
+
+/// [`step_gradients`], with the shards' time spans. The shards run concurrently, one thread
+/// per device: forking the replicas (the broadcast of the current weights) happens first on
+/// the calling thread, then every replica runs its forward and backward at once, and the
+/// gradients are reduced once on the model's device.
+pub fn step_gradients_timed(
+    model: &Model,
+    devices: &[Device],
+    frames: Tensor<5>,
+    feeding: &Feeding,
+    loss: LossKind,
+) -> anyhow::Result<ParallelStep> {
     if devices.len() <= 1 {
+        let begin = Instant::now();
         let l = model_loss(model, frames, feeding, loss)?;
         let value = l.clone().into_scalar::<f32>() as f64;
-        return Ok((value, model.backward(l)));
+        let gradients = model.backward(l);
+        return Ok(ParallelStep {
+            loss: value,
+            gradients,
+            shard_spans: vec![(begin, Instant::now())],
+        });
     }
     let batch = frames.dims()[0];
+    let work: Vec<_> = shards(batch, devices.len())
+        .into_iter()
+        .zip(devices)
+        .map(|((start, len), device)| {
+            let replica = model.fork(device);
+            let shard = frames.clone().narrow(0, start, len).to_device(device);
+            (replica, shard, shard_feeding(feeding, start, len), len)
+        })
+        .collect();
+    let outcomes: Vec<anyhow::Result<(f64, GradientsParams, (Instant, Instant))>> =
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = work
+                .into_iter()
+                .map(|(replica, shard, shard_feeding, len)| {
+                    scope.spawn(move || {
+                        let begin = Instant::now();
+                        let l = model_loss(&replica, shard, &shard_feeding, loss)?
+                            .mul_scalar(len as f64 / batch as f64);
+                        let value = l.clone().into_scalar::<f32>() as f64;
+                        let gradients = replica.backward(l);
+                        Ok((value, gradients, (begin, Instant::now())))
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join().unwrap_or_else(|panic| {
+                        Err(anyhow::anyhow!(
+                            "a data-parallel shard panicked: {}",
+                            crate::panic::panic_message(panic.as_ref())
+                        ))
+                    })
+                })
+                .collect()
+        });
     let mut value = 0.0;
-    let mut parts = Vec::with_capacity(devices.len());
-    for ((start, len), device) in shards(batch, devices.len()).into_iter().zip(devices) {
-        let replica = model.fork(device);
-        let shard = frames.clone().narrow(0, start, len).to_device(device);
-        let l = model_loss(&replica, shard, &shard_feeding(feeding, start, len), loss)?
-            .mul_scalar(len as f64 / batch as f64);
-        value += l.clone().into_scalar::<f32>() as f64;
-        parts.push(replica.backward(l));
+    let mut parts = Vec::with_capacity(outcomes.len());
+    let mut shard_spans = Vec::with_capacity(outcomes.len());
+    for outcome in outcomes {
+        let (v, gradients, span) = outcome?;
+        value += v;
+        parts.push(gradients);
+        shard_spans.push(span);
     }
-    Ok((value, model.sum_gradients(parts)))
+    Ok(ParallelStep {
+        loss: value,
+        gradients: model.sum_gradients(parts),
+        shard_spans,
+    })
 }
 
 #[cfg(test)]
