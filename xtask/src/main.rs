@@ -1,9 +1,11 @@
 //! `cargo xtask <task>`: the project's reproducible jobs.
 
 mod bench;
+mod build_gpu;
 mod ci_regress;
 mod figures;
 mod reproduce;
+mod root;
 mod slurm;
 
 use std::path::PathBuf;
@@ -30,14 +32,24 @@ enum Task {
     /// Training and evaluation throughput, peak memory and MAC rate of each model of a table,
     /// written under benchmarks/results/.
     Bench(bench::BenchArgs),
+    /// Build the binary to carry to a GPU machine: burn's CUDA (LLVM from PyPI, offline) and
+    /// Vulkan backends, stripped and xz-compressed under dist/.
+    BuildGpu(build_gpu::BuildGpuArgs),
+    /// The golden check (as `vpbench verify-golden`), so that the one carried GPU binary
+    /// runs it too.
+    VerifyGolden(vpbench_harness::commands::verify_golden::VerifyGoldenArgs),
     /// One run of a sweep in its own process (started by reproduce-table).
     #[command(hide = true)]
     RunOne(reproduce::RunOneArgs),
 }
 
-/// The workspace root (the folder holding `configs/`).
+/// The folder holding `configs/` (see [`root::root`]); exits with the reason where there is
+/// none.
 pub fn workspace_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+    root::root().unwrap_or_else(|e| {
+        eprintln!("error: {e}");
+        std::process::exit(2)
+    })
 }
 
 fn main() -> ExitCode {
@@ -47,6 +59,8 @@ fn main() -> ExitCode {
         Task::CiRegress(args) => ci_regress::run(&args),
         Task::Figures(args) => reproduce::figures(&args),
         Task::Bench(args) => bench::run(&args),
+        Task::BuildGpu(args) => build_gpu::run(&args),
+        Task::VerifyGolden(args) => vpbench_harness::commands::verify_golden::run(&args),
         Task::RunOne(args) => reproduce::run_one_task(&args).map(|()| true),
     };
     match result {

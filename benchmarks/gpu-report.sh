@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# The prepared device check: one call on a machine with a GPU, with the carried binary.
+#
+#   benchmarks/gpu-report.sh BINARY DEVICE GOLDEN_DIR OUT_DIR [PROFILE] [STEPS]
+#
+# BINARY     the xtask binary (`cargo xtask build-gpu`, unpacked), or target/debug/xtask
+# DEVICE     cuda:0, vulkan:0, or vulkan:cpu (lavapipe: how CI tests this script)
+# GOLDEN_DIR a folder of golden files (../shared/golden/public, copied into the checkout)
+# OUT_DIR    where everything is written ($OUT on a lent machine; benchmarks/results/<name>)
+# PROFILE    bench profile, `paper` (default: the paper's configuration) or `smoke`
+# STEPS      timed steps per model (default 5; warm-up 2)
+#
+# Writes: device.txt (probe: adapter, driver, nvidia-smi), golden.txt (every golden file on
+# DEVICE), bench-table3-*.{json,csv,md} and bench-table4-*.{json,csv,md}, and summary.md with
+# the commit, device and commands. Each step runs even if an earlier one failed; the exit
+# status is non-zero if any failed.
+set -uo pipefail
+if [ $# -lt 4 ]; then
+    sed -n '2,17p' "$0" >&2
+    exit 2
+fi
+bin=$1 device=$2 golden=$3 out=$4 profile=${5:-paper} steps=${6:-5}
+mkdir -p "$out"
+failed=()
+step() { # name, command...
+    local name=$1
+    shift
+    echo "== $name: $*"
+    if ! "$@"; then
+        failed+=("$name")
+        echo "== $name FAILED"
+    fi
+}
+{
+    echo "date: $(date -u +%FT%TZ)"
+    echo "host: $(uname -a)"
+    command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,pci.bus_id,memory.total --format=csv
+} >"$out/device.txt" 2>&1
+step golden "$bin" verify-golden --device "$device" "$golden"/*.safetensors > >(tee "$out/golden.txt") 2>&1
+for table in 3 4; do
+    step "bench-table$table" "$bin" bench --table "$table" --profile "$profile" --device "$device" \
+        --steps "$steps" --warmup 2 --quiet --out "$out" --name "bench-table$table-$profile-${device/:/}"
+done
+{
+    echo "# GPU report"
+    echo
+    echo "- Command: \`benchmarks/gpu-report.sh $*\`"
+    echo "- Binary: $("$bin" --version 2>/dev/null || basename "$bin")"
+    echo "- Failed steps: ${failed[*]:-none}"
+    echo
+    echo '```'
+    cat "$out/device.txt"
+    grep -E '^device|^golden on' "$out/golden.txt"
+    echo '```'
+    for md in "$out"/bench-table*.md; do [ -f "$md" ] && { echo; cat "$md"; }; done
+} >"$out/summary.md"
+cat "$out/summary.md"
+[ ${#failed[@]} -eq 0 ]
