@@ -194,7 +194,7 @@ fn a_gpu_device_opens_or_says_clearly_why_not() {
     );
     let o = xtask(&["bench", "--device", "tpu:0", "--out"], &out);
     assert!(
-        text(&o).contains("expected 'cpu' or 'cuda:N'"),
+        text(&o).contains("expected 'cpu', 'cuda:N'") && text(&o).contains("'vulkan:cpu'"),
         "{}",
         text(&o)
     );
