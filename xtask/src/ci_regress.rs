@@ -22,6 +22,15 @@ pub struct CiRegressArgs {
     /// Baseline file (default: configs/ci-baseline.json).
     #[arg(long)]
     pub baseline: Option<PathBuf>,
+    /// Run the sweep on another backend (`vulkan:cpu`, `cuda:0`) and compare it with the
+    /// baseline, which is the flex CPU run: costs must be equal, metrics within
+    /// `--metric-tolerance`.
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+    /// Largest relative metric difference accepted (default: the baseline's own, which is
+    /// for flex against flex).
+    #[arg(long)]
+    pub metric_tolerance: Option<f64>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -84,12 +93,12 @@ pub fn run(args: &CiRegressArgs) -> anyhow::Result<bool> {
         experiment_file,
         profile: "smoke".into(),
         source: DataSource::Synthetic,
-        device: ComputeDevice::parse("cpu")?,
+        device: ComputeDevice::parse(&args.device)?,
         out_dir: out_dir.clone(),
         resume: false,
         retry_failed: true,
         quiet: true,
-        command: "cargo xtask ci-regress".into(),
+        command: format!("cargo xtask ci-regress --device {}", args.device),
         isolate: None,
         exit_with_parent: false,
         train_missing: true,
@@ -108,6 +117,9 @@ pub fn run(args: &CiRegressArgs) -> anyhow::Result<bool> {
         .iter()
         .map(BaselineRun::from_record)
         .collect::<anyhow::Result<_>>()?;
+    if args.bless && args.device != "cpu" {
+        anyhow::bail!("--bless writes the flex CPU baseline: run it without --device");
+    }
     if args.bless {
         let baseline = Baseline {
             description: "cargo xtask ci-regress: table 3 models, smoke profile, synthetic Moving MNIST, flex CPU".into(),
@@ -130,8 +142,16 @@ pub fn run(args: &CiRegressArgs) -> anyhow::Result<bool> {
             baseline_path.display()
         )
     })?;
-    let baseline: Baseline = serde_json::from_str(&text)
+    let mut baseline: Baseline = serde_json::from_str(&text)
         .with_context(|| format!("baseline {} is not valid", baseline_path.display()))?;
+    if let Some(tolerance) = args.metric_tolerance {
+        baseline.metric_rel_tolerance = tolerance;
+    }
+    println!(
+        "ci-regress on {}: costs exact, metrics within {:.2}% of the flex baseline",
+        args.device,
+        baseline.metric_rel_tolerance * 100.0
+    );
     let problems = compare(&baseline, &current);
     let (passed, failed) = (
         current.len() - problems.len().min(current.len()),
@@ -139,6 +159,20 @@ pub fn run(args: &CiRegressArgs) -> anyhow::Result<bool> {
     );
     for p in &problems {
         println!("REGRESSION {p}");
+    }
+    for (got, want) in current.iter().filter_map(|c| {
+        let w = baseline.runs.iter().find(|w| w.model == c.model)?;
+        Some((c, w))
+    }) {
+        println!(
+            "  {}: test loss {:.6} (baseline {:.6}, {:+.3}%), MSE {:.4} ({:+.3}%)",
+            got.model,
+            got.test_loss,
+            want.test_loss,
+            100.0 * (got.test_loss - want.test_loss) / want.test_loss,
+            got.mse,
+            100.0 * (got.mse - want.mse) / want.mse
+        );
     }
     println!("ci-regress: {passed} passed, {failed} failed");
     Ok(problems.is_empty())
