@@ -174,3 +174,23 @@ fn table10_radar_cost_columns_match_the_paper_to_its_printed_precision() {
     );
     assert_eq!(format!("{:.1}", kth / 1e9), "257.9");
 }
+
+#[test]
+fn analytic_memory_is_four_parameter_copies_and_two_output_copies() {
+    use vpbench_models::cost::analytic_memory;
+    let device = burn::tensor::Device::flex();
+    let config = vpbench_tests::tiny_config();
+    let convlstm = registry::build("convlstm", &config, &device).unwrap();
+    let one = analytic_memory(&convlstm, 1).unwrap();
+    let two = analytic_memory(&convlstm, 2).unwrap();
+    assert_eq!(one.parameter_bytes, 4 * convlstm.num_params() as u64);
+    assert_eq!(one.total_bytes, 4 * one.parameter_bytes + 2 * one.output_bytes);
+    // the outputs scale with the batch, the parameters do not
+    assert_eq!(two.output_bytes, 2 * one.output_bytes);
+    assert_eq!(two.parameter_bytes, one.parameter_bytes);
+    // every cell step writes at least its four gate maps: 6 layers x 4 steps x 4 x (4 x 8 x 8) floats
+    assert!(one.output_bytes >= 6 * 4 * 4 * 4 * 8 * 8 * 4, "{one:?}");
+    // the pyramid holds smaller maps than the flat stack of the same cell
+    let ms = analytic_memory(&registry::build("sms-lstm", &config, &device).unwrap(), 1).unwrap();
+    assert!(ms.output_bytes < one.output_bytes, "{ms:?} vs {one:?}");
+}

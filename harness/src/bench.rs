@@ -46,6 +46,9 @@ pub struct BenchResult {
     /// (forward, and a backward that costs about two).
     pub train_macs_per_s: f64,
     pub memory: MemoryPeak,
+    /// The paper's analytic training memory (`4 M_par + 2 M_out`) at this configuration and
+    /// batch, from the captured graph: device-independent, beside the measured peak.
+    pub analytic_memory: vpbench_models::cost::AnalyticMemory,
     /// Empty when the model ran; otherwise why it could not (out of memory, a kernel error).
     pub error: String,
 }
@@ -101,6 +104,7 @@ pub fn bench_model(
     let host = burn::tensor::Device::flex();
     let host_model = registry::build(model, &config, &host)?;
     let forward_macs = count_macs(&host_model, 1)?.total();
+    let analytic_memory = vpbench_models::cost::analytic_memory(&host_model, profile.batch)?;
     let params = host_model.num_params();
     drop(host_model);
 
@@ -165,6 +169,7 @@ pub fn bench_model(
         eval_macs_per_s: sequences_macs / eval_s,
         train_macs_per_s: 3.0 * sequences_macs / train_s,
         memory: memory_peak(sampler, base),
+        analytic_memory,
         error: String::new(),
     })
 }

@@ -62,6 +62,11 @@ pub struct CostInfo {
     #[serde(default)]
     pub macs_breakdown: vpbench_models::cost::MacCount,
     pub counted: String,
+    /// The paper's analytic training memory (`4 M_par + 2 M_out`) at this run's configuration
+    /// and batch, counted from the captured forward graph: device-independent, beside the
+    /// measured peak.
+    #[serde(default)]
+    pub analytic_memory_run: Option<vpbench_models::cost::AnalyticMemory>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

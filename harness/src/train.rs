@@ -11,7 +11,7 @@ use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use vpbench_datasets::{DatasetKind, Sequences};
-use vpbench_models::cost::count_macs;
+use vpbench_models::cost::{analytic_memory, count_macs};
 use vpbench_models::{Feeding, Model, ModelConfig, registry};
 
 use crate::checkpoint::{existing_checkpoint, load_checkpoint, save_checkpoint};
@@ -103,6 +103,7 @@ fn base_record(plan: &RunPlan<'_>) -> RunRecord {
             macs_paper_batch: 0,
             macs_breakdown: Default::default(),
             counted: String::new(),
+            analytic_memory_run: None,
         },
         timing: Timing::default(),
         memory: MemoryPeak::default(),
@@ -133,6 +134,10 @@ fn train_and_test(
     let config = profile.model_config();
     let entry = registry::lookup(plan.model)?;
     record.cost = costs(plan.model, &config, plan.dataset)?;
+    record.cost.analytic_memory_run = Some(analytic_memory(
+        &registry::build(plan.model, &config, &burn::tensor::Device::flex())?,
+        profile.batch,
+    )?);
 
     let base = &plan.device.device;
     base.seed(profile.seed);
@@ -385,6 +390,7 @@ fn costs(model: &str, run_config: &ModelConfig, dataset: DatasetKind) -> anyhow:
                   bilinear upsampling, softmax modules), one sequence; activation products (attention) \
                   in macs_breakdown.matmul, outside the convention"
             .into(),
+        analytic_memory_run: None,
     })
 }
 

@@ -140,8 +140,9 @@ pub struct CostReport {
     pub counted: String,
 }
 
-/// Counts the MACs of one evaluation forward pass over a whole sequence at `batch`.
-pub fn count_macs(model: &Model, batch: usize) -> Result<MacCount, ModelError> {
+/// The operations of one evaluation forward pass over a whole sequence at `batch`, recorded
+/// on burn's capture device (nothing is computed).
+fn capture_forward(model: &Model, batch: usize) -> Result<Vec<OperationIr>, ModelError> {
     let device = Device::capture();
     let host = model.without_autodiff();
     let c = host.config().clone();
@@ -163,7 +164,57 @@ pub fn count_macs(model: &Model, batch: usize) -> Result<MacCount, ModelError> {
             message: format!("{e:?}"),
         })?;
     outcome?;
-    Ok(MacCount::from_graph(&graph.graph.operations))
+    Ok(graph.graph.operations)
+}
+
+/// Counts the MACs of one evaluation forward pass over a whole sequence at `batch`.
+pub fn count_macs(model: &Model, batch: usize) -> Result<MacCount, ModelError> {
+    Ok(MacCount::from_graph(&capture_forward(model, batch)?))
+}
+
+/// The paper's analytic training memory (Sec. 4.3.1), `M_all = 4 M_par + 2 M_out`: the
+/// parameters, their gradients and Adam's two moments, plus every forward output and its
+/// gradient. Device-independent: it says what training must hold, beside the measured peak.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AnalyticMemory {
+    /// `M_par`: bytes of the trainable parameters.
+    pub parameter_bytes: u64,
+    /// `M_out`: bytes of every tensor the forward pass produces at the batch, views
+    /// (reshape, permute, transpose, expand, slice) and parameters excluded.
+    pub output_bytes: u64,
+    /// `M_all = 4 M_par + 2 M_out`.
+    pub total_bytes: u64,
+}
+
+/// [`AnalyticMemory`] of training `model` on sequences of its configuration at `batch`.
+pub fn analytic_memory(model: &Model, batch: usize) -> Result<AnalyticMemory, ModelError> {
+    let ops = capture_forward(model, batch)?;
+    let bytes = |t: &TensorIr| t.shape.iter().product::<usize>() as u64 * t.dtype.size() as u64;
+    let output_bytes = ops
+        .iter()
+        .filter(|op| {
+            !matches!(
+                op,
+                OperationIr::Init(_)
+                    | OperationIr::Drop(_)
+                    | OperationIr::BaseFloat(
+                        BaseOperationIr::Reshape(_)
+                            | BaseOperationIr::SwapDims(_)
+                            | BaseOperationIr::Permute(_)
+                            | BaseOperationIr::Expand(_)
+                            | BaseOperationIr::Slice(_)
+                    )
+            )
+        })
+        .flat_map(|op| op.outputs())
+        .map(bytes)
+        .sum::<u64>();
+    let parameter_bytes = 4 * model.num_params() as u64;
+    Ok(AnalyticMemory {
+        parameter_bytes,
+        output_bytes,
+        total_bytes: 4 * parameter_bytes + 2 * output_bytes,
+    })
 }
 
 /// Params and paper-convention MACs (batch 1, one sequence) of `model`.

@@ -239,6 +239,7 @@ fn failed(
         eval_macs_per_s: f64::NAN,
         train_macs_per_s: f64::NAN,
         memory: Default::default(),
+        analytic_memory: Default::default(),
         error: format!("{e:#}"),
     }
 }
@@ -287,6 +288,7 @@ fn to_csv(report: &BenchReport) -> anyhow::Result<String> {
         "pool_peak_bytes",
         "process_peak_rss_bytes",
         "memory_measured_as",
+        "analytic_memory_bytes",
         "commit",
         "error",
     ])?;
@@ -315,6 +317,7 @@ fn to_csv(report: &BenchReport) -> anyhow::Result<String> {
             opt(r.memory.pool_peak_bytes),
             opt(r.memory.process_peak_rss_bytes),
             r.memory.measured_as.clone(),
+            r.analytic_memory.total_bytes.to_string(),
             report.host.git_commit.clone(),
             r.error.clone(),
         ])?;
@@ -360,25 +363,26 @@ fn to_markdown(report: &BenchReport) -> String {
         s,
         "- Train MAC rate counts a training step as 3 forward passes; memory: the run's headline peak (on a GPU: NVML's process peak, else the device's rise, else burn's pool peak; on a CPU: peak RSS; never 0 for not measured)\n"
     );
-    s.push_str("| Model | Batch | Train seq/s | Eval seq/s | Peak memory | Fwd GMAC/seq | Eval GMAC/s | Train GMAC/s | Eval % of matmul peak |\n");
-    s.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    s.push_str("| Model | Batch | Train seq/s | Eval seq/s | Peak memory | Analytic memory (4 M_par + 2 M_out) | Fwd GMAC/seq | Eval GMAC/s | Train GMAC/s | Eval % of matmul peak |\n");
+    s.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for r in &report.results {
         if !r.error.is_empty() {
             let _ = writeln!(
                 s,
-                "| {} | {} | failed: {} | | | | | | |",
+                "| {} | {} | failed: {} | | | | | | | |",
                 r.paper_name, r.batch, r.error
             );
             continue;
         }
         let _ = writeln!(
             s,
-            "| {} | {} | {:.3} | {:.3} | {} | {:.2} | {:.1} | {:.1} | {:.1}% |",
+            "| {} | {} | {:.3} | {:.3} | {} | {:.1} MB | {:.2} | {:.1} | {:.1} | {:.1}% |",
             r.paper_name,
             r.batch,
             r.train_sequences_per_s,
             r.eval_sequences_per_s,
             megabytes(r),
+            r.analytic_memory.total_bytes as f64 / 1e6,
             r.forward_macs_per_sequence as f64 / 1e9,
             r.eval_macs_per_s / 1e9,
             r.train_macs_per_s / 1e9,
