@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The prepared device check: one call on a machine with a GPU, with the carried binary.
 #
-#   benchmarks/gpu-report.sh BINARY DEVICE GOLDEN_DIR OUT_DIR [PROFILE] [STEPS]
+#   benchmarks/gpu-report.sh BINARY DEVICE GOLDEN_DIR OUT_DIR [PROFILE] [STEPS] [MS_RNN_DIR]
 #
 # BINARY     the xtask binary (`cargo xtask build-gpu`, unpacked), or target/debug/xtask
 # DEVICE     cuda:0, vulkan:0, or vulkan:cpu (lavapipe: how CI tests this script)
@@ -9,6 +9,9 @@
 # OUT_DIR    where everything is written ($OUT on a lent machine; benchmarks/results/<name>)
 # PROFILE    bench profile, `paper` (default: the paper's configuration) or `smoke`
 # STEPS      timed steps per model (default 5; warm-up 2)
+# MS_RNN_DIR a checkout of the authors' code (mazhf/MS-RNN): where python3 imports torch with
+#            CUDA, their Table 3 models are timed on the same GPU at the paper configuration,
+#            cuDNN off (as they ran) and on (benchmarks/torch_gpu_step_bench.py -> torch.jsonl)
 #
 # Writes: device.txt (probe: adapter, driver, nvidia-smi), golden.txt (every golden file on
 # DEVICE), bench-table3-*.{json,csv,md} and bench-table4-*.{json,csv,md}, and summary.md with
@@ -19,16 +22,17 @@ if [ $# -lt 4 ]; then
     sed -n '2,17p' "$0" >&2
     exit 2
 fi
-bin=$1 device=$2 golden=$3 out=$4 profile=${5:-paper} steps=${6:-5}
+bin=$1 device=$2 golden=$3 out=$4 profile=${5:-paper} steps=${6:-5} authors=${7:-}
+here=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$out"
 failed=()
 step() { # name, command...
     local name=$1
     shift
-    echo "== $name: $*"
+    echo "== $name: $*" >&2
     if ! "$@"; then
         failed+=("$name")
-        echo "== $name FAILED"
+        echo "== $name FAILED" >&2
     fi
 }
 {
@@ -41,6 +45,18 @@ for table in 3 4; do
     step "bench-table$table" "$bin" bench --table "$table" --profile "$profile" --device "$device" \
         --steps "$steps" --warmup 2 --quiet --out "$out" --name "bench-table$table-$profile-${device/:/}"
 done
+if [ -n "$authors" ]; then
+    if python3 -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; then
+        for model in ConvLSTM MS-ConvLSTM MK-LSTM MS-LSTM; do
+            for cudnn in off on; do
+                step "torch-$model-cudnn-$cudnn" python3 "$here/torch_gpu_step_bench.py" "$authors" "$model" \
+                    --steps "$steps" --cudnn "$cudnn" >>"$out/torch.jsonl"
+            done
+        done
+    else
+        echo "== torch: SKIPPED (python3 cannot import torch with a CUDA GPU)" | tee "$out/torch.jsonl"
+    fi
+fi
 {
     echo "# GPU report"
     echo
@@ -53,6 +69,7 @@ done
     grep -E '^device|^golden on' "$out/golden.txt"
     echo '```'
     for md in "$out"/bench-table*.md; do [ -f "$md" ] && { echo; cat "$md"; }; done
+    [ -f "$out/torch.jsonl" ] && { echo; echo '## The authors'"'"' PyTorch code on the same GPU'; echo; echo '```'; cat "$out/torch.jsonl"; echo '```'; }
 } >"$out/summary.md"
 cat "$out/summary.md"
 [ ${#failed[@]} -eq 0 ]
