@@ -6,9 +6,10 @@ use burn::tensor::{Device, Distribution, Tensor};
 use vpbench_datasets::DatasetKind;
 use vpbench_harness::commands::cost::paper_config;
 use vpbench_models::cost::cost_report;
-use vpbench_models::earthformer::{Earthformer, EarthformerConfig};
+use vpbench_models::earthformer::Earthformer;
 use vpbench_models::simvp::{SimVp, SimVpConfig};
 use vpbench_models::{Feeding, Model, ModelConfig, paper_loss, registry};
+use vpbench_tests::{tiny_earthformer, tiny_nonrecurrent_config, tiny_simvp};
 
 #[test]
 fn presets_have_the_reference_parameter_counts_and_macs() {
@@ -100,14 +101,7 @@ fn earthformer_predicts_the_future_frames_and_trains() {
         out_len: 4,
         ..tiny().0
     };
-    let cfg = EarthformerConfig {
-        base_units: 8,
-        depth: [1, 2],
-        heads: 2,
-        dropout: 0.0,
-        norm_groups: 2,
-        leak: 0.1,
-    };
+    let cfg = tiny_earthformer();
     trains("earthformer-tiny", &config, |device| {
         Model::custom(
             "earthformer-tiny",
@@ -118,25 +112,7 @@ fn earthformer_predicts_the_future_frames_and_trains() {
 }
 
 fn tiny() -> (ModelConfig, SimVpConfig) {
-    let config = ModelConfig {
-        image_channels: 1,
-        height: 8,
-        width: 8,
-        hidden: 0,
-        layers: 0,
-        kernel: 3,
-        in_len: 3,
-        out_len: 3,
-    };
-    let simvp = SimVpConfig {
-        hid_s: 4,
-        hid_t: 8,
-        n_s: 4,
-        n_t: 3,
-        groups: 2,
-        kernels: vec![3, 5],
-    };
-    (config, simvp)
+    (tiny_nonrecurrent_config(), tiny_simvp())
 }
 
 #[test]

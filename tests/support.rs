@@ -40,3 +40,38 @@ pub fn tiny_config() -> vpbench_models::ModelConfig {
         out_len: 3,
     }
 }
+
+/// A tiny non-recurrent configuration: 8x8 frames, 3 in -> 3 out.
+pub fn tiny_nonrecurrent_config() -> vpbench_models::ModelConfig {
+    vpbench_models::ModelConfig {
+        hidden: 0,
+        layers: 0,
+        in_len: 3,
+        out_len: 3,
+        ..tiny_config()
+    }
+}
+
+/// A tiny SimVP (4 -> 8 channels, two Inception kernels).
+pub fn tiny_simvp() -> vpbench_models::simvp::SimVpConfig {
+    vpbench_models::simvp::SimVpConfig {
+        hid_s: 4,
+        hid_t: 8,
+        n_s: 4,
+        n_t: 3,
+        groups: 2,
+        kernels: vec![3, 5],
+    }
+}
+
+/// A tiny Earthformer (8 base units, depths 1 and 2, no dropout).
+pub fn tiny_earthformer() -> vpbench_models::earthformer::EarthformerConfig {
+    vpbench_models::earthformer::EarthformerConfig {
+        base_units: 8,
+        depth: [1, 2],
+        heads: 2,
+        dropout: 0.0,
+        norm_groups: 2,
+        leak: 0.1,
+    }
+}

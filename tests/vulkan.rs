@@ -7,11 +7,11 @@
 
 use burn::tensor::{Device, Distribution, Tensor, TensorData};
 use vpbench_harness::device::ComputeDevice;
-use vpbench_models::earthformer::{Earthformer, EarthformerConfig};
+use vpbench_models::earthformer::Earthformer;
 use vpbench_models::registry::{self, MODELS};
-use vpbench_models::simvp::{SimVp, SimVpConfig};
+use vpbench_models::simvp::SimVp;
 use vpbench_models::{Feeding, Model, ModelConfig, paper_loss};
-use vpbench_tests::tiny_config;
+use vpbench_tests::{tiny_config, tiny_earthformer, tiny_nonrecurrent_config, tiny_simvp};
 
 /// Float32 kernels on another backend sum in another order: 1e-4 relative, as for the goldens.
 const TOLERANCE: f64 = 1e-4;
@@ -127,51 +127,31 @@ fn every_recurrent_model_trains_on_vulkan_as_on_flex() {
     assert!(checked.len() >= 20, "{checked:?}");
 }
 
-fn nonrecurrent_config() -> ModelConfig {
-    ModelConfig {
-        hidden: 0,
-        layers: 0,
-        in_len: 3,
-        out_len: 3,
-        ..tiny_config()
+/// Builds a tiny non-recurrent model on the CPU and compares it on Vulkan.
+fn nonrecurrent_on_vulkan(name: &'static str, build: impl Fn(&ModelConfig, &Device) -> Model) {
+    let vulkan = vulkan_cpu();
+    if skipped_on(&vulkan, name) {
+        return;
     }
+    let model = build(&tiny_nonrecurrent_config(), &Device::flex());
+    let worst = same_on_vulkan(model, &vulkan);
+    println!("{name}: largest relative error {worst:.1e}");
 }
 
 #[test]
 fn simvp_trains_on_vulkan_as_on_flex() {
-    let vulkan = vulkan_cpu();
-    let config = nonrecurrent_config();
-    let simvp = SimVpConfig {
-        hid_s: 4,
-        hid_t: 8,
-        n_s: 4,
-        n_t: 3,
-        groups: 2,
-        kernels: vec![3, 5],
-    };
-    let net = SimVp::new("simvp", &config, &simvp, &Device::flex()).unwrap();
-    let worst = same_on_vulkan(Model::custom("simvp", config, net), &vulkan);
-    println!("simvp: largest relative error {worst:.1e}");
+    nonrecurrent_on_vulkan("simvp", |config, device| {
+        let net = SimVp::new("simvp", config, &tiny_simvp(), device).unwrap();
+        Model::custom("simvp", config.clone(), net)
+    });
 }
 
 #[test]
 fn earthformer_trains_on_vulkan_as_on_flex() {
-    let vulkan = vulkan_cpu();
-    if skipped_on(&vulkan, "earthformer") {
-        return;
-    }
-    let config = nonrecurrent_config();
-    let earthformer = EarthformerConfig {
-        base_units: 8,
-        depth: [1, 2],
-        heads: 2,
-        dropout: 0.0,
-        norm_groups: 2,
-        leak: 0.1,
-    };
-    let net = Earthformer::new("earthformer", &config, &earthformer, &Device::flex()).unwrap();
-    let worst = same_on_vulkan(Model::custom("earthformer", config, net), &vulkan);
-    println!("earthformer: largest relative error {worst:.1e}");
+    nonrecurrent_on_vulkan("earthformer", |config, device| {
+        let net = Earthformer::new("earthformer", config, &tiny_earthformer(), device).unwrap();
+        Model::custom("earthformer", config.clone(), net)
+    });
 }
 
 #[test]

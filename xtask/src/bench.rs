@@ -38,7 +38,8 @@ pub struct BenchArgs {
     /// Untimed steps first (allocation, autotuning, caches).
     #[arg(long, default_value_t = 3)]
     pub warmup: usize,
-    /// cpu, or a GPU device of a GPU build (see README).
+    /// cpu (flex), cuda:N / gpu:N (CUDA in a cuda build, else Vulkan), vulkan:N, or vulkan:cpu
+    /// (lavapipe: the GPU kernels on the CPU); see README, GPU.
     #[arg(long, default_value = "cpu")]
     pub device: String,
     /// Folder for the result files.

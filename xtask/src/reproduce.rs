@@ -25,7 +25,8 @@ pub struct SourceArgs {
     /// A folder with MNIST's train-images-idx3-ubyte[.gz]: generate Moving MNIST from it.
     #[arg(long)]
     pub mnist: Option<PathBuf>,
-    /// cpu or cuda:N (a GPU, see README); a list (`--devices cuda:0,cuda:1`) trains data
+    /// cpu (flex), cuda:N / gpu:N (CUDA in a cuda build, else Vulkan), vulkan:N, or vulkan:cpu
+    /// (lavapipe: the GPU kernels on the CPU); a list (`--devices cuda:0,cuda:1`) trains data
     /// parallel over those devices.
     #[arg(long, visible_alias = "devices", default_value = "cpu")]
     pub device: String,
