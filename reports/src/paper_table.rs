@@ -4,7 +4,6 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use anyhow::bail;
-use polars::prelude::{Column as PlColumn, DataFrame, NamedFrom, PolarsResult, Series};
 use vpbench_harness::atomic::write_atomic;
 use vpbench_harness::experiment::Experiment;
 use vpbench_harness::record::{RunRecord, RunStatus};
@@ -217,35 +216,30 @@ pub fn provenance(
     lines
 }
 
-/// Measured and reported values side by side, one row per run: `model`, then
-/// `<key>_measured`, `<key>_paper` and `<key>_delta` for each column.
-pub fn assemble(
-    records: &[RunRecord],
-    paper: &PaperTable,
-    columns: &[Column],
-) -> PolarsResult<DataFrame> {
-    let models: Vec<String> = records.iter().map(|r| r.paper_name.clone()).collect();
-    let mut frame = DataFrame::new_infer_height(vec![PlColumn::new("model".into(), models)])?;
-    for c in columns {
-        let measured: Vec<Option<f64>> = records.iter().map(|r| measured(r, &c.key)).collect();
-        let reported: Vec<Option<f64>> = records
-            .iter()
-            .map(|r| paper.value(&r.paper_name, &c.key))
-            .collect();
-        let measured = Series::new(format!("{}_measured", c.key).into(), measured);
-        let reported = Series::new(format!("{}_paper", c.key).into(), reported);
-        let mut delta = (&measured - &reported)?;
-        delta.rename(format!("{}_delta", c.key).into());
-        for series in [measured, reported, delta] {
-            frame.with_column(series.into())?;
-        }
-    }
-    Ok(frame)
+/// One table column's values, one per run: measured, the paper's, and their difference
+/// (absent where either is).
+struct ColumnValues {
+    measured: Vec<Option<f64>>,
+    paper: Vec<Option<f64>>,
+    delta: Vec<Option<f64>>,
 }
 
-fn values(frame: &DataFrame, name: &str) -> anyhow::Result<Vec<Option<f64>>> {
-    let column = frame.column(name)?.f64()?;
-    Ok((0..column.len()).map(|i| column.get(i)).collect())
+fn column_values(records: &[RunRecord], paper: &PaperTable, key: &str) -> ColumnValues {
+    let measured: Vec<Option<f64>> = records.iter().map(|r| measured(r, key)).collect();
+    let paper: Vec<Option<f64>> = records
+        .iter()
+        .map(|r| paper.value(&r.paper_name, key))
+        .collect();
+    let delta = measured
+        .iter()
+        .zip(&paper)
+        .map(|(m, p)| Some((*m)? - (*p)?))
+        .collect();
+    ColumnValues {
+        measured,
+        paper,
+        delta,
+    }
 }
 
 pub fn table(
@@ -261,18 +255,10 @@ pub fn table(
         .filter(|k| *k != "basics")
         .map(|k| column(k))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let frame = assemble(records, paper, &columns)?;
-    let column_values = |suffix: &str| {
-        columns
-            .iter()
-            .map(|c| values(&frame, &format!("{}_{suffix}", c.key)))
-            .collect::<anyhow::Result<Vec<_>>>()
-    };
-    let (measured_cols, paper_cols, delta_cols) = (
-        column_values("measured")?,
-        column_values("paper")?,
-        column_values("delta")?,
-    );
+    let values: Vec<ColumnValues> = columns
+        .iter()
+        .map(|c| column_values(records, paper, &c.key))
+        .collect();
     let rows = records
         .iter()
         .enumerate()
@@ -287,9 +273,9 @@ pub fn table(
                 RunStatus::Failed { reason } => Some(reason.clone()),
                 RunStatus::Finished => None,
             },
-            measured: measured_cols.iter().map(|col| col[i]).collect(),
-            paper: paper_cols.iter().map(|col| col[i]).collect(),
-            delta: delta_cols.iter().map(|col| col[i]).collect(),
+            measured: values.iter().map(|v| v.measured[i]).collect(),
+            paper: values.iter().map(|v| v.paper[i]).collect(),
+            delta: values.iter().map(|v| v.delta[i]).collect(),
         })
         .collect();
     Ok(ComparisonTable {
