@@ -32,16 +32,6 @@ pub struct AdapterInfo {
 /// Whether this build has a GPU backend (the `vulkan` or `cuda` feature).
 pub const GPU_BUILD: bool = cfg!(any(feature = "vulkan", feature = "cuda"));
 
-/// The GPU backends this build carries, in words.
-pub fn gpu_backends() -> &'static str {
-    match (cfg!(feature = "cuda"), cfg!(feature = "vulkan")) {
-        (true, true) => "cuda, vulkan",
-        (true, false) => "cuda",
-        (false, true) => "vulkan",
-        (false, false) => "none",
-    }
-}
-
 const DEVICE_FORMS: &str =
     "expected 'cpu', 'cuda:N', 'gpu:N', 'vulkan:N' or 'vulkan:cpu' (a CPU Vulkan driver such as lavapipe)";
 
@@ -255,5 +245,33 @@ mod gpu {
 
     pub fn adapter_info(_device: &Device) -> Option<AdapterInfo> {
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::DeviceSpec;
+
+    #[test]
+    fn device_specs_name_a_backend_and_an_adapter() {
+        assert_eq!(DeviceSpec::parse("cpu").unwrap(), DeviceSpec::Flex);
+        assert_eq!(DeviceSpec::parse("vulkan:cpu").unwrap(), DeviceSpec::VulkanCpu);
+        assert_eq!(DeviceSpec::parse("vulkan:1").unwrap(), DeviceSpec::VulkanGpu(1));
+        // cuda:N is CUDA where the build has it, else the same GPU on Vulkan
+        let cuda = if cfg!(feature = "cuda") {
+            DeviceSpec::Cuda(2)
+        } else {
+            DeviceSpec::VulkanGpu(2)
+        };
+        assert_eq!(DeviceSpec::parse("cuda:2").unwrap(), cuda);
+        assert_eq!(DeviceSpec::parse("gpu:2").unwrap(), cuda);
+        for (bad, says) in [
+            ("tpu:0", "expected 'cpu', 'cuda:N'"),
+            ("cuda:x", "expected cuda:N with N a GPU index"),
+            ("vulkan", "'vulkan:cpu'"),
+        ] {
+            let e = DeviceSpec::parse(bad).unwrap_err().to_string();
+            assert!(e.contains(says) && e.contains(bad), "{bad}: {e}");
+        }
     }
 }
