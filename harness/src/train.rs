@@ -133,11 +133,7 @@ fn train_and_test(
     let profile = &plan.profile;
     let config = profile.model_config();
     let entry = registry::lookup(plan.model)?;
-    record.cost = costs(plan.model, &config, plan.dataset)?;
-    record.cost.analytic_memory_run = Some(analytic_memory(
-        &registry::build(plan.model, &config, &burn::tensor::Device::flex())?,
-        profile.batch,
-    )?);
+    record.cost = costs(plan.model, &config, profile.batch, plan.dataset)?;
 
     let base = &plan.device.device;
     base.seed(profile.seed);
@@ -361,7 +357,12 @@ fn batch_tensor(clips: &Sequences, indices: &[usize], device: &burn::tensor::Dev
     Tensor::from_data(TensorData::new(values, shape), device)
 }
 
-fn costs(model: &str, run_config: &ModelConfig, dataset: DatasetKind) -> anyhow::Result<CostInfo> {
+fn costs(
+    model: &str,
+    run_config: &ModelConfig,
+    run_batch: usize,
+    dataset: DatasetKind,
+) -> anyhow::Result<CostInfo> {
     let host = burn::tensor::Device::flex();
     let g = dataset.paper_geometry();
     let paper_config = ModelConfig {
@@ -390,7 +391,7 @@ fn costs(model: &str, run_config: &ModelConfig, dataset: DatasetKind) -> anyhow:
                   bilinear upsampling, softmax modules), one sequence; activation products (attention) \
                   in macs_breakdown.matmul, outside the convention"
             .into(),
-        analytic_memory_run: None,
+        analytic_memory_run: Some(analytic_memory(&at_run, run_batch)?),
     })
 }
 
