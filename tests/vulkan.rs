@@ -23,7 +23,7 @@ const TOLERANCE: f64 = 1e-4;
 const LAVAPIPE_MATMUL_CRASH: [&str; 3] = ["cms-lstm", "ms-cms-lstm", "earthformer"];
 
 fn skipped_on(vulkan: &ComputeDevice, model: &str) -> bool {
-    let lavapipe = vulkan.adapter.as_ref().is_some_and(|a| a.name.starts_with("llvmpipe"));
+    let lavapipe = vulkan.is_lavapipe();
     let skip = lavapipe && LAVAPIPE_MATMUL_CRASH.contains(&model);
     if skip {
         println!("SKIPPED {model} on {}: lavapipe crashes compiling CubeCL's matmul kernel", vulkan.adapter_label());

@@ -77,14 +77,11 @@ pub fn step_gradients_timed(
     loss: LossKind,
 ) -> anyhow::Result<ParallelStep> {
     if devices.len() <= 1 {
-        let begin = Instant::now();
-        let l = model_loss(model, frames, feeding, loss)?;
-        let value = l.clone().into_scalar::<f32>() as f64;
-        let gradients = model.backward(l);
+        let (value, gradients, span) = shard_step(model, frames, feeding, loss, 1.0)?;
         return Ok(ParallelStep {
             loss: value,
             gradients,
-            shard_spans: vec![(begin, Instant::now())],
+            shard_spans: vec![span],
         });
     }
     let batch = frames.dims()[0];
@@ -94,36 +91,29 @@ pub fn step_gradients_timed(
         .map(|((start, len), device)| {
             let replica = model.fork(device);
             let shard = frames.clone().narrow(0, start, len).to_device(device);
-            (replica, shard, shard_feeding(feeding, start, len), len)
+            let share = len as f64 / batch as f64;
+            (replica, shard, shard_feeding(feeding, start, len), share)
         })
         .collect();
-    let outcomes: Vec<anyhow::Result<(f64, GradientsParams, (Instant, Instant))>> =
-        std::thread::scope(|scope| {
-            let handles: Vec<_> = work
-                .into_iter()
-                .map(|(replica, shard, shard_feeding, len)| {
-                    scope.spawn(move || {
-                        let begin = Instant::now();
-                        let l = model_loss(&replica, shard, &shard_feeding, loss)?
-                            .mul_scalar(len as f64 / batch as f64);
-                        let value = l.clone().into_scalar::<f32>() as f64;
-                        let gradients = replica.backward(l);
-                        Ok((value, gradients, (begin, Instant::now())))
-                    })
+    let outcomes: Vec<_> = std::thread::scope(|scope| {
+        let handles: Vec<_> = work
+            .into_iter()
+            .map(|(replica, shard, shard_feeding, share)| {
+                scope.spawn(move || shard_step(&replica, shard, &shard_feeding, loss, share))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|panic| {
+                    Err(anyhow::anyhow!(
+                        "a data-parallel shard panicked: {}",
+                        crate::panic::panic_message(panic.as_ref())
+                    ))
                 })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| {
-                    h.join().unwrap_or_else(|panic| {
-                        Err(anyhow::anyhow!(
-                            "a data-parallel shard panicked: {}",
-                            crate::panic::panic_message(panic.as_ref())
-                        ))
-                    })
-                })
-                .collect()
-        });
+            })
+            .collect()
+    });
     let mut value = 0.0;
     let mut parts = Vec::with_capacity(outcomes.len());
     let mut shard_spans = Vec::with_capacity(outcomes.len());
@@ -138,6 +128,24 @@ pub fn step_gradients_timed(
         gradients: model.sum_gradients(parts),
         shard_spans,
     })
+}
+
+/// One shard's loss (weighted by its `share` of the batch), its gradients, and when it ran.
+fn shard_step(
+    model: &Model,
+    frames: Tensor<5>,
+    feeding: &Feeding,
+    loss: LossKind,
+    share: f64,
+) -> anyhow::Result<(f64, GradientsParams, (Instant, Instant))> {
+    let begin = Instant::now();
+    let mut l = model_loss(model, frames, feeding, loss)?;
+    if share != 1.0 {
+        l = l.mul_scalar(share);
+    }
+    let value = l.clone().into_scalar::<f32>() as f64;
+    let gradients = model.backward(l);
+    Ok((value, gradients, (begin, Instant::now())))
 }
 
 #[cfg(test)]

@@ -126,6 +126,14 @@ impl ComputeDevice {
             .is_some_and(|a| a.pci_bus_id.is_some())
     }
 
+    /// Whether the adapter is Mesa's lavapipe, which crashes compiling CubeCL's matmul kernel
+    /// (benchmarks/lavapipe-matmul-crash.md).
+    pub fn is_lavapipe(&self) -> bool {
+        self.adapter
+            .as_ref()
+            .is_some_and(|a| a.name.starts_with("llvmpipe"))
+    }
+
     /// The adapter in words, for records and tables: `NVIDIA H200 (NVIDIA 570.86)`.
     pub fn adapter_label(&self) -> String {
         match &self.adapter {

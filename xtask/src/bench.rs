@@ -123,7 +123,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<bool> {
     } else {
         512
     });
-    let lavapipe = device.adapter.as_ref().is_some_and(|a| a.name.starts_with("llvmpipe"));
+    let lavapipe = device.is_lavapipe();
     let peak = if lavapipe {
         println!("bench: the matmul peak is not measured on lavapipe (it crashes compiling CubeCL's matmul kernel)");
         None
