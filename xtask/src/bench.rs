@@ -267,9 +267,7 @@ fn summary_line(r: &BenchResult) -> String {
 }
 
 fn megabytes(r: &BenchResult) -> String {
-    r.memory
-        .headline_bytes()
-        .map_or("not measured".into(), |b| format!("{:.1} MB", b as f64 / 1e6))
+    r.memory.headline_text()
 }
 
 fn to_csv(report: &BenchReport) -> anyhow::Result<String> {
