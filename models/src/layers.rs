@@ -2,7 +2,9 @@
 
 use burn::module::Module;
 use burn::nn::PaddingConfig2d;
-use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::conv::Conv2dConfig;
+/// burn's `Conv2d`, field for field, with the fast CPU convolution on flex (vpbench-kernels).
+pub use vpbench_kernels::Conv2d;
 use burn::tensor::module::{interpolate, max_pool2d};
 use burn::tensor::ops::{InterpolateMode, InterpolateOptions, MaxPoolOptions};
 use burn::tensor::{Device, Tensor};
@@ -17,6 +19,7 @@ pub fn same_conv(cin: usize, cout: usize, kernel: usize, device: &Device) -> Con
     Conv2dConfig::new([cin, cout], [kernel, kernel])
         .with_padding(PaddingConfig2d::Explicit(pad, pad, pad, pad))
         .init(device)
+        .into()
 }
 
 /// `nn.MaxPool2d(2, 2)`.

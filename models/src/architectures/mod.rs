@@ -11,7 +11,7 @@ pub use pyramid::Pyramid;
 pub use stack::Stack;
 
 use burn::module::{Module, ModuleDisplay};
-use burn::nn::conv::Conv2d;
+use crate::layers::Conv2d;
 use burn::tensor::{Device, Tensor};
 
 use crate::cells::{Cell, CellInput, Previous};

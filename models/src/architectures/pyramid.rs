@@ -4,7 +4,7 @@
 //! look-back inputs are resized the same way, without skips.
 
 use burn::module::Module;
-use burn::nn::conv::Conv2d;
+use crate::layers::Conv2d;
 use burn::tensor::{Device, Tensor};
 
 use super::{Architecture, CoreOptions, CoreOutput, LayersState, Transition, adapter, step_layers};

@@ -1,7 +1,7 @@
 //! The flat stack: every layer at full resolution, each feeding the next.
 
 use burn::module::Module;
-use burn::nn::conv::Conv2d;
+use crate::layers::Conv2d;
 use burn::tensor::{Device, Tensor};
 
 use super::{Architecture, CoreOptions, CoreOutput, LayersState, Transition, adapter, step_layers};

@@ -5,7 +5,8 @@
 
 use burn::config::Config;
 use burn::module::Module;
-use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
+use crate::layers::Conv2d;
+use burn::nn::conv::{Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
 use burn::tensor::activation::sigmoid;
 use burn::tensor::{Device, Tensor};
 
@@ -78,7 +79,7 @@ impl MotionRnnCellConfig {
             _conv_c_m: mim._conv_c_m,
             _conv_enc: Conv2dConfig::new([c, c4], [2, 2])
                 .with_stride([2, 2])
-                .init(device),
+                .init(device).into(),
             _conv_u: conv(c4 + flow, flow, 1),
             _conv_r: conv(c4 + flow, flow, 1),
             _conv_z: conv(c4 + flow, flow, 1),

@@ -7,7 +7,8 @@
 
 use burn::config::Config;
 use burn::module::Module;
-use burn::nn::conv::{Conv2d, Conv2dConfig};
+use crate::layers::Conv2d;
+use burn::nn::conv::Conv2dConfig;
 use burn::tensor::activation::sigmoid;
 use burn::tensor::{Device, Tensor};
 
@@ -40,7 +41,7 @@ impl LocalAttention {
         let conv = || {
             Conv2dConfig::new([c, c], [1, 1])
                 .with_bias(false)
-                .init(device)
+                .init(device).into()
         };
         Self {
             conv1: conv(),

@@ -1,5 +1,6 @@
 use burn::module::Module;
-use burn::nn::conv::{Conv2d, Conv2dConfig};
+use crate::layers::Conv2d;
+use burn::nn::conv::Conv2dConfig;
 use burn::nn::{
     Embedding, EmbeddingConfig, GroupNorm, GroupNormConfig, Initializer, Linear, LinearConfig,
     PaddingConfig2d,
@@ -63,7 +64,7 @@ impl ConvNormAct {
 fn conv3x3(cin: usize, cout: usize, device: &Device) -> Conv2d {
     Conv2dConfig::new([cin, cout], [3, 3])
         .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
-        .init(device)
+        .init(device).into()
 }
 
 /// Learned `t + hw` position embedding.

@@ -1,5 +1,6 @@
 use burn::module::Module;
-use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
+use crate::layers::Conv2d;
+use burn::nn::conv::{Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
 use burn::nn::{GroupNorm, GroupNormConfig, PaddingConfig2d};
 use burn::tensor::activation::leaky_relu;
 use burn::tensor::{Device, Tensor};
@@ -55,7 +56,7 @@ fn conv_sc(
             Conv2dConfig::new([cin, cout], [3, 3])
                 .with_stride([stride, stride])
                 .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
-                .init(device),
+                .init(device).into(),
         )
     };
     BasicConv2d {
@@ -80,7 +81,7 @@ impl Inception {
             1
         };
         Self {
-            conv1: Conv2dConfig::new([cin, chid], [1, 1]).init(device),
+            conv1: Conv2dConfig::new([cin, chid], [1, 1]).init(device).into(),
             layers: cfg
                 .kernels
                 .iter()
@@ -89,7 +90,7 @@ impl Inception {
                         Conv2dConfig::new([chid, cout], [k, k])
                             .with_groups(groups)
                             .with_padding(PaddingConfig2d::Explicit(k / 2, k / 2, k / 2, k / 2))
-                            .init(device),
+                            .init(device).into(),
                     ),
                     norm: GroupNormConfig::new(groups, cout).init(device),
                 })
@@ -183,7 +184,7 @@ impl SimVp {
                 .enumerate()
                 .map(|(i, &s)| conv_sc(if i == last { 2 * hs } else { hs }, hs, s, true, device))
                 .collect(),
-            readout: Conv2dConfig::new([hs, c], [1, 1]).init(device),
+            readout: Conv2dConfig::new([hs, c], [1, 1]).init(device).into(),
         };
         let channels = t * hs;
         let mut hid_enc = vec![Inception::new(channels, ht / 2, ht, cfg, device)];

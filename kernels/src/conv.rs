@@ -1,0 +1,242 @@
+//! Stride-1 convolution of NCHW f32 images as im2col + one matrix product per image.
+//!
+//! Forward:  `y_b = W · col(x_b) + bias`  (`[cout, K] x [K, N]`, `K = cin kh kw`, `N = oh ow`)
+//! Backward: `dW = Σ_b dy_b · col(x_b)^T`, `dbias = Σ_b Σ_n dy_b`, `dx_b = col^T(W^T · dy_b)`.
+//! The three products have the forward's MAC count each, and all are row-major with no
+//! strided scatter, so they run at the `gemm` crate's matrix-product rate.
+
+use gemm::Parallelism;
+use rayon::prelude::*;
+
+use crate::im2col::{col2im, im2col};
+
+/// Shapes of one stride-1, dilation-1, single-group convolution.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConvGeometry {
+    pub batch: usize,
+    pub channels_in: usize,
+    pub height: usize,
+    pub width: usize,
+    pub channels_out: usize,
+    pub kernel_h: usize,
+    pub kernel_w: usize,
+    pub pad_h: usize,
+    pub pad_w: usize,
+    pub out_h: usize,
+    pub out_w: usize,
+}
+
+impl ConvGeometry {
+    /// `None` when the kernel does not fit the padded image.
+    pub fn new(x: [usize; 4], weight: [usize; 4], padding: [usize; 2]) -> Option<Self> {
+        let [batch, channels_in, height, width] = x;
+        let [channels_out, cin_w, kernel_h, kernel_w] = weight;
+        let out_h = (height + 2 * padding[0] + 1).checked_sub(kernel_h)?;
+        let out_w = (width + 2 * padding[1] + 1).checked_sub(kernel_w)?;
+        (cin_w == channels_in && out_h > 0 && out_w > 0).then_some(Self {
+            batch,
+            channels_in,
+            height,
+            width,
+            channels_out,
+            kernel_h,
+            kernel_w,
+            pad_h: padding[0],
+            pad_w: padding[1],
+            out_h,
+            out_w,
+        })
+    }
+
+    /// Rows of the patch matrix: `cin kh kw`.
+    pub fn patch_len(&self) -> usize {
+        self.channels_in * self.kernel_h * self.kernel_w
+    }
+
+    /// Output pixels per image.
+    pub fn out_pixels(&self) -> usize {
+        self.out_h * self.out_w
+    }
+
+    fn in_image(&self) -> usize {
+        self.channels_in * self.height * self.width
+    }
+
+    fn out_image(&self) -> usize {
+        self.channels_out * self.out_pixels()
+    }
+
+    /// A 1x1 kernel without padding: the image already is its patch matrix.
+    fn is_pointwise(&self) -> bool {
+        self.kernel_h == 1 && self.kernel_w == 1 && self.pad_h == 0 && self.pad_w == 0
+    }
+
+    pub fn output_shape(&self) -> [usize; 4] {
+        [self.batch, self.channels_out, self.out_h, self.out_w]
+    }
+}
+
+/// How the images of a batch share the cores: one image per thread when there are enough,
+/// else one image at a time with the matrix product itself parallel.
+fn split(g: &ConvGeometry) -> (bool, Parallelism) {
+    let threads = rayon::current_num_threads();
+    if g.batch >= threads || threads == 1 {
+        (true, Parallelism::None)
+    } else {
+        (false, Parallelism::Rayon(threads))
+    }
+}
+
+/// The patch matrix of image `b`: borrowed for a pointwise kernel, else built in `scratch`.
+fn patches<'a>(g: &ConvGeometry, x: &'a [f32], b: usize, scratch: &'a mut Vec<f32>) -> &'a [f32] {
+    let image = &x[b * g.in_image()..][..g.in_image()];
+    if g.is_pointwise() {
+        return image;
+    }
+    scratch.resize(g.patch_len() * g.out_pixels(), 0.0);
+    im2col(g, image, scratch);
+    scratch
+}
+
+/// `dst (m x n, row-major) (+)= lhs · rhs` with explicit (column, row) strides of the operands.
+#[allow(clippy::too_many_arguments)]
+fn product(
+    [m, n, k]: [usize; 3],
+    dst: &mut [f32],
+    accumulate: bool,
+    lhs: (&[f32], isize, isize),
+    rhs: (&[f32], isize, isize),
+    parallelism: Parallelism,
+) {
+    assert!(dst.len() >= m * n, "gemm destination too small");
+    // SAFETY: dst holds m x n row-major values (checked above); the callers pass operand
+    // slices that cover the m x k and k x n views their strides describe.
+    unsafe {
+        gemm::gemm(
+            m, n, k,
+            dst.as_mut_ptr(), 1, n as isize, accumulate,
+            lhs.0.as_ptr(), lhs.1, lhs.2,
+            rhs.0.as_ptr(), rhs.1, rhs.2,
+            1.0, 1.0, false, false, false,
+            parallelism,
+        );
+    }
+}
+
+/// `y = conv(x, weight) + bias`, NCHW in and out.
+pub fn forward(g: &ConvGeometry, x: &[f32], weight: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
+    let (k, n, cout) = (g.patch_len(), g.out_pixels(), g.channels_out);
+    let mut y = vec![0.0f32; g.batch * g.out_image()];
+    let (per_thread, parallelism) = split(g);
+    let one_image = |(b, out): (usize, &mut [f32])| {
+        if let Some(bias) = bias {
+            out.chunks_exact_mut(n).zip(bias).for_each(|(row, &v)| row.fill(v));
+        }
+        let mut scratch = Vec::new();
+        let col = patches(g, x, b, &mut scratch);
+        product([cout, n, k], out, bias.is_some(), (weight, 1, k as isize), (col, 1, n as isize), parallelism);
+    };
+    if per_thread {
+        y.par_chunks_exact_mut(g.out_image()).enumerate().for_each(one_image);
+    } else {
+        y.chunks_exact_mut(g.out_image()).enumerate().for_each(one_image);
+    }
+    y
+}
+
+/// Which gradients the caller needs.
+#[derive(Clone, Copy, Debug)]
+pub struct Wanted {
+    pub x: bool,
+    pub weight: bool,
+    pub bias: bool,
+}
+
+/// The gradients of one convolution; `None` where not wanted.
+#[derive(Debug, Default)]
+pub struct ConvGradients {
+    pub x: Option<Vec<f32>>,
+    pub weight: Option<Vec<f32>>,
+    pub bias: Option<Vec<f32>>,
+}
+
+/// Weight and bias gradients summed over the images one thread handled.
+struct Partial {
+    weight: Vec<f32>,
+    bias: Vec<f32>,
+}
+
+impl Partial {
+    fn zeros(g: &ConvGeometry) -> Self {
+        Self { weight: vec![0.0; g.channels_out * g.patch_len()], bias: vec![0.0; g.channels_out] }
+    }
+
+    fn add(mut self, other: Partial) -> Partial {
+        self.weight.iter_mut().zip(&other.weight).for_each(|(a, b)| *a += b);
+        self.bias.iter_mut().zip(&other.bias).for_each(|(a, b)| *a += b);
+        self
+    }
+}
+
+/// Backward of [`forward`] for upstream gradient `dy` (`[batch, cout, oh, ow]`).
+pub fn backward(g: &ConvGeometry, x: &[f32], weight: &[f32], dy: &[f32], wanted: Wanted) -> ConvGradients {
+    let mut dx = wanted.x.then(|| vec![0.0f32; g.batch * g.in_image()]);
+    let (per_thread, parallelism) = split(g);
+    let one_image = |partial: Partial, (b, dx_b): (usize, Option<&mut [f32]>)| {
+        image_backward(g, x, weight, dy, b, dx_b, wanted, partial, parallelism)
+    };
+    let images: Vec<(usize, Option<&mut [f32]>)> = match dx.as_mut() {
+        Some(dx) => dx.chunks_exact_mut(g.in_image()).map(Some).enumerate().collect(),
+        None => (0..g.batch).map(|b| (b, None)).collect(),
+    };
+    let sums = if per_thread {
+        images
+            .into_par_iter()
+            .fold(|| Partial::zeros(g), one_image)
+            .reduce(|| Partial::zeros(g), Partial::add)
+    } else {
+        images.into_iter().fold(Partial::zeros(g), one_image)
+    };
+    ConvGradients {
+        x: dx,
+        weight: wanted.weight.then_some(sums.weight),
+        bias: wanted.bias.then_some(sums.bias),
+    }
+}
+
+/// One image's share of [`backward`]: adds to `partial`, writes `dx_b`.
+#[allow(clippy::too_many_arguments)]
+fn image_backward(
+    g: &ConvGeometry,
+    x: &[f32],
+    weight: &[f32],
+    dy: &[f32],
+    b: usize,
+    dx_b: Option<&mut [f32]>,
+    wanted: Wanted,
+    mut partial: Partial,
+    parallelism: Parallelism,
+) -> Partial {
+    let (k, n, cout) = (g.patch_len(), g.out_pixels(), g.channels_out);
+    let dy_b = &dy[b * g.out_image()..][..g.out_image()];
+    if wanted.bias {
+        partial.bias.iter_mut().zip(dy_b.chunks_exact(n)).for_each(|(s, row)| *s += row.iter().sum::<f32>());
+    }
+    if wanted.weight {
+        let mut scratch = Vec::new();
+        let col = patches(g, x, b, &mut scratch);
+        // dW (cout x K) += dy_b (cout x N) · col^T (N x K)
+        product([cout, k, n], &mut partial.weight, true, (dy_b, 1, n as isize), (col, n as isize, 1), parallelism);
+    }
+    if let Some(dx_b) = dx_b {
+        // dcol (K x N) = W^T (K x cout) · dy_b (cout x N)
+        let direct = g.is_pointwise();
+        let mut dcol = if direct { Vec::new() } else { vec![0.0f32; k * n] };
+        let target: &mut [f32] = if direct { &mut *dx_b } else { &mut dcol };
+        product([k, n, cout], target, false, (weight, k as isize, 1), (dy_b, 1, n as isize), parallelism);
+        if !direct {
+            col2im(g, &dcol, dx_b);
+        }
+    }
+    partial
+}

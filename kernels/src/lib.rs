@@ -1,0 +1,19 @@
+//! Fast CPU convolution for burn's flex backend.
+//!
+//! burn-flex 0.22 runs a 3x3 "same" convolution at about a quarter of its matrix-product
+//! rate: after each tile's product it scatters the result into NCHW with a stride of one
+//! image plane per element, and the weight gradient is a convolution whose kernel is the
+//! whole image (see benchmarks/cpu-profile.md). Here the same arithmetic is one im2col
+//! (contiguous row copies) and one matrix product per image, in both directions, through
+//! the `gemm` crate flex already uses. It reaches flex through burn's backend-extension
+//! mechanism, with a hand-written backward, and only for the cases it implements (stride 1,
+//! dilation 1, one group, symmetric padding, f32); everything else is burn's own conv2d.
+
+mod conv;
+mod extension;
+mod im2col;
+mod module;
+
+pub use conv::ConvGeometry;
+pub use extension::{conv2d_flex, runs_on_flex};
+pub use module::Conv2d;

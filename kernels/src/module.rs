@@ -1,0 +1,77 @@
+//! `Conv2d`: burn's module, field for field (so records and the authors' weight names are
+//! unchanged), whose forward takes the fast CPU convolution on flex.
+
+use burn::module::{Module, Param};
+use burn::nn::PaddingConfig2d;
+use burn::tensor::Tensor;
+use burn::tensor::module::conv2d;
+use burn::tensor::ops::ConvOptions;
+
+use crate::extension::{conv2d_flex, runs_on_flex};
+
+/// A 2-D convolution; build it from burn's `Conv2dConfig::init(..)` with `.into()`.
+#[derive(Module, Debug)]
+pub struct Conv2d {
+    /// `[channels_out, channels_in / groups, kernel_h, kernel_w]`
+    pub weight: Param<Tensor<4>>,
+    /// `[channels_out]`
+    pub bias: Option<Param<Tensor<1>>>,
+    pub stride: [usize; 2],
+    pub kernel_size: [usize; 2],
+    pub dilation: [usize; 2],
+    pub groups: usize,
+    #[module(skip)]
+    pub padding: PaddingConfig2d,
+}
+
+impl From<burn::nn::conv::Conv2d> for Conv2d {
+    fn from(c: burn::nn::conv::Conv2d) -> Self {
+        Self {
+            weight: c.weight,
+            bias: c.bias,
+            stride: c.stride,
+            kernel_size: c.kernel_size,
+            dilation: c.dilation,
+            groups: c.groups,
+            padding: c.padding,
+        }
+    }
+}
+
+impl Conv2d {
+    /// `[batch, cin, h, w] -> [batch, cout, h', w']`, the same values as burn's `Conv2d`.
+    pub fn forward(&self, input: Tensor<4>) -> Tensor<4> {
+        let [_, _, height, width] = input.dims();
+        let ((top, bottom), (left, right)) = self.padding_pairs(height, width);
+        let bias = self.bias.as_ref().map(|b| b.val());
+        if self.has_cpu_kernel(top == bottom && left == right) && runs_on_flex(&input.device()) {
+            return conv2d_flex(input, self.weight.val(), bias, [top, left]);
+        }
+        let options = ConvOptions::new_with_padding(self.stride, [(top, bottom), (left, right)], self.dilation, self.groups);
+        conv2d(input, self.weight.val(), bias, options)
+    }
+
+    /// `((top, bottom), (left, right))` as burn-nn computes it (its helper is private).
+    fn padding_pairs(&self, height: usize, width: usize) -> ((usize, usize), (usize, usize)) {
+        match self.padding {
+            PaddingConfig2d::Valid => ((0, 0), (0, 0)),
+            PaddingConfig2d::Explicit(top, left, bottom, right) => ((top, bottom), (left, right)),
+            PaddingConfig2d::Same => (
+                same_padding(self.kernel_size[0], self.stride[0], height),
+                same_padding(self.kernel_size[1], self.stride[1], width),
+            ),
+        }
+    }
+
+    /// The cases the CPU kernel implements: stride 1, dilation 1, one group, symmetric padding.
+    fn has_cpu_kernel(&self, symmetric: bool) -> bool {
+        symmetric && self.stride == [1, 1] && self.dilation == [1, 1] && self.groups == 1
+    }
+}
+
+/// TensorFlow-style "same" padding, split with the extra pixel at the end (burn-nn's rule).
+fn same_padding(kernel: usize, stride: usize, size: usize) -> (usize, usize) {
+    let size_out = size.div_ceil(stride);
+    let total = if size_out > 0 { ((size_out - 1) * stride + kernel).saturating_sub(size) } else { 0 };
+    (total / 2, total - total / 2)
+}

@@ -1,0 +1,79 @@
+//! The CPU convolution gives burn's conv2d values and gradients on flex.
+
+use burn::module::Module;
+use burn::nn::PaddingConfig2d;
+use burn::nn::conv::Conv2dConfig;
+use burn::tensor::{Device, Distribution, Tensor};
+use vpbench_kernels::Conv2d;
+
+struct Case {
+    batch: usize,
+    cin: usize,
+    cout: usize,
+    size: [usize; 2],
+    kernel: [usize; 2],
+    padding: [usize; 2],
+    bias: bool,
+}
+
+fn max_abs_diff<const D: usize>(a: Tensor<D>, b: Tensor<D>) -> f32 {
+    (a - b).abs().max().into_scalar()
+}
+
+fn check(case: &Case) {
+    let base = Device::flex();
+    base.seed(7);
+    let [ph, pw] = case.padding;
+    let burn_conv = Conv2dConfig::new([case.cin, case.cout], case.kernel)
+        .with_padding(PaddingConfig2d::Explicit(ph, pw, ph, pw))
+        .with_bias(case.bias)
+        .init(&base);
+    let ours: Conv2d = burn_conv.clone().into();
+    let x = Tensor::<4>::random([case.batch, case.cin, case.size[0], case.size[1]], Distribution::Normal(0.0, 1.0), &base);
+
+    let forward = max_abs_diff(ours.forward(x.clone()), burn_conv.forward(x.clone()));
+    assert!(forward < 1e-4, "forward differs by {forward}");
+
+    let ad = base.autodiff();
+    let (burn_conv, ours) = (burn_conv.fork(&ad).train(), ours.fork(&ad).train());
+    let x = x.to_device(&ad).autodiff().require_grad();
+    // A loss that weights every output differently, so every gradient entry is checked.
+    let weights = Tensor::<4>::random(ours.forward(x.clone()).dims(), Distribution::Normal(0.0, 1.0), &ad);
+    let g_ours = (ours.forward(x.clone()) * weights.clone()).sum().backward();
+    let g_burn = (burn_conv.forward(x.clone()) * weights).sum().backward();
+    let dx = max_abs_diff(x.grad(&g_ours).unwrap(), x.grad(&g_burn).unwrap());
+    let dw = max_abs_diff(ours.weight.grad(&g_ours).unwrap(), burn_conv.weight.grad(&g_burn).unwrap());
+    assert!(dx < 1e-3 && dw < 1e-3, "gradients differ: x {dx}, weight {dw}");
+    if case.bias {
+        let db = max_abs_diff(
+            ours.bias.as_ref().unwrap().grad(&g_ours).unwrap(),
+            burn_conv.bias.as_ref().unwrap().grad(&g_burn).unwrap(),
+        );
+        assert!(db < 1e-3, "bias gradient differs by {db}");
+    }
+}
+
+#[test]
+fn gate_convolutions_match_burn() {
+    for case in [
+        Case { batch: 4, cin: 8, cout: 32, size: [16, 16], kernel: [3, 3], padding: [1, 1], bias: true },
+        Case { batch: 3, cin: 5, cout: 7, size: [9, 13], kernel: [5, 5], padding: [2, 2], bias: true },
+    ] {
+        check(&case);
+    }
+}
+
+#[test]
+fn odd_shapes_match_burn() {
+    for case in [
+        // One image (the product itself goes parallel), no bias, asymmetric kernel.
+        Case { batch: 1, cin: 3, cout: 4, size: [7, 6], kernel: [3, 1], padding: [1, 0], bias: false },
+        // Pointwise: the image is its own patch matrix.
+        Case { batch: 2, cin: 6, cout: 3, size: [5, 5], kernel: [1, 1], padding: [0, 0], bias: true },
+        // Valid (no padding) and padding wider than the kernel's half.
+        Case { batch: 2, cin: 2, cout: 3, size: [6, 8], kernel: [3, 3], padding: [0, 0], bias: true },
+        Case { batch: 2, cin: 2, cout: 3, size: [4, 4], kernel: [2, 2], padding: [2, 1], bias: true },
+    ] {
+        check(&case);
+    }
+}
