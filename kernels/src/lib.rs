@@ -9,11 +9,16 @@
 //! mechanism, with a hand-written backward, and only for the cases it implements (stride 1,
 //! dilation 1, one group, symmetric padding, f32); everything else is burn's own conv2d.
 
+mod activation;
 mod conv;
-mod extension;
+mod activation_extension;
+mod conv_extension;
+mod flex;
 mod im2col;
 mod module;
 
 pub use conv::ConvGeometry;
-pub use extension::{conv2d_flex, runs_on_flex};
+pub use activation_extension::{sigmoid, tanh};
+pub use conv_extension::conv2d_flex;
+pub use flex::runs_on_flex;
 pub use module::Conv2d;

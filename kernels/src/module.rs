@@ -7,7 +7,7 @@ use burn::tensor::Tensor;
 use burn::tensor::module::conv2d;
 use burn::tensor::ops::ConvOptions;
 
-use crate::extension::{conv2d_flex, runs_on_flex};
+use crate::{conv2d_flex, runs_on_flex};
 
 /// A 2-D convolution; build it from burn's `Conv2dConfig::init(..)` with `.into()`.
 #[derive(Module, Debug)]

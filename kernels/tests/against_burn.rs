@@ -77,3 +77,26 @@ fn odd_shapes_match_burn() {
         check(&case);
     }
 }
+
+#[test]
+fn activations_match_burn_on_strided_inputs() {
+    let base = Device::flex();
+    base.seed(3);
+    let ad = base.autodiff();
+    let x = Tensor::<4>::random([3, 8, 5, 7], Distribution::Normal(0.0, 4.0), &ad).autodiff().require_grad();
+    // A channel chunk is not contiguous: the kernels must gather it block by block.
+    let chunk = || x.clone().chunk(2, 1).remove(1);
+    let weights = Tensor::<4>::random([3, 4, 5, 7], Distribution::Normal(0.0, 1.0), &ad);
+    type Pair = (fn(Tensor<4>) -> Tensor<4>, fn(Tensor<4>) -> Tensor<4>);
+    let pairs: [(&str, Pair); 2] = [
+        ("sigmoid", (vpbench_kernels::sigmoid, burn::tensor::activation::sigmoid)),
+        ("tanh", (vpbench_kernels::tanh, |t: Tensor<4>| t.tanh())),
+    ];
+    for (name, (ours, theirs)) in pairs {
+        let value = max_abs_diff(ours(chunk()), theirs(chunk()));
+        let g_ours = (ours(chunk()) * weights.clone()).sum().backward();
+        let g_burn = (theirs(chunk()) * weights.clone()).sum().backward();
+        let grad = max_abs_diff(x.grad(&g_ours).unwrap(), x.grad(&g_burn).unwrap());
+        assert!(value < 5e-7 && grad < 1e-6, "{name}: value {value}, gradient {grad}");
+    }
+}

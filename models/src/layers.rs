@@ -5,6 +5,8 @@ use burn::nn::PaddingConfig2d;
 use burn::nn::conv::Conv2dConfig;
 /// burn's `Conv2d`, field for field, with the fast CPU convolution on flex (vpbench-kernels).
 pub use vpbench_kernels::Conv2d;
+/// Sigmoid and tanh, vectorised on flex (burn's own elsewhere).
+pub use vpbench_kernels::{sigmoid, tanh};
 use burn::tensor::module::{interpolate, max_pool2d};
 use burn::tensor::ops::{InterpolateMode, InterpolateOptions, MaxPoolOptions};
 use burn::tensor::{Device, Tensor};

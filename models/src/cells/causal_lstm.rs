@@ -6,7 +6,7 @@
 use burn::config::Config;
 use burn::module::Module;
 use crate::layers::Conv2d;
-use burn::tensor::activation::sigmoid;
+use crate::layers::{sigmoid, tanh};
 use burn::tensor::{Device, Tensor};
 
 use super::{Cell, CellInput, CellOutput, or_zeros, split_gates};
@@ -84,7 +84,7 @@ impl Cell for CausalLstmCell {
             let [p, s] =
                 split_gates(self._conv_x.forward(x.clone()) + self._conv_z.forward(z.clone()));
             let s = sigmoid(s);
-            let z = s.clone() * p.tanh() + (s.neg() + 1.0) * z;
+            let z = s.clone() * tanh(p) + (s.neg() + 1.0) * z;
             x = z.clone();
             z
         });
@@ -92,20 +92,14 @@ impl Cell for CausalLstmCell {
             self._conv_x_h_c
                 .forward(Tensor::cat(vec![x.clone(), h, c.clone()], 1)),
         );
-        let c = sigmoid(f) * c + sigmoid(i) * g.tanh();
+        let c = sigmoid(f) * c + sigmoid(i) * tanh(g);
         let [im, fm, gm] = split_gates(
             self._conv_x_c_m
                 .forward(Tensor::cat(vec![x.clone(), c.clone(), m.clone()], 1)),
         );
-        let m = sigmoid(fm) * self._conv_m.forward(m).tanh() + sigmoid(im) * gm.tanh();
-        let o = self
-            ._conv_o
-            .forward(Tensor::cat(vec![x, c.clone(), m.clone()], 1))
-            .tanh();
-        let h = o * self
-            ._conv_c_m
-            .forward(Tensor::cat(vec![c.clone(), m.clone()], 1))
-            .tanh();
+        let m = sigmoid(fm) * tanh(self._conv_m.forward(m)) + sigmoid(im) * tanh(gm);
+        let o = tanh(self._conv_o.forward(Tensor::cat(vec![x, c.clone(), m.clone()], 1)));
+        let h = o * tanh(self._conv_c_m.forward(Tensor::cat(vec![c.clone(), m.clone()], 1)));
         CellOutput {
             h: h.clone(),
             state: CausalLstmState { h, c, z },

@@ -9,7 +9,8 @@
 use burn::config::Config;
 use burn::module::Module;
 use crate::layers::Conv2d;
-use burn::tensor::activation::{sigmoid, softmax};
+use burn::tensor::activation::softmax;
+use crate::layers::{sigmoid, tanh};
 use burn::tensor::{Device, Tensor};
 
 use super::convlstm::ConvLstmState;
@@ -145,7 +146,7 @@ impl SeBlock {
         ));
         let [i, g, o] = split_gates(self.w_h2h.forward(h) + self.w_z2h.forward(z));
         let i = sigmoid(i);
-        let m = (i.clone().neg() + 1.0) * c + i * g.tanh();
+        let m = (i.clone().neg() + 1.0) * c + i * tanh(g);
         (sigmoid(o) * m.clone(), m)
     }
 }

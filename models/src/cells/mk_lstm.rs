@@ -3,7 +3,7 @@
 use burn::config::Config;
 use burn::module::Module;
 use crate::layers::Conv2d;
-use burn::tensor::activation::sigmoid;
+use crate::layers::{sigmoid, tanh};
 use burn::tensor::{Device, Tensor};
 
 use super::{Cell, CellInput, CellOutput, lstm_memory, split_gates};
@@ -78,7 +78,7 @@ impl Cell for MkLstmCell {
         let mixed = self
             ._conv_out
             .forward(Tensor::cat(vec![c3.clone(), c5.clone()], 1));
-        let h = o * mixed.tanh();
+        let h = o * tanh(mixed);
         CellOutput::plain(h.clone(), MkLstmState { h, c3, c5 })
     }
 }

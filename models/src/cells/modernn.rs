@@ -7,7 +7,7 @@
 use burn::config::Config;
 use burn::module::Module;
 use crate::layers::Conv2d;
-use burn::tensor::activation::sigmoid;
+use crate::layers::sigmoid;
 use burn::tensor::{Device, Tensor};
 
 use super::{Cell, CellInput, CellOutput};

@@ -7,7 +7,7 @@ use burn::config::Config;
 use burn::module::Module;
 use crate::layers::Conv2d;
 use burn::nn::conv::{Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
-use burn::tensor::activation::sigmoid;
+use crate::layers::{sigmoid, tanh};
 use burn::tensor::{Device, Tensor};
 
 use super::mim::{MimCellConfig, MimState, mim_convs};
@@ -120,10 +120,7 @@ impl MotionRnnCell {
             self._conv_r
                 .forward(Tensor::cat(vec![e.clone(), flow.clone()], 1)),
         );
-        let z = self
-            ._conv_z
-            .forward(Tensor::cat(vec![e.clone(), r * flow.clone()], 1))
-            .tanh();
+        let z = tanh(self._conv_z.forward(Tensor::cat(vec![e.clone(), r * flow.clone()], 1)));
         let transient = u.clone() * z + (u.neg() + 1.0) * flow.clone();
         let trend = trend.clone() + (flow - trend).mul_scalar(TREND_MOMENTUM);
         let flow = transient + trend.clone();

@@ -9,7 +9,7 @@ use burn::config::Config;
 use burn::module::Module;
 use crate::layers::Conv2d;
 use burn::nn::conv::Conv2dConfig;
-use burn::tensor::activation::sigmoid;
+use crate::layers::{sigmoid, tanh};
 use burn::tensor::{Device, Tensor};
 
 use super::{Cell, CellInput, CellOutput, Previous, lstm_memory, or_zeros, split_gates};
@@ -161,7 +161,7 @@ impl Cell for PrecipLstmCell {
             vec![c.clone(), ms.clone(), mt.clone(), m.clone()],
             1,
         ));
-        let h = o * mixed.tanh();
+        let h = o * tanh(mixed);
         CellOutput {
             h: h.clone(),
             state: PrecipLstmState { h, c, ms, mt },

@@ -5,7 +5,7 @@
 use burn::config::Config;
 use burn::module::Module;
 use crate::layers::Conv2d;
-use burn::tensor::activation::sigmoid;
+use crate::layers::{sigmoid, tanh};
 use burn::tensor::{Device, Tensor};
 
 use super::{Cell, CellInput, CellOutput, or_zeros, split_gates};
@@ -71,17 +71,14 @@ impl Cell for StLstmCell {
         });
         let [i, f, g, o] =
             split_gates(self._conv_x2h.forward(x.clone()) + self._conv_h2h.forward(h));
-        let delta_c = sigmoid(i) * g.tanh();
+        let delta_c = sigmoid(i) * tanh(g);
         let c = sigmoid(f) * c + delta_c.clone();
         let [im, fm, gm] =
             split_gates(self._conv_x2h_m.forward(x) + self._conv_m2h_m.forward(m.clone()));
-        let delta_m = sigmoid(im) * gm.tanh();
+        let delta_m = sigmoid(im) * tanh(gm);
         let m = sigmoid(fm) * m + delta_m.clone();
         let o = sigmoid(o + self._conv_c2o.forward(c.clone()) + self._conv_m2o.forward(m.clone()));
-        let h = o * self
-            ._conv_c_m
-            .forward(Tensor::cat(vec![c.clone(), m.clone()], 1))
-            .tanh();
+        let h = o * tanh(self._conv_c_m.forward(Tensor::cat(vec![c.clone(), m.clone()], 1)));
         CellOutput {
             h: h.clone(),
             state: StLstmState { h, c },

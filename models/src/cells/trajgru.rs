@@ -4,7 +4,8 @@
 use burn::config::Config;
 use burn::module::Module;
 use crate::layers::Conv2d;
-use burn::tensor::activation::{leaky_relu, sigmoid};
+use burn::tensor::activation::leaky_relu;
+use crate::layers::sigmoid;
 use burn::tensor::{Device, Tensor};
 
 use super::{Cell, CellInput, CellOutput, split_gates};

@@ -4,17 +4,13 @@
 use burn::backend::autodiff::checkpoint::{base::Checkpointer, strategy::CheckpointStrategy};
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
-use burn::backend::flex::{FlexTensor, Layout};
-use burn::backend::{Autodiff, Backend, DispatchDevice, Flex, backend_extension};
+use burn::backend::flex::FlexTensor;
 use burn::backend::tensor::FloatTensor;
-use burn::tensor::{Bytes, DType, Device, Shape, Tensor};
+use burn::backend::{Autodiff, Backend, Flex, backend_extension};
+use burn::tensor::{Shape, Tensor};
 
 use crate::conv::{self, ConvGeometry, Wanted};
-
-/// Whether tensors on `device` live on flex (directly or under autodiff).
-pub fn runs_on_flex(device: &Device) -> bool {
-    matches!(device.as_dispatch().clone().inner(), DispatchDevice::Flex(_))
-}
+use crate::flex::{dims4, f32_values, flex_tensor};
 
 #[backend_extension(Flex, Autodiff)]
 pub trait CpuConvBackend: Backend {
@@ -32,7 +28,7 @@ pub trait CpuConvBackend: Backend {
 }
 
 /// `conv2d(x, weight, bias)` with stride 1 and symmetric padding, on a flex device (check
-/// [`runs_on_flex`] first; other devices panic).
+/// [`crate::runs_on_flex`] first; other devices panic).
 pub fn conv2d_flex(x: Tensor<4>, weight: Tensor<4>, bias: Option<Tensor<1>>, padding: [usize; 2]) -> Tensor<4> {
     let [pad_h, pad_w] = padding;
     let out = match bias {
@@ -51,24 +47,6 @@ pub fn conv2d_flex(x: Tensor<4>, weight: Tensor<4>, bias: Option<Tensor<1>>, pad
         ),
     };
     Tensor::from_dispatch(out)
-}
-
-fn f32_values(t: &FlexTensor) -> std::borrow::Cow<'_, [f32]> {
-    assert_eq!(t.dtype(), DType::F32, "the CPU convolution runs on f32 tensors");
-    match t.as_slice::<f32>() {
-        Some(values) => std::borrow::Cow::Borrowed(values),
-        None => std::borrow::Cow::Owned(t.to_contiguous().as_slice::<f32>().expect("contiguous").to_vec()),
-    }
-}
-
-fn flex_tensor(values: Vec<f32>, shape: impl Into<Shape>) -> FlexTensor {
-    FlexTensor::new(Bytes::from_elems(values), Layout::contiguous(shape.into()), DType::F32)
-}
-
-fn dims4(t: &FlexTensor) -> [usize; 4] {
-    let shape = t.layout().shape();
-    assert_eq!(shape.num_dims(), 4, "convolution operands are 4-D");
-    [shape[0], shape[1], shape[2], shape[3]]
 }
 
 fn geometry(x: &FlexTensor, weight: &FlexTensor, padding: [usize; 2]) -> ConvGeometry {
