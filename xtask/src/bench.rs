@@ -16,6 +16,7 @@ use vpbench_harness::panic::panic_message;
 use vpbench_harness::progress::Progress;
 use vpbench_models::registry;
 
+use crate::bench_pytorch::{self, PytorchSetup, PytorchSide};
 use crate::workspace_root;
 
 #[derive(Args, Debug)]
@@ -59,6 +60,13 @@ pub struct BenchArgs {
     /// peaks then include what earlier models left in the allocator).
     #[arg(long)]
     pub in_process: bool,
+    /// Time the authors' own PyTorch code beside each model, in this run: the path of a
+    /// checkout of their repository (mazhf/MS-RNN). PyTorch: `bash benchmarks/install-pytorch.sh`.
+    #[arg(long, value_name = "MS_RNN_DIR")]
+    pub against_pytorch: Option<PathBuf>,
+    /// The Python with torch for --against-pytorch (default: .venv-torch/bin/python).
+    #[arg(long, requires = "against_pytorch")]
+    pub python: Option<PathBuf>,
     /// (internal) bench the single model given and write its result as JSON to this file.
     #[arg(long, hide = true)]
     pub child_output: Option<PathBuf>,
@@ -81,6 +89,9 @@ struct BenchReport {
     /// (benchmarks/lavapipe-matmul-crash.md).
     peak_matmul_macs_per_s: Option<f64>,
     results: Vec<BenchResult>,
+    /// The authors' PyTorch code at the same settings (with --against-pytorch).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pytorch: Vec<PytorchSide>,
 }
 
 pub fn run(args: &BenchArgs) -> anyhow::Result<bool> {
@@ -130,6 +141,11 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<bool> {
     } else {
         Some(peak_matmul_macs_per_s(&device.device, matmul_size)?)
     };
+    let pytorch = match &args.against_pytorch {
+        Some(dir) => Some(PytorchSetup::new(&workspace_root(), args.python.clone(), dir)?),
+        None => None,
+    };
+    let mut pytorch_sides = Vec::new();
     let progress = Progress::new(args.quiet);
     let bar = progress.bar(models.len() as u64, "bench");
     let mut results = Vec::new();
@@ -145,6 +161,11 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<bool> {
         };
         let result = result.unwrap_or_else(|e| failed(m, &p, e));
         progress.println(&summary_line(&result));
+        if let Some(setup) = &pytorch {
+            let side = bench_pytorch::measure(setup, m, &p, steps);
+            progress.println(&pytorch_line(&side));
+            pytorch_sides.push(side);
+        }
         results.push(result);
         bar.inc(1);
     }
@@ -162,6 +183,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<bool> {
         matmul_size,
         peak_matmul_macs_per_s: peak,
         results,
+        pytorch: pytorch_sides,
     };
     let name = args.name.clone().unwrap_or_else(|| {
         format!(
@@ -263,6 +285,20 @@ fn summary_line(r: &BenchResult) -> String {
         r.train_sequences_per_s,
         r.eval_sequences_per_s,
         megabytes(r)
+    )
+}
+
+fn pytorch_line(side: &PytorchSide) -> String {
+    if !side.error.is_empty() {
+        return format!("{} (PyTorch): not measured: {}", side.model, side.error);
+    }
+    let fmt = |v: Option<f64>| v.map_or("not measured".into(), |v| format!("{v:.3} s"));
+    format!(
+        "{} (PyTorch {}): train step {}, eval step {}",
+        side.model,
+        side.authors_name,
+        fmt(side.train_step_median_s),
+        fmt(side.eval_step_median_s)
     )
 }
 
@@ -403,6 +439,9 @@ fn to_markdown(report: &BenchReport) -> String {
                 .peak_matmul_macs_per_s
                 .map_or("not measured".into(), |p| format!("{:.1}%", 100.0 * r.eval_macs_per_s / p))
         );
+    }
+    if !report.pytorch.is_empty() {
+        s.push_str(&bench_pytorch::markdown(&report.results, &report.pytorch));
     }
     s
 }

@@ -1,6 +1,7 @@
 //! `cargo xtask <task>`: the project's reproducible jobs.
 
 mod bench;
+mod bench_pytorch;
 mod build_gpu;
 mod ci_regress;
 mod figures;
