@@ -12,6 +12,8 @@ const LOG2_E: f32 = std::f32::consts::LOG2_E;
 /// ln 2 split in two, so `x - n ln2` is exact in f32 (Cody-Waite).
 const LN2_HI: f32 = 0.693_359_4;
 const LN2_LO: f32 = -2.121_944_4e-4;
+/// 1.5 * 2^23: floats this large have unit spacing, so `n + ROUNDING_MAGIC` holds `n` exactly.
+const ROUNDING_MAGIC: f32 = 12_582_912.0;
 
 /// `e^x` for `x <= 0` (all callers pass `-|x|`): range reduction to `r` in `[-ln2/2, ln2/2]`,
 /// Cephes' degree-6 polynomial for `e^r`, and `2^n` written into the exponent bits.
@@ -27,7 +29,10 @@ fn exp_nonpositive(x: f32) -> f32 {
     let p = p * r + 1.666_666_5e-1;
     let p = p * r + 5.000_000_1e-1;
     let e_r = p * r * r + r + 1.0;
-    e_r * f32::from_bits(((n as i32 + 127) << 23) as u32)
+    // n is an integer in [-126, 0]: adding 1.5 * 2^23 leaves it in the low mantissa bits,
+    // an integer-only conversion that vectorises (a float-to-int cast does not).
+    let n_bits = (n + ROUNDING_MAGIC).to_bits().wrapping_sub(ROUNDING_MAGIC.to_bits());
+    e_r * f32::from_bits(n_bits.wrapping_add(127) << 23)
 }
 
 #[inline(always)]

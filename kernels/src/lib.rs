@@ -9,7 +9,8 @@
 //! mechanism, with a hand-written backward, and only for the cases it implements (stride 1,
 //! dilation 1, one group, symmetric padding, f32); everything else is burn's own conv2d.
 
-mod activation;
+pub mod activation;
+pub mod allocator;
 mod conv;
 mod activation_extension;
 mod conv_extension;

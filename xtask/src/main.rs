@@ -54,6 +54,7 @@ pub fn workspace_root() -> PathBuf {
 }
 
 fn main() -> ExitCode {
+    vpbench_kernels::allocator::keep_freed_memory();
     let cli = Cli::parse();
     let result = match cli.task {
         Task::ReproduceTable(args) => reproduce::run(&args).map(|()| true),

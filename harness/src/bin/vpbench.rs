@@ -24,6 +24,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    vpbench_kernels::allocator::keep_freed_memory();
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::VerifyGolden(args) => verify_golden::run(args),
