@@ -160,19 +160,20 @@ pub struct ConvGradients {
     pub bias: Option<Vec<f32>>,
 }
 
-/// Weight and bias gradients summed over the images one thread handled.
+/// Weight (transposed, `[K, cout]`) and bias gradients summed over the images one thread
+/// handled.
 struct Partial {
-    weight: Vec<f32>,
+    weight_t: Vec<f32>,
     bias: Vec<f32>,
 }
 
 impl Partial {
     fn zeros(g: &ConvGeometry) -> Self {
-        Self { weight: vec![0.0; g.channels_out * g.patch_len()], bias: vec![0.0; g.channels_out] }
+        Self { weight_t: vec![0.0; g.channels_out * g.patch_len()], bias: vec![0.0; g.channels_out] }
     }
 
     fn add(mut self, other: Partial) -> Partial {
-        self.weight.iter_mut().zip(&other.weight).for_each(|(a, b)| *a += b);
+        self.weight_t.iter_mut().zip(&other.weight_t).for_each(|(a, b)| *a += b);
         self.bias.iter_mut().zip(&other.bias).for_each(|(a, b)| *a += b);
         self
     }
@@ -199,9 +200,20 @@ pub fn backward(g: &ConvGeometry, x: &[f32], weight: &[f32], dy: &[f32], wanted:
     };
     ConvGradients {
         x: dx,
-        weight: wanted.weight.then_some(sums.weight),
+        weight: wanted.weight.then(|| transpose(&sums.weight_t, g.patch_len(), g.channels_out)),
         bias: wanted.bias.then_some(sums.bias),
     }
+}
+
+/// `[rows, cols]` row-major -> `[cols, rows]` row-major.
+fn transpose(values: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+    let mut out = vec![0.0f32; values.len()];
+    for (r, row) in values.chunks_exact(cols).enumerate() {
+        for (c, &v) in row.iter().enumerate() {
+            out[c * rows + r] = v;
+        }
+    }
+    out
 }
 
 /// One image's share of [`backward`]: adds to `partial`, writes `dx_b`.
@@ -225,8 +237,9 @@ fn image_backward(
     if wanted.weight {
         let mut scratch = Vec::new();
         let col = patches(g, x, b, &mut scratch);
-        // dW (cout x K) += dy_b (cout x N) · col^T (N x K)
-        product([cout, k, n], &mut partial.weight, true, (dy_b, 1, n as isize), (col, n as isize, 1), parallelism);
+        // dW^T (K x cout) += col (K x N) · dy_b^T (N x cout): twice gemm's rate of the
+        // untransposed dy_b · col^T at these shapes (kernels/examples/gemm_probe.rs).
+        product([k, cout, n], &mut partial.weight_t, true, (col, 1, n as isize), (dy_b, n as isize, 1), parallelism);
     }
     if let Some(dx_b) = dx_b {
         // dcol (K x N) = W^T (K x cout) · dy_b (cout x N)
