@@ -48,6 +48,15 @@ fn main() {
         let h2 = sigmoid(o) * tanh(c2.clone());
         sync(h2);
     });
+    rayon::scope(|_| {
+    millis("full cell step in rayon pool", 50, || {
+        let gates = x2h.forward(x.clone()) + h2h.forward(h.clone());
+        let [i, f, g, o]: [Tensor<4>; 4] = gates.chunk(4, 1).try_into().unwrap();
+        let c2 = sigmoid(f) * cs.clone() + sigmoid(i) * tanh(g);
+        let h2 = sigmoid(o) * tanh(c2.clone());
+        sync(h2);
+    });
+    });
 }
 
 #[allow(dead_code)]

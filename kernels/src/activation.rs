@@ -3,7 +3,7 @@
 //! burn-flex 0.22 evaluates both one element at a time through libm (`tanhf` calls `expm1f`):
 //! after the convolutions, that was a third of a ConvLSTM training step. Here both come
 //! from one vectorisable `exp` (Cephes' single-precision polynomial, about 1 ulp), built
-//! for AVX2+FMA when the CPU has it (checked at run time) and for the baseline otherwise.
+//! for AVX-512 or AVX2+FMA when the CPU has them (checked at run time), else for the baseline.
 //! Largest error against the f64 functions, over [-20, 20]: see the tests (a few 1e-7).
 
 use rayon::prelude::*;
@@ -55,49 +55,99 @@ fn tanh_one(x: f32) -> f32 {
     t.copysign(x)
 }
 
+/// Defines `pub fn $name(outputs.., inputs..)`: `$body` (an array, one value per output)
+/// evaluated for every index over equal-length slices, compiled three times (AVX-512,
+/// AVX2+FMA, baseline) and dispatched on the CPU's features at run time.
 macro_rules! elementwise {
-    ($name:ident, |$($arg:ident),+| $body:expr) => {
-        /// Elementwise over equal-length slices, into `out`.
-        pub fn $name(out: &mut [f32], $($arg: &[f32]),+) {
+    ($(#[$doc:meta])* $name:ident, |$($arg:ident),+| -> [$($out:ident),+] $body:expr) => {
+        $(#[$doc])*
+        #[allow(clippy::too_many_arguments)]
+        pub fn $name($($out: &mut [f32],)+ $($arg: &[f32]),+) {
+            #[cfg(target_arch = "x86_64")]
+            #[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
+            unsafe fn widest($($out: &mut [f32],)+ $($arg: &[f32]),+) {
+                narrow($($out,)+ $($arg),+)
+            }
             #[cfg(target_arch = "x86_64")]
             #[target_feature(enable = "avx2,fma")]
-            unsafe fn wide(out: &mut [f32], $($arg: &[f32]),+) {
-                narrow(out, $($arg),+)
+            unsafe fn wide($($out: &mut [f32],)+ $($arg: &[f32]),+) {
+                narrow($($out,)+ $($arg),+)
             }
             #[inline(always)]
-            fn narrow(out: &mut [f32], $($arg: &[f32]),+) {
-                let n = out.len();
+            fn narrow($($out: &mut [f32],)+ $($arg: &[f32]),+) {
+                let n = [$($out.len()),+][0];
+                $(let $out = &mut $out[..n];)+
                 $(let $arg = &$arg[..n];)+
                 for i in 0..n {
-                    $(let $arg = $arg[i];)+
-                    out[i] = $body;
+                    let values: [f32; _] = {
+                        $(let $arg = $arg[i];)+
+                        $body
+                    };
+                    let mut _k = 0;
+                    $($out[i] = values[_k]; _k += 1;)+
                 }
+            }
+            #[cfg(target_arch = "x86_64")]
+            if std::arch::is_x86_feature_detected!("avx512f") && std::arch::is_x86_feature_detected!("avx512vl") {
+                // SAFETY: the CPU has the features `widest` is compiled for (checked above).
+                return unsafe { widest($($out,)+ $($arg),+) };
             }
             #[cfg(target_arch = "x86_64")]
             if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
                 // SAFETY: the CPU has the features `wide` is compiled for (checked above).
-                return unsafe { wide(out, $($arg),+) };
+                return unsafe { wide($($out,)+ $($arg),+) };
             }
-            narrow(out, $($arg),+)
+            narrow($($out,)+ $($arg),+)
         }
     };
 }
 
-elementwise!(sigmoid_into, |x| sigmoid_one(x));
-elementwise!(tanh_into, |x| tanh_one(x));
+elementwise!(sigmoid_into, |x| -> [out] [sigmoid_one(x)]);
+elementwise!(tanh_into, |x| -> [out] [tanh_one(x)]);
 // Backward from the saved output y: sigmoid' = y (1 - y), tanh' = 1 - y^2.
-elementwise!(sigmoid_backward_into, |y, g| g * y * (1.0 - y));
-elementwise!(tanh_backward_into, |y, g| g * (1.0 - y * y));
+elementwise!(sigmoid_backward_into, |y, g| -> [out] [g * y * (1.0 - y)]);
+elementwise!(tanh_backward_into, |y, g| -> [out] [g * (1.0 - y * y)]);
+elementwise!(
+    /// The LSTM memory update from gate pre-activations: `sigmoid(f) c + sigmoid(i) tanh(g)`.
+    lstm_memory_into, |i, f, g, c| -> [out] [sigmoid_one(f) * c + sigmoid_one(i) * tanh_one(g)]
+);
+elementwise!(
+    /// Backward of [`lstm_memory_into`] for upstream `dm`: the pre-activation gradients of
+    /// `i, f, g` and the gradient of the previous memory `c` (activations recomputed).
+    lstm_memory_backward_into, |i, f, g, c, dm| -> [di, df, dg, dc] {
+        let (si, sf, tg) = (sigmoid_one(i), sigmoid_one(f), tanh_one(g));
+        [dm * tg * si * (1.0 - si), dm * c * sf * (1.0 - sf), dm * si * (1.0 - tg * tg), dm * sf]
+    }
+);
 
 /// Below this many elements the work is not split across threads.
 const PARALLEL_CHUNK: usize = 1 << 15;
 
-/// Runs `f` over matching chunks of `out` and `inputs`, on rayon's threads for large tensors.
-pub fn chunked(out: &mut [f32], inputs: &[&[f32]], f: impl Fn(&mut [f32], &[&[f32]]) + Sync) {
-    out.par_chunks_mut(PARALLEL_CHUNK).enumerate().for_each(|(i, chunk)| {
-        let start = i * PARALLEL_CHUNK;
-        let parts: Vec<&[f32]> = inputs.iter().map(|s| &s[start..start + chunk.len()]).collect();
-        f(chunk, &parts);
+/// A pointer that may cross threads: [`chunked`] hands each thread a disjoint range.
+#[derive(Clone, Copy)]
+struct SharedOut(*mut f32);
+// SAFETY: only used to rebuild disjoint sub-slices, one per chunk (see `chunked`).
+unsafe impl Send for SharedOut {}
+unsafe impl Sync for SharedOut {}
+
+/// Runs `f` over matching chunks of every output and input (all of length `len`), on
+/// rayon's threads for large tensors.
+pub fn chunked<const O: usize>(
+    outputs: [&mut [f32]; O],
+    inputs: &[&[f32]],
+    f: impl Fn([&mut [f32]; O], &[&[f32]]) + Sync,
+) {
+    let len = outputs[0].len();
+    assert!(outputs.iter().all(|o| o.len() == len) && inputs.iter().all(|i| i.len() == len), "elementwise operands differ in length");
+    let pointers = outputs.map(|o| SharedOut(o.as_mut_ptr()));
+    (0..len.div_ceil(PARALLEL_CHUNK)).into_par_iter().for_each(|chunk| {
+        let start = chunk * PARALLEL_CHUNK;
+        let n = PARALLEL_CHUNK.min(len - start);
+        // SAFETY: chunks are disjoint ranges of buffers `len` long, borrowed mutably by the
+        // caller for the duration of this call.
+        let outs = pointers.map(|p| unsafe { std::slice::from_raw_parts_mut(p.0.add(start), n) });
+        let parts: Vec<&[f32]> = inputs.iter().map(|s| &s[start..start + n]).collect();
+        f(outs, &parts);
     });
 }
 

@@ -49,7 +49,7 @@ impl Squash {
             Squash::Sigmoid => sigmoid_into,
             Squash::Tanh => tanh_into,
         };
-        chunked(&mut out, &[&values], |o, i| f(o, i[0]));
+        chunked([&mut out], &[&values], |[o], i| f(o, i[0]));
         flex_tensor(out, x.layout().shape().clone())
     }
 
@@ -60,7 +60,7 @@ impl Squash {
             Squash::Sigmoid => sigmoid_backward_into,
             Squash::Tanh => tanh_backward_into,
         };
-        chunked(&mut out, &[&y_values, &dy_values], |o, i| f(o, i[0], i[1]));
+        chunked([&mut out], &[&y_values, &dy_values], |[o], i| f(o, i[0], i[1]));
         flex_tensor(out, y.layout().shape().clone())
     }
 

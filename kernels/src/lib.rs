@@ -16,10 +16,13 @@ mod activation_extension;
 mod conv_extension;
 mod flex;
 mod im2col;
+mod lstm_extension;
 mod module;
+pub mod threads;
 
 pub use conv::ConvGeometry;
 pub use activation_extension::{sigmoid, tanh};
 pub use conv_extension::conv2d_flex;
 pub use flex::runs_on_flex;
+pub use lstm_extension::lstm_memory;
 pub use module::Conv2d;

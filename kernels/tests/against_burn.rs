@@ -100,3 +100,25 @@ fn activations_match_burn_on_strided_inputs() {
         assert!(value < 5e-7 && grad < 1e-6, "{name}: value {value}, gradient {grad}");
     }
 }
+
+#[test]
+fn fused_lstm_memory_matches_burn() {
+    let base = Device::flex();
+    base.seed(5);
+    let ad = base.autodiff();
+    let gates = Tensor::<4>::random([2, 12, 5, 6], Distribution::Normal(0.0, 2.0), &ad).autodiff().require_grad();
+    let c = Tensor::<4>::random([2, 4, 5, 6], Distribution::Normal(0.0, 1.0), &ad).autodiff().require_grad();
+    let weights = Tensor::<4>::random([2, 4, 5, 6], Distribution::Normal(0.0, 1.0), &ad);
+    let split = || -> [Tensor<4>; 3] { gates.clone().chunk(3, 1).try_into().unwrap() };
+    let [i, f, g] = split();
+    let ours = vpbench_kernels::lstm_memory(i, f, g, c.clone());
+    let [i, f, g] = split();
+    use burn::tensor::activation::sigmoid;
+    let theirs = sigmoid(f) * c.clone() + sigmoid(i) * g.tanh();
+    let value = max_abs_diff(ours.clone(), theirs.clone());
+    let g_ours = (ours * weights.clone()).sum().backward();
+    let g_burn = (theirs * weights).sum().backward();
+    let d_gates = max_abs_diff(gates.grad(&g_ours).unwrap(), gates.grad(&g_burn).unwrap());
+    let d_c = max_abs_diff(c.grad(&g_ours).unwrap(), c.grad(&g_burn).unwrap());
+    assert!(value < 1e-6 && d_gates < 1e-6 && d_c < 1e-6, "value {value}, gates {d_gates}, memory {d_c}");
+}

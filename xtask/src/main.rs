@@ -56,7 +56,7 @@ pub fn workspace_root() -> PathBuf {
 fn main() -> ExitCode {
     vpbench_kernels::allocator::keep_freed_memory();
     let cli = Cli::parse();
-    let result = match cli.task {
+    let result = vpbench_kernels::threads::run_on_compute_threads(|| match cli.task {
         Task::ReproduceTable(args) => reproduce::run(&args).map(|()| true),
         Task::CiRegress(args) => ci_regress::run(&args),
         Task::Figures(args) => reproduce::figures(&args),
@@ -64,7 +64,7 @@ fn main() -> ExitCode {
         Task::BuildGpu(args) => build_gpu::run(&args),
         Task::VerifyGolden(args) => vpbench_harness::commands::verify_golden::run(&args),
         Task::RunOne(args) => reproduce::run_one_task(&args).map(|()| true),
-    };
+    });
     match result {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,

@@ -26,14 +26,14 @@ enum Command {
 fn main() -> ExitCode {
     vpbench_kernels::allocator::keep_freed_memory();
     let cli = Cli::parse();
-    let result = match &cli.command {
+    let result = vpbench_kernels::threads::run_on_compute_threads(|| match &cli.command {
         Command::VerifyGolden(args) => verify_golden::run(args),
         Command::Cost(args) => cost::run(args).map(|()| true),
         Command::Models => {
             models::run();
             Ok(true)
         }
-    };
+    });
     match result {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,

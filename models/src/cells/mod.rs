@@ -94,8 +94,8 @@ pub trait Cell: Module + ModuleDisplay + 'static {
 
 /// `c' = sigmoid(f) c + sigmoid(i) tanh(g)`, the LSTM memory update shared by the cells.
 pub(crate) fn lstm_memory(i: Tensor<4>, f: Tensor<4>, g: Tensor<4>, c: Tensor<4>) -> Tensor<4> {
-    use crate::layers::{sigmoid, tanh};
-    sigmoid(f) * c + sigmoid(i) * tanh(g)
+    // One fused pass on flex (vpbench-kernels), burn's operations elsewhere.
+    vpbench_kernels::lstm_memory(i, f, g, c)
 }
 
 /// Splits gate pre-activations into `N` equal channel blocks, in chunk order.
