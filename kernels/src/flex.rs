@@ -39,7 +39,7 @@ pub fn flex_tensor(values: Vec<f32>, shape: impl Into<Shape>) -> FlexTensor {
 
 pub fn dims4(t: &FlexTensor) -> [usize; 4] {
     let shape = t.layout().shape();
-    assert_eq!(shape.num_dims(), 4, "convolution operands are 4-D");
+    assert_eq!(shape.num_dims(), 4, "expected a 4-D tensor");
     [shape[0], shape[1], shape[2], shape[3]]
 }
 

@@ -19,10 +19,13 @@ mod im2col;
 mod lstm_extension;
 mod module;
 pub mod threads;
+mod warp;
+mod warp_extension;
 
 pub use conv::ConvGeometry;
 pub use activation_extension::{sigmoid, tanh};
 pub use conv_extension::conv2d_flex;
 pub use flex::runs_on_flex;
 pub use lstm_extension::lstm_memory;
+pub use warp_extension::warp_bilinear;
 pub use module::Conv2d;

@@ -122,3 +122,30 @@ fn fused_lstm_memory_matches_burn() {
     let d_c = max_abs_diff(c.grad(&g_ours).unwrap(), c.grad(&g_burn).unwrap());
     assert!(value < 1e-6 && d_gates < 1e-6 && d_c < 1e-6, "value {value}, gates {d_gates}, memory {d_c}");
 }
+
+#[test]
+fn warp_matches_grid_sample() {
+    use burn::tensor::ops::{GridSampleOptions, GridSamplePaddingMode, InterpolateMode};
+    let base = Device::flex();
+    base.seed(11);
+    let ad = base.autodiff();
+    let (b, c, h, w) = (2, 3, 6, 7);
+    let input = Tensor::<4>::random([b, c, h, w], Distribution::Normal(0.0, 1.0), &ad).autodiff().require_grad();
+    // Source positions in pixels, some outside the image (zeros there).
+    let sx = Tensor::<3>::random([b, h, w], Distribution::Uniform(-1.5, w as f64 + 0.5), &ad).autodiff().require_grad();
+    let sy = Tensor::<3>::random([b, h, w], Distribution::Uniform(-1.5, h as f64 + 0.5), &ad).autodiff().require_grad();
+    let ours = vpbench_kernels::warp_bilinear(input.clone(), sx.clone(), sy.clone());
+    // align_corners=False: pixel x = ((gx + 1) W - 1) / 2.
+    let gx = (sx.clone() + 0.5).mul_scalar(2.0 / w as f64).sub_scalar(1.0);
+    let gy = (sy.clone() + 0.5).mul_scalar(2.0 / h as f64).sub_scalar(1.0);
+    let options = GridSampleOptions { mode: InterpolateMode::Bilinear, padding_mode: GridSamplePaddingMode::Zeros, align_corners: false };
+    let theirs = input.clone().grid_sample_2d(Tensor::stack::<4>(vec![gx, gy], 3), options);
+    let weights = Tensor::<4>::random([b, c, h, w], Distribution::Normal(0.0, 1.0), &ad);
+    let value = max_abs_diff(ours.clone(), theirs.clone());
+    let g_ours = (ours * weights.clone()).sum().backward();
+    let g_burn = (theirs * weights).sum().backward();
+    let d_input = max_abs_diff(input.grad(&g_ours).unwrap(), input.grad(&g_burn).unwrap());
+    let d_sx = max_abs_diff(sx.grad(&g_ours).unwrap(), sx.grad(&g_burn).unwrap());
+    let d_sy = max_abs_diff(sy.grad(&g_ours).unwrap(), sy.grad(&g_burn).unwrap());
+    assert!(value < 1e-5 && d_input < 1e-5 && d_sx < 1e-4 && d_sy < 1e-4, "value {value}, input {d_input}, sx {d_sx}, sy {d_sy}");
+}

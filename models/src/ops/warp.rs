@@ -14,6 +14,16 @@ pub fn warp(input: Tensor<4>, flow_x: Tensor<3>, flow_y: Tensor<3>) -> Tensor<4>
     let [_, _, h, w] = input.dims();
     let device = input.device();
     let (xs, ys) = base_grid(h, w, &device);
+    if vpbench_kernels::runs_on_flex(&device) {
+        // The same samples from one fused operation (vpbench-kernels), given the source
+        // pixel x' = (x + u) W / (W - 1) - 0.5 that grid_sample derives below.
+        let source = |flow: Tensor<3>, base: Tensor<2>, size: usize| {
+            (flow + base.unsqueeze_dim::<3>(0))
+                .mul_scalar(size as f64 / (size as f64 - 1.0))
+                .sub_scalar(0.5)
+        };
+        return vpbench_kernels::warp_bilinear(input, source(flow_x, xs, w), source(flow_y, ys, h));
+    }
     let gx = (flow_x + xs.unsqueeze_dim::<3>(0))
         .mul_scalar(2.0 / (w as f64 - 1.0))
         .sub_scalar(1.0);
