@@ -120,6 +120,18 @@ elementwise!(
     }
 );
 
+elementwise!(
+    /// The LSTM output `sigmoid(o) tanh(c)` from the output gate's pre-activation.
+    lstm_output_into, |o, c| -> [out] [sigmoid_one(o) * tanh_one(c)]
+);
+elementwise!(
+    /// Backward of [`lstm_output_into`] for upstream `dh`: gradients of `o` and `c`.
+    lstm_output_backward_into, |o, c, dh| -> [d_o, d_c] {
+        let (so, tc) = (sigmoid_one(o), tanh_one(c));
+        [dh * tc * so * (1.0 - so), dh * so * (1.0 - tc * tc)]
+    }
+);
+
 /// Below this many elements the work is not split across threads.
 const PARALLEL_CHUNK: usize = 1 << 15;
 

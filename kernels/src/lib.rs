@@ -26,6 +26,6 @@ pub use conv::ConvGeometry;
 pub use activation_extension::{sigmoid, tanh};
 pub use conv_extension::conv2d_flex;
 pub use flex::runs_on_flex;
-pub use lstm_extension::lstm_memory;
+pub use lstm_extension::{lstm_memory, lstm_output};
 pub use warp_extension::warp_bilinear;
 pub use module::Conv2d;

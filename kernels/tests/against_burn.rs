@@ -152,3 +152,22 @@ fn warp_matches_grid_sample() {
     let d_sy = max_abs_diff(sy.grad(&g_ours).unwrap(), sy.grad(&g_burn).unwrap());
     assert!(value < 1e-5 && d_input < 1e-5 && d_sx < 1e-4 && d_sy < 1e-4, "value {value}, input {d_input}, sx {d_sx}, sy {d_sy}");
 }
+
+#[test]
+fn fused_lstm_output_matches_burn() {
+    let base = Device::flex();
+    base.seed(6);
+    let ad = base.autodiff();
+    let gates = Tensor::<4>::random([2, 8, 5, 6], Distribution::Normal(0.0, 2.0), &ad).autodiff().require_grad();
+    let c = Tensor::<4>::random([2, 4, 5, 6], Distribution::Normal(0.0, 2.0), &ad).autodiff().require_grad();
+    let weights = Tensor::<4>::random([2, 4, 5, 6], Distribution::Normal(0.0, 1.0), &ad);
+    let o = || gates.clone().chunk(2, 1).remove(1);
+    let ours = vpbench_kernels::lstm_output(o(), c.clone());
+    let theirs = burn::tensor::activation::sigmoid(o()) * c.clone().tanh();
+    let value = max_abs_diff(ours.clone(), theirs.clone());
+    let g_ours = (ours * weights.clone()).sum().backward();
+    let g_burn = (theirs * weights).sum().backward();
+    let d_gates = max_abs_diff(gates.grad(&g_ours).unwrap(), gates.grad(&g_burn).unwrap());
+    let d_c = max_abs_diff(c.grad(&g_ours).unwrap(), c.grad(&g_burn).unwrap());
+    assert!(value < 1e-6 && d_gates < 1e-6 && d_c < 1e-6, "value {value}, gate {d_gates}, memory {d_c}");
+}
