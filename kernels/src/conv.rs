@@ -92,9 +92,16 @@ fn split(g: &ConvGeometry) -> (bool, Parallelism) {
 /// Output rows per tile: the tile's patch matrix (`K x rows * out_w`) stays within about
 /// 512 KiB, so it is still in the core's L2 cache when the product reads it. A whole image's
 /// matrix is 4.7 MB at the paper's 64x64 with 32 channels (13 MB for a 5x5 kernel).
+///
+/// A tile is never narrower than 512 output pixels: the weight-gradient product reduces
+/// over the tile's pixels, and gemm runs it at a quarter of its rate when they are few
+/// (kernels/examples/gemm_probe.rs 128 800 128: 20 GMAC/s; 128 800 512: 82).
 fn tile_rows(g: &ConvGeometry) -> usize {
     const TILE_FLOATS: usize = 128 * 1024;
-    (TILE_FLOATS / (g.patch_len() * g.out_w)).clamp(1, g.out_h)
+    const MIN_TILE_PIXELS: usize = 512;
+    (TILE_FLOATS / (g.patch_len() * g.out_w))
+        .max(MIN_TILE_PIXELS.div_ceil(g.out_w))
+        .clamp(1, g.out_h)
 }
 
 /// The output-row ranges of one image's tiles.
