@@ -45,7 +45,7 @@ impl SourceArgs {
 pub struct ReproduceArgs {
     /// The paper's table number.
     pub table: u32,
-    /// smoke (seconds), quick (about 10 minutes on a CPU) or paper (the paper's settings).
+    /// smoke (seconds), quick (minutes on a CPU; Table 3 in about 2) or paper (the paper's settings).
     #[arg(long, default_value = "quick")]
     pub profile: String,
     #[command(flatten)]
