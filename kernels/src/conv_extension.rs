@@ -10,7 +10,7 @@ use burn::backend::{Autodiff, Backend, Flex, backend_extension};
 use burn::tensor::{Shape, Tensor};
 
 use crate::conv::{self, ConvGeometry, Wanted};
-use crate::flex::{dims4, f32_values, flex_tensor};
+use crate::flex::{dims4, f32_values, flex_tensor, register_gradients};
 
 #[backend_extension(Flex, Autodiff)]
 pub trait CpuConvBackend: Backend {
@@ -96,12 +96,10 @@ impl ConvBackward {
     }
 
     fn register<const N: usize>(shapes: [Shape; N], ops: Ops<(FlexTensor, FlexTensor), N>, grads: &mut Gradients, result: conv::ConvGradients) {
-        let values = [result.x, result.weight, result.bias];
-        for ((parent, shape), value) in ops.parents.into_iter().zip(shapes).zip(values) {
-            if let (Some(node), Some(value)) = (parent, value) {
-                grads.register::<Flex>(node.id, flex_tensor(value, shape));
-            }
-        }
+        // x, weight and (with N = 3) bias, in the parents' order.
+        let mut values = [result.x, result.weight, result.bias].into_iter();
+        let parents = ops.parents.map(|p| p.map(|node| node.id));
+        register_gradients(grads, parents, std::array::from_fn(|_| values.next().flatten()), shapes);
     }
 }
 

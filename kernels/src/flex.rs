@@ -3,6 +3,9 @@
 use std::borrow::Cow;
 
 use burn::backend::DispatchDevice;
+use burn::backend::Flex;
+use burn::backend::autodiff::NodeId;
+use burn::backend::autodiff::grads::Gradients;
 use burn::backend::flex::{FlexTensor, Layout};
 use burn::tensor::{Bytes, DType, Device, Shape};
 
@@ -43,3 +46,18 @@ pub fn dims4(t: &FlexTensor) -> [usize; 4] {
     [shape[0], shape[1], shape[2], shape[3]]
 }
 
+
+/// Hands each parent that asked for a gradient (`Some` id) its values (`Some`), as a
+/// contiguous tensor of its shape: the last step of every backward here.
+pub fn register_gradients<const N: usize>(
+    grads: &mut Gradients,
+    parents: [Option<NodeId>; N],
+    values: [Option<Vec<f32>>; N],
+    shapes: [Shape; N],
+) {
+    for ((parent, values), shape) in parents.into_iter().zip(values).zip(shapes) {
+        if let (Some(id), Some(values)) = (parent, values) {
+            grads.register::<Flex>(id, flex_tensor(values, shape));
+        }
+    }
+}

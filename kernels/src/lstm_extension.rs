@@ -14,7 +14,7 @@ use burn::tensor::Tensor;
 use crate::activation::{
     chunked, lstm_memory_backward_into, lstm_memory_into, lstm_output_backward_into, lstm_output_into,
 };
-use crate::flex::{f32_values, flex_tensor, runs_on_flex};
+use crate::flex::{f32_values, flex_tensor, register_gradients, runs_on_flex};
 
 #[backend_extension(Flex, Autodiff)]
 pub trait CpuLstmBackend: Backend {
@@ -85,11 +85,8 @@ impl Backward<Flex, 4> for LstmMemoryBackward {
             lstm_memory_backward_into(a, b, c, d, x[0], x[1], x[2], x[3], x[4])
         });
         let shape = ops.state[3].layout().shape().clone();
-        for (parent, values) in ops.parents.into_iter().zip([di, df, dg, dc]) {
-            if let Some(node) = parent {
-                grads.register::<Flex>(node.id, flex_tensor(values, shape.clone()));
-            }
-        }
+        let parents = ops.parents.map(|p| p.map(|node| node.id));
+        register_gradients(grads, parents, [di, df, dg, dc].map(Some), std::array::from_fn(|_| shape.clone()));
     }
 }
 
@@ -113,11 +110,8 @@ impl Backward<Flex, 2> for LstmOutputBackward {
         let [mut d_o, mut d_c] = std::array::from_fn(|_| vec![0.0f32; cv.len()]);
         chunked([&mut d_o, &mut d_c], &[&ov, &cv, &dhv], |[a, b], x| lstm_output_backward_into(a, b, x[0], x[1], x[2]));
         let shape = ops.state[1].layout().shape().clone();
-        for (parent, values) in ops.parents.into_iter().zip([d_o, d_c]) {
-            if let Some(node) = parent {
-                grads.register::<Flex>(node.id, flex_tensor(values, shape.clone()));
-            }
-        }
+        let parents = ops.parents.map(|p| p.map(|node| node.id));
+        register_gradients(grads, parents, [d_o, d_c].map(Some), std::array::from_fn(|_| shape.clone()));
     }
 }
 

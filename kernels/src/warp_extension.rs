@@ -8,7 +8,7 @@ use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, Backend, Dispatch, Flex, backend_extension};
 use burn::tensor::Tensor;
 
-use crate::flex::{dims4, f32_values, flex_tensor};
+use crate::flex::{dims4, f32_values, flex_tensor, register_gradients};
 use crate::warp;
 
 #[backend_extension(Flex, Autodiff)]
@@ -47,11 +47,8 @@ impl Backward<Flex, 3> for WarpBackward {
         let shape = dims4(input);
         let (d_input, d_sx, d_sy) = warp::backward(&f32_values(input), &f32_values(sx), &f32_values(sy), &f32_values(&dy), shape);
         let shapes = [input, sx, sy].map(|t| t.layout().shape().clone());
-        for ((parent, values), shape) in ops.parents.into_iter().zip([d_input, d_sx, d_sy]).zip(shapes) {
-            if let Some(node) = parent {
-                grads.register::<Flex>(node.id, flex_tensor(values, shape));
-            }
-        }
+        let parents = ops.parents.map(|p| p.map(|node| node.id));
+        register_gradients(grads, parents, [d_input, d_sx, d_sy].map(Some), shapes);
     }
 }
 
