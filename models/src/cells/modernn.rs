@@ -14,6 +14,7 @@ use super::{Cell, CellInput, CellOutput};
 use crate::ModelConfig;
 use crate::cells::convlstm::ConvLstmState;
 use crate::layers::same_conv;
+use burn::tensor::ops::PadMode;
 
 /// `cfg.ce_iters`: rounds of mutual modulation.
 const DCB_ITERATIONS: usize = 5;
@@ -54,8 +55,47 @@ impl MoDeCellConfig {
 }
 
 fn multi_kernel_gate(k3: &Conv2d, k5: &Conv2d, k7: &Conv2d, t: Tensor<4>) -> Tensor<4> {
-    let mean = (k3.forward(t.clone()) + k5.forward(t.clone()) + k7.forward(t)).div_scalar(3.0);
-    sigmoid(mean).mul_scalar(2.0)
+    let sum = if vpbench_kernels::runs_on_flex(&t.device()) && [k3, k5, k7].iter().all(|k| is_centred_same(k)) {
+        summed_kernel_conv([k3, k5, k7], t)
+    } else {
+        // Elsewhere, and on the capture device that counts the authors' MACs, three convolutions.
+        k3.forward(t.clone()) + k5.forward(t.clone()) + k7.forward(t)
+    };
+    sigmoid(sum.div_scalar(3.0)).mul_scalar(2.0)
+}
+
+/// A square, odd, stride-1 kernel padded by half its size on every side (`same_conv`).
+fn is_centred_same(k: &Conv2d) -> bool {
+    let [kh, kw] = k.kernel_size;
+    let p = (kh - 1) / 2;
+    kh == kw
+        && kh % 2 == 1
+        && k.stride == [1, 1]
+        && k.dilation == [1, 1]
+        && k.groups == 1
+        && k.padding == burn::nn::PaddingConfig2d::Explicit(p, p, p, p)
+}
+
+/// `k3(t) + k5(t) + k7(t)` as one 7x7 convolution: the kernels are centred and "same"
+/// padded, so their sum, each zero-padded to 7x7, convolves to the same values (49 taps per
+/// output instead of 9 + 25 + 49). The gradients of the three kernels flow back through the
+/// padding and the sum.
+fn summed_kernel_conv(kernels: [&Conv2d; 3], t: Tensor<4>) -> Tensor<4> {
+    let widest = kernels.iter().map(|k| k.kernel_size[0]).max().unwrap_or(1);
+    let weight = kernels
+        .iter()
+        .map(|k| {
+            let border = (widest - k.kernel_size[0]) / 2;
+            k.weight.val().pad((border, border, border, border), PadMode::Constant(0.0))
+        })
+        .reduce(|a, b| a + b)
+        .expect("three kernels");
+    let bias = kernels
+        .iter()
+        .filter_map(|k| k.bias.as_ref().map(|b| b.val()))
+        .reduce(|a, b| a + b);
+    let pad = (widest - 1) / 2;
+    vpbench_kernels::conv2d_flex(t, weight, bias, [pad, pad])
 }
 
 impl Cell for MoDeCell {
