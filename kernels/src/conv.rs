@@ -292,3 +292,30 @@ fn image_backward(
     }
     partial
 }
+
+/// Joins two tensors along their second axis: `a` is `[outer, a_channels, inner]`, `b`
+/// `[outer, b_channels, inner]`, the result `[outer, a_channels + b_channels, inner]`
+/// (images along channels with `inner = h w`; weights along input channels with
+/// `inner = kh kw`).
+pub fn concat_channels(a: (&[f32], usize), b: (&[f32], usize), outer: usize, inner: usize) -> Vec<f32> {
+    let (a_block, b_block) = (a.1 * inner, b.1 * inner);
+    assert!(a.0.len() == outer * a_block && b.0.len() == outer * b_block, "concat_channels: sizes do not match the shapes");
+    let mut joined = Vec::with_capacity(outer * (a_block + b_block));
+    for (a_part, b_part) in a.0.chunks_exact(a_block).zip(b.0.chunks_exact(b_block)) {
+        joined.extend_from_slice(a_part);
+        joined.extend_from_slice(b_part);
+    }
+    joined
+}
+
+/// The inverse of [`concat_channels`]: the first `a_channels` of every block, then the rest.
+pub fn split_channels(joined: &[f32], a_channels: usize, b_channels: usize, outer: usize, inner: usize) -> (Vec<f32>, Vec<f32>) {
+    let (a_block, b_block) = (a_channels * inner, b_channels * inner);
+    assert_eq!(joined.len(), outer * (a_block + b_block), "split_channels: size does not match the shapes");
+    let (mut a, mut b) = (Vec::with_capacity(outer * a_block), Vec::with_capacity(outer * b_block));
+    for block in joined.chunks_exact(a_block + b_block) {
+        a.extend_from_slice(&block[..a_block]);
+        b.extend_from_slice(&block[a_block..]);
+    }
+    (a, b)
+}

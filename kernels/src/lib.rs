@@ -28,4 +28,4 @@ pub use conv_extension::conv2d_flex;
 pub use flex::runs_on_flex;
 pub use lstm_extension::{lstm_memory, lstm_output};
 pub use warp_extension::warp_bilinear;
-pub use module::Conv2d;
+pub use module::{Conv2d, conv_sum};

@@ -7,6 +7,7 @@ use burn::tensor::Tensor;
 use burn::tensor::module::conv2d;
 use burn::tensor::ops::ConvOptions;
 
+use crate::conv_extension::conv2d_pair_flex;
 use crate::{conv2d_flex, runs_on_flex};
 
 /// A 2-D convolution; build it from burn's `Conv2dConfig::init(..)` with `.into()`.
@@ -51,6 +52,13 @@ impl Conv2d {
         conv2d(input, self.weight.val(), bias, options)
     }
 
+    /// The symmetric `[pad_h, pad_w]` of this convolution on a `height x width` input, where the
+    /// CPU kernel implements it.
+    fn cpu_padding(&self, height: usize, width: usize) -> Option<[usize; 2]> {
+        let ((top, bottom), (left, right)) = self.padding_pairs(height, width);
+        self.has_cpu_kernel(top == bottom && left == right).then_some([top, left])
+    }
+
     /// `((top, bottom), (left, right))` as burn-nn computes it (its helper is private).
     fn padding_pairs(&self, height: usize, width: usize) -> ((usize, usize), (usize, usize)) {
         match self.padding {
@@ -74,4 +82,35 @@ fn same_padding(kernel: usize, stride: usize, size: usize) -> (usize, usize) {
     let size_out = size.div_ceil(stride);
     let total = if size_out > 0 { ((size_out - 1) * stride + kernel).saturating_sub(size) } else { 0 };
     (total / 2, total - total / 2)
+}
+
+/// `first.forward(x) + second.forward(y)`, the two gate convolutions of a recurrent cell.
+///
+/// On flex, when both are biased stride-1 convolutions of one kernel size and padding over
+/// inputs of one batch and image size, it is one convolution of the channel-joined inputs:
+/// one matrix product with twice the depth instead of two products and an addition, and
+/// one backward. The values equal the sum up to float rounding; elsewhere it is the sum.
+pub fn conv_sum(first: &Conv2d, x: Tensor<4>, second: &Conv2d, y: Tensor<4>) -> Tensor<4> {
+    match pair_padding(first, &x, second, &y) {
+        Some(padding) => {
+            let (b1, b2) = (first.bias.as_ref().expect("paired").val(), second.bias.as_ref().expect("paired").val());
+            conv2d_pair_flex([x, first.weight.val()], b1, [y, second.weight.val()], b2, padding)
+        }
+        None => first.forward(x) + second.forward(y),
+    }
+}
+
+/// The shared padding of two convolutions that [`conv_sum`] can join, else `None`.
+fn pair_padding(first: &Conv2d, x: &Tensor<4>, second: &Conv2d, y: &Tensor<4>) -> Option<[usize; 2]> {
+    let ([bx, _, h, w], [by, _, hy, wy]) = (x.dims(), y.dims());
+    let ([cout1, ..], [cout2, ..]) = (first.weight.dims(), second.weight.dims());
+    let pairs = bx == by
+        && [h, w] == [hy, wy]
+        && cout1 == cout2
+        && first.kernel_size == second.kernel_size
+        && first.bias.is_some()
+        && second.bias.is_some()
+        && runs_on_flex(&x.device());
+    let padding = first.cpu_padding(h, w)?;
+    (pairs && second.cpu_padding(h, w) == Some(padding)).then_some(padding)
 }

@@ -171,3 +171,40 @@ fn fused_lstm_output_matches_burn() {
     let d_c = max_abs_diff(c.grad(&g_ours).unwrap(), c.grad(&g_burn).unwrap());
     assert!(value < 1e-6 && d_gates < 1e-6 && d_c < 1e-6, "value {value}, gate {d_gates}, memory {d_c}");
 }
+
+/// `conv_sum` (one joined convolution on flex) against burn's two convolutions and their
+/// sum: values and all six gradients, at channel counts that differ between the pair.
+#[test]
+fn convolution_pair_matches_two_burn_convolutions() {
+    use vpbench_kernels::conv_sum;
+    for (batch, [c1, c2], cout, [h, w], k) in [(4, [8, 8], 32, [16, 16], 3), (3, [1, 6], 12, [9, 40], 5), (2, [4, 3], 8, [40, 40], 3)] {
+        let base = Device::flex();
+        base.seed(11);
+        let pad = (k - 1) / 2;
+        let make = |cin| {
+            Conv2dConfig::new([cin, cout], [k, k]).with_padding(PaddingConfig2d::Explicit(pad, pad, pad, pad)).init(&base)
+        };
+        let (burn_a, burn_b) = (make(c1), make(c2));
+        let ad = base.autodiff();
+        let (burn_a, burn_b) = (burn_a.fork(&ad).train(), burn_b.fork(&ad).train());
+        let (ours_a, ours_b): (Conv2d, Conv2d) = (burn_a.clone().into(), burn_b.clone().into());
+        let x = Tensor::<4>::random([batch, c1, h, w], Distribution::Normal(0.0, 1.0), &ad).require_grad();
+        let y = Tensor::<4>::random([batch, c2, h, w], Distribution::Normal(0.0, 1.0), &ad).require_grad();
+        let ours = conv_sum(&ours_a, x.clone(), &ours_b, y.clone());
+        let reference = burn_a.forward(x.clone()) + burn_b.forward(y.clone());
+        let forward = max_abs_diff(ours.clone(), reference.clone());
+        assert!(forward < 1e-4, "pair forward differs by {forward}");
+        let weights = Tensor::<4>::random(ours.dims(), Distribution::Normal(0.0, 1.0), &ad);
+        let g_ours = (ours * weights.clone()).sum().backward();
+        let g_burn = (reference * weights).sum().backward();
+        let diffs = [
+            max_abs_diff(x.grad(&g_ours).unwrap(), x.grad(&g_burn).unwrap()),
+            max_abs_diff(y.grad(&g_ours).unwrap(), y.grad(&g_burn).unwrap()),
+            max_abs_diff(ours_a.weight.grad(&g_ours).unwrap(), burn_a.weight.grad(&g_burn).unwrap()),
+            max_abs_diff(ours_b.weight.grad(&g_ours).unwrap(), burn_b.weight.grad(&g_burn).unwrap()),
+            max_abs_diff(ours_a.bias.as_ref().unwrap().grad(&g_ours).unwrap(), burn_a.bias.as_ref().unwrap().grad(&g_burn).unwrap()),
+            max_abs_diff(ours_b.bias.as_ref().unwrap().grad(&g_ours).unwrap(), burn_b.bias.as_ref().unwrap().grad(&g_burn).unwrap()),
+        ];
+        assert!(diffs.iter().all(|&d| d < 1e-3), "pair gradients differ (x, y, w1, w2, b1, b2): {diffs:?}");
+    }
+}

@@ -3,8 +3,9 @@
 use burn::module::Module;
 use burn::nn::PaddingConfig2d;
 use burn::nn::conv::Conv2dConfig;
-/// burn's `Conv2d`, field for field, with the fast CPU convolution on flex (vpbench-kernels).
-pub use vpbench_kernels::Conv2d;
+/// burn's `Conv2d`, field for field, with the fast CPU convolution on flex (vpbench-kernels),
+/// and `conv_sum(a, x, b, y) = a(x) + b(y)` as one joined convolution on flex.
+pub use vpbench_kernels::{Conv2d, conv_sum};
 /// Sigmoid and tanh, vectorised on flex (burn's own elsewhere).
 pub use vpbench_kernels::{sigmoid, tanh};
 use burn::tensor::module::{interpolate, max_pool2d};

@@ -5,7 +5,7 @@
 
 use burn::config::Config;
 use burn::module::Module;
-use crate::layers::Conv2d;
+use crate::layers::{Conv2d, conv_sum};
 use crate::layers::{sigmoid, tanh};
 use burn::tensor::{Device, Tensor};
 
@@ -82,7 +82,7 @@ impl Cell for CausalLstmCell {
         let z = (input.layer == HIGHWAY_LAYER).then(|| {
             let z = or_zeros(z, &x);
             let [p, s] =
-                split_gates(self._conv_x.forward(x.clone()) + self._conv_z.forward(z.clone()));
+                split_gates(conv_sum(&self._conv_x, x.clone(), &self._conv_z, z.clone()));
             let s = sigmoid(s);
             let z = s.clone() * tanh(p) + (s.neg() + 1.0) * z;
             x = z.clone();

@@ -8,7 +8,7 @@
 
 use burn::config::Config;
 use burn::module::Module;
-use crate::layers::Conv2d;
+use crate::layers::{Conv2d, conv_sum};
 use burn::tensor::activation::softmax;
 use crate::layers::{sigmoid, tanh};
 use burn::tensor::{Device, Tensor};
@@ -144,7 +144,7 @@ impl SeBlock {
             vec![fused.clone().narrow(3, 0, w), fused.narrow(3, w, w)],
             1,
         ));
-        let [i, g, o] = split_gates(self.w_h2h.forward(h) + self.w_z2h.forward(z));
+        let [i, g, o] = split_gates(conv_sum(&self.w_h2h, h, &self.w_z2h, z));
         let i = sigmoid(i);
         let m = (i.clone().neg() + 1.0) * c + i * tanh(g);
         (sigmoid(o) * m.clone(), m)

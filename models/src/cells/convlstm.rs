@@ -2,7 +2,7 @@
 
 use burn::config::Config;
 use burn::module::Module;
-use crate::layers::Conv2d;
+use crate::layers::{Conv2d, conv_sum};
 use burn::tensor::{Device, Tensor};
 
 use super::{Cell, CellInput, CellOutput, lstm_memory, split_gates};
@@ -55,7 +55,7 @@ impl ConvLstmState {
     /// One ConvLSTM update with gate convolutions `x2h` and `h2h` (shared by the cells
     /// that wrap a ConvLSTM: MoDeRNN, CMS-LSTM).
     pub(crate) fn update(self, x2h: &Conv2d, h2h: &Conv2d, x: Tensor<4>) -> Self {
-        let [i, f, g, o] = split_gates(x2h.forward(x) + h2h.forward(self.h));
+        let [i, f, g, o] = split_gates(conv_sum(x2h, x, h2h, self.h));
         let c = lstm_memory(i, f, g, self.c);
         let h = vpbench_kernels::lstm_output(o, c.clone());
         Self { h, c }

@@ -5,7 +5,7 @@
 
 use burn::config::Config;
 use burn::module::Module;
-use crate::layers::Conv2d;
+use crate::layers::{Conv2d, conv_sum};
 use crate::layers::{sigmoid, tanh};
 use burn::tensor::{Device, Tensor};
 
@@ -138,28 +138,28 @@ impl MimConvs<'_> {
 
         // non-stationary module on the temporal difference
         let [i_n, f_n, g_n] = split_gates(
-            self._conv_x2h_n.forward(diff.clone()) + self._conv_n2h_n.forward(n.clone()),
+            conv_sum(&self._conv_x2h_n, diff.clone(), &self._conv_n2h_n, n.clone()),
         );
         let n = lstm_memory(i_n, f_n, g_n, n);
-        let o_n = sigmoid(self._conv_diff2o.forward(diff) + self._conv_n2o.forward(n.clone()));
+        let o_n = sigmoid(conv_sum(&self._conv_diff2o, diff, &self._conv_n2o, n.clone()));
         let d = o_n * tanh(n.clone());
         // stationary module on its output and the previous c
         let [i_s, f_s, g_s, o_s] =
-            split_gates(self._conv_x2h_s.forward(d) + self._conv_c2h_s.forward(c.clone()));
+            split_gates(conv_sum(&self._conv_x2h_s, d, &self._conv_c2h_s, c.clone()));
         let s = lstm_memory(i_s, f_s, g_s, s);
         let t = sigmoid(o_s + self._conv_s2o.forward(s.clone())) * tanh(s.clone());
 
         let [i, f, g, o] =
-            split_gates(self._conv_x2h.forward(x.clone()) + self._conv_h2h.forward(h));
+            split_gates(conv_sum(&self._conv_x2h, x.clone(), &self._conv_h2h, h));
         let c = if input.layer == 0 {
             lstm_memory(i, f, g, c)
         } else {
             t + sigmoid(i) * tanh(g)
         };
         let [im, fm, gm] =
-            split_gates(self._conv_x2h_m.forward(x) + self._conv_m2h_m.forward(m.clone()));
+            split_gates(conv_sum(&self._conv_x2h_m, x, &self._conv_m2h_m, m.clone()));
         let m = lstm_memory(im, fm, gm, m);
-        let o = sigmoid(o + self._conv_c2o.forward(c.clone()) + self._conv_m2o.forward(m.clone()));
+        let o = sigmoid(o + conv_sum(&self._conv_c2o, c.clone(), &self._conv_m2o, m.clone()));
         let h = o.clone() * tanh(self._conv_c_m.forward(Tensor::cat(vec![c.clone(), m.clone()], 1)));
         MimStep {
             state: MimState { h, c, n, s },

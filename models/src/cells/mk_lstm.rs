@@ -2,7 +2,7 @@
 
 use burn::config::Config;
 use burn::module::Module;
-use crate::layers::Conv2d;
+use crate::layers::{Conv2d, conv_sum};
 use crate::layers::{sigmoid, tanh};
 use burn::tensor::{Device, Tensor};
 
@@ -66,14 +66,14 @@ impl Cell for MkLstmCell {
             c3: x.zeros_like(),
             c5: x.zeros_like(),
         });
-        let gates3 = self._conv_x2h_3.forward(x.clone()) + self._conv_h2h_3.forward(h.clone());
-        let gates5 = self._conv_x2h_5.forward(x) + self._conv_h2h_5.forward(h);
+        let gates3 = conv_sum(&self._conv_x2h_3, x.clone(), &self._conv_h2h_3, h.clone());
+        let gates5 = conv_sum(&self._conv_x2h_5, x, &self._conv_h2h_5, h);
         let [i3, f3, g3, o3] = split_gates(gates3);
         let [i5, f5, g5, o5] = split_gates(gates5);
         let c3 = lstm_memory(i3, f3, g3, c3);
         let c5 = lstm_memory(i5, f5, g5, c5);
         let o = sigmoid(
-            o3 + o5 + self._conv_c2o_3.forward(c3.clone()) + self._conv_c2o_5.forward(c5.clone()),
+            o3 + o5 + conv_sum(&self._conv_c2o_3, c3.clone(), &self._conv_c2o_5, c5.clone()),
         );
         let mixed = self
             ._conv_out

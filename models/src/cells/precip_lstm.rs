@@ -7,7 +7,7 @@
 
 use burn::config::Config;
 use burn::module::Module;
-use crate::layers::Conv2d;
+use crate::layers::{Conv2d, conv_sum};
 use burn::nn::conv::Conv2dConfig;
 use crate::layers::{sigmoid, tanh};
 use burn::tensor::{Device, Tensor};
@@ -139,23 +139,21 @@ impl Cell for PrecipLstmCell {
         });
         let att = x.clone() + self._conv_x_x_att.forward(self.LA.forward(x));
         let [i, f, g, o] =
-            split_gates(self._conv_x2h.forward(att.clone()) + self._conv_h2h.forward(h));
+            split_gates(conv_sum(&self._conv_x2h, att.clone(), &self._conv_h2h, h));
         let c = lstm_memory(i, f, g, c);
         let [im, fm, gm] = split_gates(
-            self._conv_x2h_m.forward(att.clone()) + self._conv_m2h_m.forward(m.clone()),
+            conv_sum(&self._conv_x2h_m, att.clone(), &self._conv_m2h_m, m.clone()),
         );
         let m = lstm_memory(im, fm, gm, m);
         let [is, fs, gs] =
-            split_gates(self._conv_x2h_ms.forward(att) + self._conv_ms2h_ms.forward(ms.clone()));
+            split_gates(conv_sum(&self._conv_x2h_ms, att, &self._conv_ms2h_ms, ms.clone()));
         let ms = lstm_memory(is, fs, gs, ms);
         let [it, ft, gt] =
-            split_gates(self._conv_x2h_mt.forward(diff) + self._conv_mt2h_mt.forward(mt.clone()));
+            split_gates(conv_sum(&self._conv_x2h_mt, diff, &self._conv_mt2h_mt, mt.clone()));
         let mt = lstm_memory(it, ft, gt, mt);
         let o = sigmoid(
-            o + self._conv_c2o.forward(c.clone())
-                + self._conv_ms2o.forward(ms.clone())
-                + self._conv_mt2o.forward(mt.clone())
-                + self._conv_m2o.forward(m.clone()),
+            o + conv_sum(&self._conv_c2o, c.clone(), &self._conv_ms2o, ms.clone())
+                + conv_sum(&self._conv_mt2o, mt.clone(), &self._conv_m2o, m.clone()),
         );
         let mixed = self.c_m_ms_mt.forward(Tensor::cat(
             vec![c.clone(), ms.clone(), mt.clone(), m.clone()],

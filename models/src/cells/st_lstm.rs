@@ -4,7 +4,7 @@
 
 use burn::config::Config;
 use burn::module::Module;
-use crate::layers::Conv2d;
+use crate::layers::{Conv2d, conv_sum};
 use crate::layers::{sigmoid, tanh};
 use burn::tensor::{Device, Tensor};
 
@@ -70,14 +70,14 @@ impl Cell for StLstmCell {
             c: x.zeros_like(),
         });
         let [i, f, g, o] =
-            split_gates(self._conv_x2h.forward(x.clone()) + self._conv_h2h.forward(h));
+            split_gates(conv_sum(&self._conv_x2h, x.clone(), &self._conv_h2h, h));
         let delta_c = sigmoid(i) * tanh(g);
         let c = sigmoid(f) * c + delta_c.clone();
         let [im, fm, gm] =
-            split_gates(self._conv_x2h_m.forward(x) + self._conv_m2h_m.forward(m.clone()));
+            split_gates(conv_sum(&self._conv_x2h_m, x, &self._conv_m2h_m, m.clone()));
         let delta_m = sigmoid(im) * tanh(gm);
         let m = sigmoid(fm) * m + delta_m.clone();
-        let o = sigmoid(o + self._conv_c2o.forward(c.clone()) + self._conv_m2o.forward(m.clone()));
+        let o = sigmoid(o + conv_sum(&self._conv_c2o, c.clone(), &self._conv_m2o, m.clone()));
         let h = o * tanh(self._conv_c_m.forward(Tensor::cat(vec![c.clone(), m.clone()], 1)));
         CellOutput {
             h: h.clone(),

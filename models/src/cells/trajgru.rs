@@ -3,7 +3,7 @@
 
 use burn::config::Config;
 use burn::module::Module;
-use crate::layers::Conv2d;
+use crate::layers::{Conv2d, conv_sum};
 use burn::tensor::activation::leaky_relu;
 use crate::layers::sigmoid;
 use burn::tensor::{Device, Tensor};
@@ -63,7 +63,7 @@ impl Cell for TrajGruCell {
         let h = state.unwrap_or_else(|| x.zeros_like());
         let [b, _, height, width] = h.dims();
         let features = leaky_relu(
-            self._conv_x2f.forward(x.clone()) + self._conv_h2f.forward(h.clone()),
+            conv_sum(&self._conv_x2f, x.clone(), &self._conv_h2f, h.clone()),
             LEAK,
         );
         let flows = self._conv_flow.forward(features);
