@@ -11,6 +11,7 @@ pub mod experiment;
 pub mod host;
 pub mod inspect;
 pub mod memory;
+pub mod metric_golden;
 pub mod metrics;
 pub mod panic;
 pub mod progress;

@@ -2,7 +2,15 @@
 //!
 //! - `authors`: the MS-RNN code (spec data-metrics-training 3.1): all S-1 output frames,
 //!   predictions clipped to [0, 1], MSE/MAE summed over the pixels of a frame, PSNR with a
-//!   1e-5 epsilon, SSIM with an 11x11 Gaussian (sigma 1.5), 'valid' region, data range 1.
+//!   1e-5 epsilon, SSIM with an 11x11 Gaussian (sigma 1.5), 'valid' region, data range 1,
+//!   and the gradient difference loss (GDL). Checked number for number against the
+//!   authors' own pipeline by `vpbench verify-metrics` (`crate::metric_golden`).
+//!
+//! Frames with several channels (TaxiBJ's in- and outflow): SSIM is the mean over channels
+//! (what scikit-image's `channel_axis` and the TensorFlow SSIM the authors borrowed compute
+//! for a channels-last image); MSE, MAE and GDL sum over channels as over pixels. The
+//! authors' code itself handles one channel only (`util/numba_accelerated.py` reads
+//! channel 0, and `get_SSIM` reshapes rather than transposes).
 //! - `common`: OpenSTL (3.2): the out_len future frames only, MSE/MAE of unclipped
 //!   predictions, PSNR of clipped ones without epsilon, SSIM as scikit-image 0.19 computes
 //!   it for floats (7x7 uniform window, sample covariance, border of 3 cropped, data range 2).
@@ -44,6 +52,9 @@ pub struct QualityMetrics {
     pub mae: f64,
     pub ssim: f64,
     pub psnr: f64,
+    /// Gradient difference loss (authors' convention only; OpenSTL reports none).
+    #[serde(default)]
+    pub gdl: Option<f64>,
     pub per_frame: PerFrame,
 }
 
@@ -53,6 +64,9 @@ pub struct PerFrame {
     pub mae: Vec<f64>,
     pub ssim: Vec<f64>,
     pub psnr: Vec<f64>,
+    /// Empty under the common convention.
+    #[serde(default)]
+    pub gdl: Vec<f64>,
 }
 
 /// Accumulates per-frame sums over test batches.
@@ -104,45 +118,37 @@ impl MetricAccumulator {
                 mse: zeros.clone(),
                 mae: zeros.clone(),
                 ssim: zeros.clone(),
-                psnr: zeros,
+                psnr: zeros.clone(),
+                gdl: if self.convention == Convention::Authors { zeros } else { Vec::new() },
             };
         }
+        let image = FrameShape { channels: frame_pixels / (height * width), height, width };
         for b in 0..batch {
-            for (k, &t) in self.scored.iter().enumerate() {
-                let at = (b * steps + t) * frame_pixels;
-                let p = &prediction[at..at + frame_pixels];
-                let g = &truth[at..at + frame_pixels];
-                let clipped: Vec<f32> = p.iter().map(|v| v.clamp(0.0, 1.0)).collect();
-                let (mse_src, psnr_eps, ssim) = match self.convention {
-                    Convention::Authors => (
-                        &clipped[..],
-                        1e-5,
-                        ssim_gaussian(&clipped, g, height, width),
-                    ),
-                    Convention::Common => (p, 0.0, ssim_uniform(&clipped, g, height, width)),
-                };
-                let sq: f64 = mse_src
-                    .iter()
-                    .zip(g)
-                    .map(|(&a, &b)| (a as f64 - b as f64).powi(2))
-                    .sum();
-                let abs: f64 = mse_src
-                    .iter()
-                    .zip(g)
-                    .map(|(&a, &b)| (a as f64 - b as f64).abs())
-                    .sum();
-                let clipped_sq: f64 = clipped
-                    .iter()
-                    .zip(g)
-                    .map(|(&a, &b)| (a as f64 - b as f64).powi(2))
-                    .sum();
-                self.sums.mse[k] += sq;
-                self.sums.mae[k] += abs;
-                self.sums.ssim[k] += ssim;
-                self.sums.psnr[k] += psnr(clipped_sq / frame_pixels as f64, psnr_eps);
+            for k in 0..self.scored.len() {
+                let at = (b * steps + self.scored[k]) * frame_pixels;
+                self.add_frame(k, &prediction[at..at + frame_pixels], &truth[at..at + frame_pixels], image);
             }
         }
         self.samples += batch;
+    }
+
+    /// Adds one sample's frame `p` (prediction) against `g` (truth) to scored frame `k`.
+    fn add_frame(&mut self, k: usize, p: &[f32], g: &[f32], image: FrameShape) {
+        let clipped: Vec<f32> = p.iter().map(|v| v.clamp(0.0, 1.0)).collect();
+        let (error_source, psnr_eps, ssim) = match self.convention {
+            Convention::Authors => (&clipped[..], 1e-5, image.mean_over_channels(&clipped, g, ssim_gaussian)),
+            Convention::Common => (p, 0.0, image.mean_over_channels(&clipped, g, ssim_uniform)),
+        };
+        let differences = |a: &[f32]| a.iter().zip(g).map(|(&x, &y)| x as f64 - y as f64).collect::<Vec<_>>();
+        let (d, clipped_d) = (differences(error_source), differences(&clipped));
+        self.sums.mse[k] += d.iter().map(|v| v * v).sum::<f64>();
+        self.sums.mae[k] += d.iter().map(|v| v.abs()).sum::<f64>();
+        self.sums.ssim[k] += ssim;
+        let clipped_sq: f64 = clipped_d.iter().map(|v| v * v).sum();
+        self.sums.psnr[k] += psnr(clipped_sq / p.len() as f64, psnr_eps);
+        if self.convention == Convention::Authors {
+            self.sums.gdl[k] += image.channel_sum(&clipped, g, gdl) as f64;
+        }
     }
 
     pub fn finish(&self) -> QualityMetrics {
@@ -153,6 +159,7 @@ impl MetricAccumulator {
             mae: per(&self.sums.mae),
             ssim: per(&self.sums.ssim),
             psnr: per(&self.sums.psnr),
+            gdl: per(&self.sums.gdl),
         };
         let mean = |v: &Vec<f64>| v.iter().sum::<f64>() / v.len().max(1) as f64;
         QualityMetrics {
@@ -168,9 +175,54 @@ impl MetricAccumulator {
             mae: mean(&per_frame.mae),
             ssim: mean(&per_frame.ssim),
             psnr: mean(&per_frame.psnr),
+            gdl: (self.convention == Convention::Authors).then(|| mean(&per_frame.gdl)),
             per_frame,
         }
     }
+}
+
+/// One frame's layout: `channels` planes of `height x width`.
+#[derive(Clone, Copy, Debug)]
+struct FrameShape {
+    channels: usize,
+    height: usize,
+    width: usize,
+}
+
+impl FrameShape {
+    fn planes<'a>(&self, values: &'a [f32]) -> std::slice::ChunksExact<'a, f32> {
+        values.chunks_exact(self.height * self.width)
+    }
+
+    /// The mean over channels of a per-plane score.
+    fn mean_over_channels(&self, p: &[f32], g: &[f32], score: fn(&[f32], &[f32], usize, usize) -> f64) -> f64 {
+        let total: f64 = self.planes(p).zip(self.planes(g)).map(|(a, b)| score(a, b, self.height, self.width)).sum();
+        total / self.channels as f64
+    }
+
+    /// The sum over channels of a per-plane float32 score.
+    fn channel_sum(&self, p: &[f32], g: &[f32], score: fn(&[f32], &[f32], usize, usize) -> f32) -> f32 {
+        self.planes(p).zip(self.planes(g)).map(|(a, b)| score(a, b, self.height, self.width)).sum()
+    }
+}
+
+/// The gradient difference loss of one `height x width` plane, as the authors'
+/// `get_GDL_numba`: `sum ||dp| - |dg||` over vertical then horizontal neighbours, rows
+/// outer, columns inner, accumulated in float32 in that order (so bit for bit theirs).
+pub fn gdl(p: &[f32], g: &[f32], height: usize, width: usize) -> f32 {
+    let mut total = 0.0f32;
+    for m in 0..height {
+        for n in 0..width {
+            let at = m * width + n;
+            if m + 1 < height {
+                total += ((p[at + width] - p[at]).abs() - (g[at + width] - g[at]).abs()).abs();
+            }
+            if n + 1 < width {
+                total += ((p[at + 1] - p[at]).abs() - (g[at + 1] - g[at]).abs()).abs();
+            }
+        }
+    }
+    total
 }
 
 /// `10 log10(1 / (mean_sq + eps))`, peak 1; a perfect frame without epsilon gives 100 dB.

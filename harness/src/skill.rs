@@ -62,33 +62,38 @@ pub struct Contingency {
 }
 
 impl Contingency {
-    fn ratio(n: f64, d: f64) -> f64 {
-        if d == 0.0 { 0.0 } else { n / d }
+    /// The authors' arithmetic (`Evaluation.get_metrics`): counts cast to float32, ratios in
+    /// float32; `None` where the denominator is 0 (their NaN: no event observed or forecast).
+    fn ratio(n: f32, d: f32) -> Option<f64> {
+        (d != 0.0).then(|| (n / d) as f64)
     }
-    pub fn pod(&self) -> f64 {
-        Self::ratio(self.hits as f64, (self.hits + self.misses) as f64)
+
+    fn counts(&self) -> [f32; 4] {
+        [self.hits, self.misses, self.false_alarms, self.correct_negatives].map(|c| c as f32)
     }
-    pub fn far(&self) -> f64 {
-        Self::ratio(
-            self.false_alarms as f64,
-            (self.hits + self.false_alarms) as f64,
-        )
+
+    pub fn pod(&self) -> Option<f64> {
+        let [h, m, _, _] = self.counts();
+        Self::ratio(h, h + m)
     }
-    pub fn csi(&self) -> f64 {
-        Self::ratio(
-            self.hits as f64,
-            (self.hits + self.misses + self.false_alarms) as f64,
-        )
+    pub fn far(&self) -> Option<f64> {
+        let [h, _, f, _] = self.counts();
+        Self::ratio(f, h + f)
     }
-    pub fn hss(&self) -> f64 {
-        let (h, m, f, c) = (
-            self.hits as f64,
-            self.misses as f64,
-            self.false_alarms as f64,
-            self.correct_negatives as f64,
-        );
+    pub fn csi(&self) -> Option<f64> {
+        let [h, m, f, _] = self.counts();
+        Self::ratio(h, h + m + f)
+    }
+    pub fn hss(&self) -> Option<f64> {
+        let [h, m, f, c] = self.counts();
         Self::ratio(2.0 * (h * c - m * f), (h + m) * (m + c) + (h + f) * (f + c))
     }
+}
+
+/// The mean of per-frame scores as the authors report it: an undefined score (their NaN)
+/// counts as 0 (`np.nan_to_num` before the mean), so a frame without events lowers it.
+pub fn reported_mean(scores: &[Option<f64>]) -> f64 {
+    scores.iter().map(|s| s.unwrap_or(0.0)).sum::<f64>() / scores.len().max(1) as f64
 }
 
 /// Scores of one threshold: per frame and their mean.
@@ -97,10 +102,12 @@ pub struct ThresholdScores {
     pub rain_mm_h: f64,
     pub pixel: f64,
     pub per_frame: Vec<Contingency>,
-    pub pod: Vec<f64>,
-    pub far: Vec<f64>,
-    pub csi: Vec<f64>,
-    pub hss: Vec<f64>,
+    /// Per frame; `None` (JSON `null`) where the score is undefined (0/0).
+    pub pod: Vec<Option<f64>>,
+    pub far: Vec<Option<f64>>,
+    pub csi: Vec<Option<f64>>,
+    pub hss: Vec<Option<f64>>,
+    /// [`reported_mean`] of the per-frame scores.
     pub mean_pod: f64,
     pub mean_far: f64,
     pub mean_csi: f64,
@@ -187,7 +194,7 @@ impl SkillAccumulator {
             .zip(&self.pixels)
             .zip(&self.counts)
             .map(|((&rain, &pixel), counts)| {
-                let score = |f: fn(&Contingency) -> f64| counts.iter().map(f).collect::<Vec<_>>();
+                let score = |f: fn(&Contingency) -> Option<f64>| counts.iter().map(f).collect::<Vec<_>>();
                 let (pod, far, csi, hss) = (
                     score(Contingency::pod),
                     score(Contingency::far),
@@ -198,10 +205,10 @@ impl SkillAccumulator {
                     rain_mm_h: rain,
                     pixel,
                     per_frame: counts.clone(),
-                    mean_pod: mean(&pod),
-                    mean_far: mean(&far),
-                    mean_csi: mean(&csi),
-                    mean_hss: mean(&hss),
+                    mean_pod: reported_mean(&pod),
+                    mean_far: reported_mean(&far),
+                    mean_csi: reported_mean(&csi),
+                    mean_hss: reported_mean(&hss),
                     pod,
                     far,
                     csi,
@@ -259,13 +266,17 @@ mod tests {
             false_alarms: 2,
             correct_negatives: 4,
         };
-        assert!((c.pod() - 0.75).abs() < 1e-12);
-        assert!((c.far() - 0.4).abs() < 1e-12);
-        assert!((c.csi() - 0.5).abs() < 1e-12);
+        assert!((c.pod().unwrap() - 0.75).abs() < 1e-7);
+        assert!((c.far().unwrap() - 0.4).abs() < 1e-7);
+        assert!((c.csi().unwrap() - 0.5).abs() < 1e-7);
         // 2 (3*4 - 1*2) / ((3+1)(1+4) + (3+2)(2+4)) = 20 / 50
-        assert!((c.hss() - 0.4).abs() < 1e-12);
-        // empty denominators give 0, as the authors' NaN -> 0
-        assert_eq!(Contingency::default().csi(), 0.0);
+        assert!((c.hss().unwrap() - 0.4).abs() < 1e-7);
+        // an empty denominator is undefined (the authors' NaN) and counts 0 in the mean
+        assert_eq!(Contingency::default().csi(), None);
+        let none_observed = Contingency { false_alarms: 2, correct_negatives: 5, ..Default::default() };
+        assert_eq!(none_observed.pod(), None);
+        assert_eq!((none_observed.far(), none_observed.csi(), none_observed.hss()), (Some(1.0), Some(0.0), Some(0.0)));
+        assert_eq!(reported_mean(&[Some(0.5), None, Some(0.25)]), 0.25);
     }
 
     #[test]
@@ -289,7 +300,7 @@ mod tests {
                 correct_negatives: 2
             }
         );
-        assert!((s.thresholds[0].mean_csi - 2.0 / 6.0).abs() < 1e-12);
+        assert!((s.thresholds[0].mean_csi - 2.0 / 6.0).abs() < 1e-7); // float32 arithmetic, as the authors'
         // at 30 mm/h only the clipped prediction is an event, and the truth is not
         let c30 = s.thresholds[4].per_frame[0];
         assert_eq!(

@@ -316,7 +316,9 @@ fn evaluate(
 ) -> anyhow::Result<(f64, usize)> {
     let model = model.without_autodiff();
     let device = model.device();
-    let (mut loss_sum, mut batches) = (0.0, 0);
+    // Weighted by batch size: the mean over clips, as the authors' batch-1 test loader gives,
+    // also when the last batch is short.
+    let (mut loss_sum, mut batches, mut clips_seen) = (0.0, 0, 0);
     let indices: Vec<usize> = (0..clips.count).collect();
     let frame = config.height * config.width * config.image_channels;
     for chunk in indices.chunks(batch) {
@@ -324,8 +326,9 @@ fn evaluate(
         let out = model.forward(frames.clone(), &Feeding::Autoregressive)?;
         let truth = targets(&frames, &out.predictions);
         let loss = criterion(kind, out.predictions.clone(), truth.clone());
-        loss_sum += loss.into_scalar::<f32>() as f64;
+        loss_sum += loss.into_scalar::<f32>() as f64 * chunk.len() as f64;
         batches += 1;
+        clips_seen += chunk.len();
         if let Some(scorers) = metrics.as_mut() {
             let pred = out
                 .predictions
@@ -349,7 +352,7 @@ fn evaluate(
             }
         }
     }
-    Ok((loss_sum / batches.max(1) as f64, batches))
+    Ok((loss_sum / clips_seen.max(1) as f64, batches))
 }
 
 fn batch_tensor(clips: &Sequences, indices: &[usize], device: &burn::tensor::Device) -> Tensor<5> {

@@ -82,6 +82,7 @@ fn help_is_available_for_every_command() {
     for cmd in [
         vec!["--help"],
         vec!["verify-golden", "--help"],
+        vec!["verify-metrics", "--help"],
         vec!["cost", "--help"],
         vec!["models", "--help"],
     ] {
@@ -89,4 +90,29 @@ fn help_is_available_for_every_command() {
         assert_eq!(code, 0, "{cmd:?}");
         assert!(out.contains("Usage"), "{out}");
     }
+}
+
+fn metric_golden(name: &str) -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/golden/metrics")
+        .join(format!("{name}.safetensors"))
+        .display()
+        .to_string()
+}
+
+#[test]
+fn verify_metrics_passes_on_the_public_files() {
+    let files: Vec<String> = ["moving-mnist-20", "taxiBJ", "kth", "DWD"].map(metric_golden).to_vec();
+    let mut args = vec!["verify-metrics"];
+    args.extend(files.iter().map(String::as_str));
+    let (code, out, err) = vpbench(&args);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("4 passed, 0 failed") && out.contains("counts exact"), "{out}");
+}
+
+#[test]
+fn verify_metrics_names_a_file_that_is_not_a_metric_golden() {
+    let (code, out, _) = vpbench(&["verify-metrics", &golden("convlstm")]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("convlstm.safetensors") && out.contains("metadata field"), "{out}");
 }

@@ -99,6 +99,8 @@ fn skill_curves(records: &[RunRecord], caption: Vec<String>) -> CurveFigure {
                         .iter()
                         .map(|&f| f as f64)
                         .zip(values.iter().copied())
+                        // an undefined score (no event observed or forecast) is not drawn
+                        .filter_map(|(frame, v)| Some((frame, v?)))
                         .collect();
                     Some((r.paper_name.clone(), points))
                 })

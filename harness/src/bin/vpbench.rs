@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use vpbench_harness::commands::{cost, models, verify_golden};
+use vpbench_harness::commands::{cost, models, verify_golden, verify_metrics};
 
 /// Benchmark harness for spatiotemporal video prediction (the MS-LSTM paper and beyond).
 #[derive(Parser, Debug)]
@@ -17,6 +17,9 @@ struct Cli {
 enum Command {
     /// Check models against the authors' reference tensors (outputs, loss, gradients).
     VerifyGolden(verify_golden::VerifyGoldenArgs),
+    /// Check the metric code against the authors' evaluation pipeline (every per-frame
+    /// metric, the contingency counts and the reported means).
+    VerifyMetrics(verify_metrics::VerifyMetricsArgs),
     /// Trainable parameters and MACs (paper convention) of a model.
     Cost(cost::CostArgs),
     /// List the models the registry can build.
@@ -28,6 +31,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = vpbench_kernels::threads::run_on_compute_threads(|| match &cli.command {
         Command::VerifyGolden(args) => verify_golden::run(args),
+        Command::VerifyMetrics(args) => verify_metrics::run(args),
         Command::Cost(args) => cost::run(args).map(|()| true),
         Command::Models => {
             models::run();

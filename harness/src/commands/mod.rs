@@ -3,3 +3,4 @@
 pub mod cost;
 pub mod models;
 pub mod verify_golden;
+pub mod verify_metrics;
