@@ -3,19 +3,29 @@
 use std::path::Path;
 
 use crate::DataError;
+use crate::preprocessing::resize_linear_u8_channel;
 
-/// A greyscale image file, resized to `size x size` with bilinear interpolation (OpenCV's
-/// default in the authors' loaders); `what` names the frame in errors.
-pub fn read_grey_resized(path: &Path, size: usize, what: &str) -> Result<Vec<u8>, DataError> {
-    let image =
-        image::open(path).map_err(|e| DataError::file(path, format!("unreadable {what}: {e}")))?;
-    let resized = image::imageops::resize(
-        &image.to_luma8(),
-        size as u32,
-        size as u32,
-        image::imageops::FilterType::Triangle,
-    );
-    Ok(resized.into_raw())
+/// How the authors' loader reads an image file before resizing it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReadAs {
+    /// `cv2.imread(path)` (three BGR channels) and channel 0 after the resize (their KTH
+    /// loader).
+    OpenCvColourChannel0,
+    /// One greyscale channel.
+    Grey,
+}
+
+/// An image file as one greyscale `size x size` frame, resized as `cv2.resize` does by default
+/// (INTER_LINEAR, bit for bit: [`crate::preprocessing`]); `what` names the frame in errors.
+pub fn read_grey_resized(path: &Path, size: usize, what: &str, read_as: ReadAs) -> Result<Vec<u8>, DataError> {
+    let image = image::open(path).map_err(|e| DataError::file(path, format!("unreadable {what}: {e}")))?;
+    let (width, height) = (image.width() as usize, image.height() as usize);
+    let (grey, channels) = match read_as {
+        // OpenCV's channel 0 is blue: the third of the decoder's RGB
+        ReadAs::OpenCvColourChannel0 => (image.to_rgb8().pixels().map(|p| p[2]).collect::<Vec<u8>>(), 3),
+        ReadAs::Grey => (image.to_luma8().into_raw(), 1),
+    };
+    Ok(resize_linear_u8_channel(&grey, [height, width], [size, size], channels))
 }
 
 /// Distance from point `p` to the segment `a`-`b`.

@@ -2,16 +2,18 @@
 //! (`util/load_kth_only_run.py`): PNG frames `<root>/<action>/personXX_<action>_dY/N.png`
 //! (1-based), clip lists `personXX_<action>_dY start end` (1-based, inclusive) in
 //! `kth_txt/{train,test}_data_list_trimmed_only_run.txt` beside or inside the root, windows
-//! of `len` frames with stride 3 for running and 10 otherwise, frames resized (bilinear).
+//! of `len` frames with stride 3 for running and 10 otherwise, frames resized as `cv2.resize`
+//! does (bilinear, bit for bit) and served in the order `random.seed(123); random.shuffle`
+//! gives (CPython's, exactly: `crate::preprocessing`).
 //! The person split (1-16 train, 17-25 test) lives in the lists.
 
 use std::path::{Path, PathBuf};
 
-use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::frames::{distance_to_segment, read_grey_resized};
+use crate::frames::{ReadAs, distance_to_segment, read_grey_resized};
+use crate::preprocessing::PythonRandom;
 use crate::{DataError, Provenance, Sequences};
 
 /// The actions of the authors' "only run" subset, with their window strides.
@@ -80,13 +82,13 @@ pub fn read_kth_split(
             format!("no window of {len} frames fits any listed segment"),
         ));
     }
-    // the authors shuffle the window list once with a fixed seed (their Python random, seed 123)
-    windows.shuffle(&mut ChaCha8Rng::seed_from_u64(123));
+    // the authors' order: `random.seed(123)`, then one `random.shuffle` of the window list
+    PythonRandom::seed(123).shuffle(&mut windows);
     let mut pixels = Vec::with_capacity(windows.len() * len * size * size);
     for (folder, first) in &windows {
         for f in *first..*first + len {
             let path = folder.join(format!("{f}.png"));
-            pixels.extend(read_grey_resized(&path, size, "frame")?);
+            pixels.extend(read_grey_resized(&path, size, "frame", ReadAs::OpenCvColourChannel0)?);
         }
     }
     Ok(Sequences {

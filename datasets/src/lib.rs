@@ -7,6 +7,7 @@ mod frames;
 mod geometry;
 pub mod kth;
 pub mod moving_mnist;
+pub mod preprocessing;
 pub mod radar;
 mod sequences;
 pub mod taxibj;

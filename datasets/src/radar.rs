@@ -12,7 +12,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::calendar::civil_minutes;
-use crate::frames::read_grey_resized;
+use crate::frames::{ReadAs, read_grey_resized};
 use crate::{DataError, Provenance, Sequences};
 
 /// Raw frames per kept frame (5-minute files, 30-minute steps).
@@ -94,7 +94,7 @@ pub fn read_radar_split(
     for k in 0..count {
         for j in 0..len {
             let path = &files[k * window + j * STRIDE].1;
-            pixels.extend(read_grey_resized(path, size, "PNG")?);
+            pixels.extend(read_grey_resized(path, size, "PNG", ReadAs::Grey)?);
         }
     }
     Ok(RadarSplit {
