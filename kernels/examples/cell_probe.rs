@@ -4,7 +4,8 @@ use std::time::Instant;
 use burn::nn::PaddingConfig2d;
 use burn::nn::conv::Conv2dConfig;
 use burn::tensor::{Device, Distribution, Tensor};
-use vpbench_kernels::{Conv2d, sigmoid, tanh};
+use burn::module::Module;
+use vpbench_kernels::{Conv2d, conv_sum, sigmoid, tanh};
 
 fn millis<F: FnMut()>(label: &str, reps: usize, mut f: F) {
     f();
@@ -57,6 +58,20 @@ fn main() {
         sync(h2);
     });
     });
+    // the two gate convolutions, forward and backward: summed, and joined (conv_sum);
+    // alternated so that the VM's drift hits both alike
+    let ad = d.autodiff();
+    let (x2h, h2h) = (x2h.fork(&ad).train(), h2h.fork(&ad).train());
+    let (xa, ha) = (x.clone().to_device(&ad).autodiff().require_grad(), h.clone().to_device(&ad).autodiff().require_grad());
+    let step = |joined: bool| {
+        let gates = if joined { conv_sum(&x2h, xa.clone(), &h2h, ha.clone()) } else { x2h.forward(xa.clone()) + h2h.forward(ha.clone()) };
+        let grads = gates.sum().backward();
+        std::hint::black_box(xa.grad(&grads));
+    };
+    for _ in 0..3 {
+        millis("gate convs fwd+bwd, summed", 30, || step(false));
+        millis("gate convs fwd+bwd, joined", 30, || step(true));
+    }
 }
 
 #[allow(dead_code)]

@@ -217,29 +217,29 @@ impl Backward<Flex, 2> for ConvNoBiasBackward {
 #[derive(Debug)]
 struct ConvPairBackward {
     padding: [usize; 2],
-    channels: [usize; 2],
 }
 
 impl Backward<Flex, 6> for ConvPairBackward {
-    /// The joined input and weight.
-    type State = (FlexTensor, FlexTensor);
+    /// The two inputs and weights as they came (they share their buffers with the graph's
+    /// tensors; joining them again here costs a copy, keeping them joined would cost memory
+    /// for as long as the graph lives).
+    type State = [FlexTensor; 4];
 
     fn backward(self, ops: Ops<Self::State, 6>, grads: &mut Gradients, _: &mut Checkpointer) {
-        let (x, w) = &ops.state;
-        let g = geometry(x, w, self.padding);
+        let [x1, w1, x2, w2] = &ops.state;
+        let zero_bias = flex_tensor(vec![0.0; dims4(w1)[0]], [dims4(w1)[0]]);
+        let pair = join_pair([x1, x2], [w1, w2], [&zero_bias, &zero_bias]);
+        let g = geometry(&pair.x, &pair.weight, self.padding);
         let dy = grads.consume::<Flex>(&ops.node);
         let wants = |a: usize, b: usize| ops.parents[a].is_some() || ops.parents[b].is_some();
         let wanted = Wanted { x: wants(0, 3), weight: wants(1, 4), bias: wants(2, 5) };
-        let result = conv::backward(&g, &f32_values(x), &f32_values(w), &f32_values(&dy), wanted);
-        let [c1, c2] = self.channels;
+        let result = conv::backward(&g, &f32_values(&pair.x), &f32_values(&pair.weight), &f32_values(&dy), wanted);
+        let [c1, c2] = pair.channels;
         let (taps, plane) = (g.kernel_h * g.kernel_w, g.height * g.width);
         let (dx1, dx2) = result.x.map(|dx| split_channels(&dx, c1, c2, g.batch, plane)).unzip();
         let (dw1, dw2) = result.weight.map(|dw| split_channels(&dw, c1, c2, g.channels_out, taps)).unzip();
         let db = result.bias;
-        let shape4 = |c: usize, [n, h, w]: [usize; 3]| Shape::new([n, c, h, w]);
-        let (xs, ws) = ([g.batch, g.height, g.width], [g.channels_out, g.kernel_h, g.kernel_w]);
-        let bias_shape = Shape::new([g.channels_out]);
-        let shapes = [shape4(c1, xs), shape4(c1, ws), bias_shape.clone(), shape4(c2, xs), shape4(c2, ws), bias_shape];
+        let shapes = [x1, w1, &zero_bias, x2, w2, &zero_bias].map(|t| t.layout().shape().clone());
         let parents = ops.parents.map(|p| p.map(|node| node.id));
         register_gradients(grads, parents, [dx1, dw1, db.clone(), dx2, dw2, db], shapes);
     }
@@ -259,11 +259,10 @@ impl<C: CheckpointStrategy> CpuConvBackend for Autodiff<Flex, C> {
         let padding = [pad_h, pad_w];
         let nodes = [x1.node(), w1.node(), b1.node(), x2.node(), w2.node(), b2.node()];
         let [x1, w1, b1, x2, w2, b2] = [x1, w1, b1, x2, w2, b2].map(|t| t.into_primitive());
-        let pair = join_pair([&x1, &x2], [&w1, &w2], [&b1, &b2]);
-        let prepared = ConvPairBackward { padding, channels: pair.channels }.prepare::<C>(nodes).compute_bound().stateful();
-        let y = pair_forward(&pair, padding);
+        let prepared = ConvPairBackward { padding }.prepare::<C>(nodes).compute_bound().stateful();
+        let y = pair_forward(&join_pair([&x1, &x2], [&w1, &w2], [&b1, &b2]), padding);
         match prepared {
-            OpsKind::Tracked(prep) => prep.finish((pair.x, pair.weight), y),
+            OpsKind::Tracked(prep) => prep.finish([x1, w1, x2, w2], y),
             OpsKind::UnTracked(prep) => prep.finish(y),
         }
     }
