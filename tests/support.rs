@@ -68,7 +68,8 @@ pub fn tiny_simvp() -> vpbench_models::simvp::SimVpConfig {
 pub fn tiny_earthformer() -> vpbench_models::earthformer::EarthformerConfig {
     vpbench_models::earthformer::EarthformerConfig {
         base_units: 8,
-        depth: [1, 2],
+        enc_depth: [1, 2],
+        dec_depth: [1, 2],
         heads: 2,
         dropout: 0.0,
         norm_groups: 2,

@@ -18,14 +18,17 @@ use crate::{Feeding, ModelConfig, ModelError, paper_loss, registry};
 pub struct TensorError {
     pub name: String,
     pub relative_error: f64,
-    /// The reference norm was below the noise floor, so the error is relative to the floor.
+    /// The reference norm was below the noise floor (a gradient that is mathematically zero),
+    /// so the error is relative to the model's largest gradient norm.
     pub floored: bool,
 }
 
-/// Gradients are compared relative to `max(||want||, GRADIENT_FLOOR x largest gradient norm
-/// of the model)`. Some reference gradients are analytically zero and only float32 noise
-/// (CMS-LSTM's key biases cancel in the softmax: norms around 1e-11), where a plain relative
-/// error compares noise with noise.
+/// A reference gradient whose norm is below `GRADIENT_FLOOR x` the model's largest gradient
+/// norm is float32 noise: analytically zero (CMS-LSTM's key biases cancel in the softmax,
+/// norms around 1e-11; Earthformer's stem and head convolution biases are cancelled by a
+/// GroupNorm of one channel per group, NONRECURRENT.md), where a relative error would compare
+/// noise with noise. Such a gradient is compared relative to the largest gradient norm,
+/// every other one relative to its own.
 pub const GRADIENT_FLOOR: f64 = 1e-5;
 
 /// What checking one golden file found.
@@ -175,54 +178,96 @@ fn values(data: &TensorData) -> Vec<f32> {
 /// Builds the file's model on `device` (any backend; autodiff is added here), loads its
 /// weights, runs the evaluation forward pass, the loss and its gradients, and compares each
 /// with the file.
+///
+/// Two kinds of file: the recurrent models' (configured by `hidden`, `layers`, `kernel`;
+/// all S-1 outputs; the authors' L2 + L1 loss) and the official non-recurrent code's
+/// (`model_kwargs`, the constructor's arguments; the `out_len` future frames; MSE).
 pub fn verify_golden(path: &Path, device: &Device) -> Result<GoldenReport, ModelError> {
     let file = GoldenFile::open(path)?;
     let model_name = file.meta("model_name")?.to_string();
     let id = file.meta("id").unwrap_or(&model_name).to_string();
-    let entry = match registry::lookup(&id).or_else(|_| registry::lookup(&model_name)) {
-        Ok(entry) => entry,
-        Err(_) => {
-            return Ok(GoldenReport {
-                file: path.to_path_buf(),
-                model_name: model_name.clone(),
-                outcome: GoldenOutcome::Skipped {
-                    reason: format!("model '{model_name}' is not implemented"),
-                },
-            });
-        }
+    let Ok(entry) = registry::lookup(&id).or_else(|_| registry::lookup(&model_name)) else {
+        return Ok(GoldenReport {
+            file: path.to_path_buf(),
+            model_name: model_name.clone(),
+            outcome: GoldenOutcome::Skipped { reason: format!("model '{model_name}' is not implemented") },
+        });
     };
+    let device = device.clone().autodiff();
+    let errors = if file.meta.contains_key("model_kwargs") {
+        check_official(&file, entry.name, &device)?
+    } else {
+        check_recurrent(&file, entry.name, &device)?
+    };
+    Ok(GoldenReport { file: path.to_path_buf(), model_name, outcome: GoldenOutcome::Checked { errors } })
+}
+
+/// A recurrent model: outputs for all S-1 frames, the authors' loss (plus the model's own
+/// auxiliary loss), gradients.
+fn check_recurrent(file: &GoldenFile, name: &str, device: &Device) -> Result<Vec<TensorError>, ModelError> {
     let config = file.config()?;
     let batch = file.meta_usize("batch")?;
-    let (c, h, w, s) = (
-        config.image_channels,
-        config.height,
-        config.width,
-        config.seq_len(),
-    );
-
-    let device = device.clone().autodiff();
-    let mut model = registry::build(entry.name, &config, &device)?;
-    model.load_pytorch_safetensors(path, "param.")?;
-
-    let frames = file.tensor("frames", Some(&[batch, s, c, h, w]))?;
+    let (c, h, w, s) = (config.image_channels, config.height, config.width, config.seq_len());
+    let mut model = registry::build(name, &config, device)?;
+    model.load_pytorch_safetensors(&file.path, "param.")?;
+    let frames = Tensor::<5>::from_data(file.tensor("frames", Some(&[batch, s, c, h, w]))?, device);
     let expected = file.tensor("expected", Some(&[batch, s - 1, c, h, w]))?;
-    let want_loss = file.tensor("loss", Some(&[1]))?;
-
-    let frames = Tensor::<5>::from_data(frames, &device);
     let output = model.forward(frames.clone(), &Feeding::Autoregressive)?;
-    let target = frames.narrow(1, 1, s - 1);
-    let mut loss = paper_loss(output.predictions.clone(), target);
+    let mut loss = paper_loss(output.predictions.clone(), frames.narrow(1, 1, s - 1));
     if let Some(aux) = output.aux_loss {
         loss = loss + aux;
     }
+    compare_all(file, &model, output.predictions, expected, loss)
+}
 
+/// A model built from its official constructor's arguments: the `out_len` future frames
+/// from the first `in_len`, `F.mse_loss` against the future, gradients.
+fn check_official(file: &GoldenFile, name: &str, device: &Device) -> Result<Vec<TensorError>, ModelError> {
+    let mut kwargs: serde_json::Value = serde_json::from_str(file.meta("model_kwargs")?)
+        .map_err(|e| ModelError::file(&file.path, format!("metadata field 'model_kwargs' is not JSON: {e}")))?;
+    // The references are made in eval mode (metadata `mode`): every dropout off, also for
+    // the gradients.
+    if let Some(arguments) = kwargs.as_object_mut() {
+        for (_, rate) in arguments.iter_mut().filter(|(k, _)| k.ends_with("_drop")) {
+            *rate = serde_json::json!(0.0);
+        }
+    }
+    let frames_config = ModelConfig {
+        image_channels: file.meta_usize("C")?,
+        height: file.meta_usize("H")?,
+        width: file.meta_usize("W")?,
+        in_len: file.meta_usize("in_len")?,
+        out_len: file.meta_usize("out_len")?,
+        // not read by these families: their widths are in `model_kwargs`
+        hidden: 0,
+        layers: 0,
+        kernel: 0,
+    };
+    let (batch, c, h, w) = (file.meta_usize("batch")?, frames_config.image_channels, frames_config.height, frames_config.width);
+    let (in_len, out_len) = (frames_config.in_len, frames_config.out_len);
+    let mut model = registry::build_from_kwargs(name, &frames_config, &kwargs, device)?;
+    model.load_pytorch_safetensors(&file.path, "param.")?;
+    let frames = Tensor::<5>::from_data(file.tensor("frames", Some(&[batch, in_len + out_len, c, h, w]))?, device);
+    let expected = file.tensor("expected", Some(&[batch, out_len, c, h, w]))?;
+    let output = model.forward(frames.clone(), &Feeding::Autoregressive)?;
+    let future = frames.narrow(1, in_len, out_len);
+    let loss = (output.predictions.clone() - future).square().mean();
+    compare_all(file, &model, output.predictions, expected, loss)
+}
+
+/// Output, loss and every gradient against the file.
+fn compare_all(
+    file: &GoldenFile,
+    model: &crate::Model,
+    predictions: Tensor<5>,
+    expected: TensorData,
+    loss: Tensor<1>,
+) -> Result<Vec<TensorError>, ModelError> {
+    let want_loss = file.tensor("loss", Some(&[1]))?;
     let mut errors = vec![
         TensorError {
             name: "expected".into(),
-            relative_error: relative_error(
-                &values(&output.predictions.into_data()),
-                &values(&expected),
-            ),
+            relative_error: relative_error(&values(&predictions.into_data()), &values(&expected)),
             floored: false,
         },
         TensorError {
@@ -234,23 +279,31 @@ pub fn verify_golden(path: &Path, device: &Device) -> Result<GoldenReport, Model
     let mut grads = Vec::new();
     for (param, grad) in model.named_gradients(loss.backward()) {
         let key = format!("grad.{}", param.name);
-        let want = values(&file.tensor(&key, Some(&param.shape))?);
-        let got = grad
-            .map(|g| values(&g))
-            .unwrap_or_else(|| vec![0.0; want.len()]);
+        let mut shape = param.shape.clone();
+        if param.pytorch_transposed {
+            shape.reverse();
+        }
+        let want = values(&file.tensor(&key, Some(&shape))?);
+        let got = match grad {
+            Some(g) if param.pytorch_transposed => values(&transpose_2d(&g)),
+            Some(g) => values(&g),
+            None => vec![0.0; want.len()],
+        };
         grads.push((key, got, want));
     }
-    let floor = GRADIENT_FLOOR * grads.iter().map(|(_, _, w)| norm(w)).fold(0.0, f64::max);
+    let largest = grads.iter().map(|(_, _, w)| norm(w)).fold(0.0, f64::max);
     for (name, got, want) in grads {
-        errors.push(TensorError {
-            relative_error: relative_error_with_floor(&got, &want, floor),
-            floored: norm(&want) < floor,
-            name,
-        });
+        let floored = norm(&want) < GRADIENT_FLOOR * largest;
+        let scale = if floored { largest } else { 0.0 };
+        errors.push(TensorError { relative_error: relative_error_with_floor(&got, &want, scale), floored, name });
     }
-    Ok(GoldenReport {
-        file: path.to_path_buf(),
-        model_name,
-        outcome: GoldenOutcome::Checked { errors },
-    })
+    Ok(errors)
+}
+
+/// A burn `Linear` weight's gradient (`[in, out]`) in PyTorch's layout (`[out, in]`).
+fn transpose_2d(data: &TensorData) -> TensorData {
+    let [rows, cols] = [data.shape()[0], data.shape()[1]];
+    let v = values(data);
+    let t: Vec<f32> = (0..cols * rows).map(|i| v[(i % rows) * cols + i / rows]).collect();
+    TensorData::new(t, [cols, rows])
 }

@@ -116,30 +116,48 @@ impl<P: Predictor> DynPredictor for P {
 /// One named parameter: its PyTorch-style path, id and shape.
 #[derive(Clone, Debug)]
 pub struct NamedParam {
+    /// The PyTorch state-dict name.
     pub name: String,
     pub id: ParamId,
+    /// The shape in burn (a `Linear` weight is `[in, out]`).
     pub shape: Vec<usize>,
+    /// Whether PyTorch stores it transposed (a `Linear` weight: `[out, in]`).
+    pub pytorch_transposed: bool,
 }
 
-/// Collects parameter paths (`rnns.lstm.0._conv_x2h.weight`) as the module tree spells them.
+/// Collects parameter paths as PyTorch spells them (`rnns.lstm.0._conv_x2h.weight`): the
+/// module tree's field names, without enum variant names, with burn's `gamma`/`beta` of a
+/// norm layer as PyTorch's `weight`/`bias` (what burn-store's PyTorch adapters do on load
+/// and save).
 #[derive(Default)]
 pub(crate) struct NamedParams {
-    path: Vec<String>,
+    /// Each entered module: its name in the PyTorch path, if it has one, and whether it is a
+    /// `Linear` weight.
+    path: Vec<(Option<String>, bool)>,
     pub(crate) params: Vec<NamedParam>,
 }
 
 impl ModuleVisitor for NamedParams {
-    fn enter_module(&mut self, name: &str, _container_type: &str) {
-        self.path.push(name.to_string());
+    fn enter_module(&mut self, name: &str, container_type: &str) {
+        let is_norm = matches!(container_type, "Struct:GroupNorm" | "Struct:LayerNorm" | "Struct:BatchNorm");
+        let pytorch = match name {
+            _ if container_type.starts_with("Enum:") => None,
+            "gamma" if is_norm => Some("weight".to_string()),
+            "beta" if is_norm => Some("bias".to_string()),
+            _ => Some(name.to_string()),
+        };
+        self.path.push((pytorch, container_type == "Struct:Linear" && name == "weight"));
     }
     fn exit_module(&mut self, _name: &str, _container_type: &str) {
         self.path.pop();
     }
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        let name: Vec<&str> = self.path.iter().filter_map(|(n, _)| n.as_deref()).collect();
         self.params.push(NamedParam {
-            name: self.path.join("."),
+            name: name.join("."),
             id: param.id,
             shape: param.val().dims().to_vec(),
+            pytorch_transposed: self.path.last().is_some_and(|(_, linear)| *linear),
         });
     }
 }

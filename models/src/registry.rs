@@ -14,6 +14,10 @@ use crate::simvp::{SimVp, SimVpConfig};
 use crate::{ModelConfig, ModelError};
 
 type Builder = fn(&'static str, &ModelConfig, &Device) -> Result<Box<dyn DynPredictor>, ModelError>;
+/// Builds a model from its official constructor's keyword arguments (a golden file's
+/// `model_kwargs`), for the families whose widths are not the recurrent `ModelConfig`'s.
+type KwargsBuilder =
+    fn(&'static str, &ModelConfig, &serde_json::Value, &Device) -> Result<Box<dyn DynPredictor>, ModelError>;
 
 /// One registered model.
 pub struct ModelEntry {
@@ -31,6 +35,7 @@ pub struct ModelEntry {
     /// the recurrent models, 4 for SimVP, 16 for Earthformer.
     pub paper_flops_batch: usize,
     build: Builder,
+    from_kwargs: Option<KwargsBuilder>,
 }
 
 /// The authors' training-time feeding schedule of a model.
@@ -92,6 +97,26 @@ fn simvp_openstl(
     )?))
 }
 
+fn simvp_official(
+    name: &'static str,
+    config: &ModelConfig,
+    kwargs: &serde_json::Value,
+    device: &Device,
+) -> Result<Box<dyn DynPredictor>, ModelError> {
+    let cfg = SimVpConfig::from_official_kwargs(name, kwargs, config)?;
+    Ok(Box::new(SimVp::new(name, config, &cfg, device)?))
+}
+
+fn earthformer_official(
+    name: &'static str,
+    config: &ModelConfig,
+    kwargs: &serde_json::Value,
+    device: &Device,
+) -> Result<Box<dyn DynPredictor>, ModelError> {
+    let cfg = EarthformerConfig::from_official_kwargs(name, kwargs, config)?;
+    Ok(Box::new(Earthformer::new(name, config, &cfg, device)?))
+}
+
 fn earthformer(
     name: &'static str,
     config: &ModelConfig,
@@ -120,6 +145,7 @@ const fn rnn(
         family: "RNN",
         paper_flops_batch: 1,
         build,
+        from_kwargs: None,
     }
 }
 
@@ -262,7 +288,8 @@ pub static MODELS: &[ModelEntry] = &[
     ModelEntry {
         family: "CNN",
         paper_flops_batch: 4,
-        ..rnn("simvp", "SimVP", &["SimVP", "simvp-paper"], simvp_paper)
+        from_kwargs: Some(simvp_official),
+        ..rnn("simvp", "SimVP", &["SimVP", "SimVP (v1)", "simvp-paper"], simvp_paper)
     },
     ModelEntry {
         family: "CNN",
@@ -277,10 +304,11 @@ pub static MODELS: &[ModelEntry] = &[
     ModelEntry {
         family: "Attention",
         paper_flops_batch: 16,
+        from_kwargs: Some(earthformer_official),
         ..rnn(
             "earthformer",
             "Earthformer",
-            &["Earthformer", "cuboid-transformer"],
+            &["Earthformer", "Earthformer (CuboidTransformerModel)", "cuboid-transformer"],
             earthformer,
         )
     },
@@ -307,6 +335,18 @@ pub fn build(name: &str, config: &ModelConfig, device: &Device) -> Result<Model,
     config_sanity(entry.name, config)?;
     let net = (entry.build)(entry.name, config, device)?;
     Ok(Model::new(entry.name, config.clone(), net))
+}
+
+/// Builds `name` from its official constructor's keyword arguments; `frames` gives the
+/// channels, size and lengths (its recurrent fields are not used).
+pub fn build_from_kwargs(name: &str, frames: &ModelConfig, kwargs: &serde_json::Value, device: &Device) -> Result<Model, ModelError> {
+    let entry = lookup(name)?;
+    let build = entry.from_kwargs.ok_or_else(|| ModelError::InvalidConfig {
+        model: entry.name.to_string(),
+        field: "model_kwargs",
+        problem: "this model is configured by the recurrent fields, not by constructor arguments".into(),
+    })?;
+    Ok(Model::new(entry.name, frames.clone(), build(entry.name, frames, kwargs, device)?))
 }
 
 fn config_sanity(model: &str, c: &ModelConfig) -> Result<(), ModelError> {

@@ -1,11 +1,15 @@
 //! Weights by the authors' PyTorch state-dict names: import, checkpoints.
 //!
-//! Module fields carry the PyTorch names, so a state dict maps onto the tree with no table;
-//! the only rewrite is an optional key prefix (the golden files store `param.<name>`).
+//! Module fields carry the PyTorch names, so a state dict maps onto the tree with no table.
+//! burn-store's PyTorch adapters do what differs in kind, not in name: a `Linear` weight is
+//! transposed, a norm layer's `gamma`/`beta` are PyTorch's `weight`/`bias`, and enum variant
+//! names (SimVP's plain-or-transposed convolution) are not part of the path. The only
+//! rewrite is an optional key prefix (the golden files store `param.<name>`). Checkpoints
+//! are written the same way, so they are PyTorch state dicts too.
 
 use std::path::Path;
 
-use burn::store::SafetensorsStore;
+use burn::store::{BurnToPyTorchAdapter, PyTorchToBurnAdapter, SafetensorsStore};
 
 use crate::ModelError;
 use crate::model::Model;
@@ -25,6 +29,8 @@ impl Model {
         let escaped = regex_escape(prefix);
         let mut store = SafetensorsStore::from_file(path)
             .with_key_remapping(format!("^{escaped}"), "")
+            .with_from_adapter(PyTorchToBurnAdapter)
+            .skip_enum_variants(true)
             .allow_partial(true)
             .validate(true);
         let result = self
@@ -51,7 +57,10 @@ impl Model {
     /// Writes all parameters, under their PyTorch names, atomically (temp file + rename).
     pub fn save_checkpoint(&self, path: &Path) -> Result<(), ModelError> {
         let tmp = path.with_extension("safetensors.tmp");
-        let mut store = SafetensorsStore::from_file(&tmp).metadata("model", self.name());
+        let mut store = SafetensorsStore::from_file(&tmp)
+            .metadata("model", self.name())
+            .with_to_adapter(BurnToPyTorchAdapter)
+            .skip_enum_variants(true);
         self.save_into(&mut store)
             .map_err(|e| ModelError::file(&tmp, format!("cannot write checkpoint: {e}")))?;
         std::fs::rename(&tmp, path)

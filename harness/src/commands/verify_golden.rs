@@ -114,7 +114,7 @@ fn print_report(report: &GoldenReport, tolerance: f64, verbose: bool) {
     for e in errors {
         if verbose || !(e.relative_error <= tolerance) {
             let note = if e.floored {
-                "  (reference below the noise floor: relative to the floor)"
+                "  (reference below the noise floor, analytically zero: relative to the largest gradient)"
             } else {
                 ""
             };

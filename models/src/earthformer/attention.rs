@@ -125,8 +125,8 @@ impl AxialSelfAttention {
 }
 
 /// Each decoder token attends to the memory tokens at the same pixel, over all memory
-/// frames (pattern `cross_1x1`, one temporal group). Relative offsets place the decoder's
-/// frames after the memory's on one time line; the table spans `2 (T_in + T_out) - 1`.
+/// frames (pattern `cross_1x1`, one temporal group). The relative offset is query time minus
+/// memory time, both counted from 0; the table spans `2 (T_in + T_out) - 1`.
 #[derive(Module, Debug)]
 pub struct TemporalCrossAttention {
     pub norm: LayerNorm,
@@ -167,8 +167,10 @@ impl TemporalCrossAttention {
             .chunk(2, 2)
             .try_into()
             .expect("k, v");
+        // query and memory times both counted from 0 (the official index buffer is built over
+        // max_time and sliced to [:T_out, :T_in])
         let offsets: Vec<i64> = (0..tq * tk)
-            .map(|p| (tk + p / tk) as i64 - (p % tk) as i64 + self.max_time as i64 - 1)
+            .map(|p| (p / tk) as i64 - (p % tk) as i64 + self.max_time as i64 - 1)
             .collect();
         let bias = relative_bias(&self.relative_position_bias_table.val(), &offsets, tq, tk);
         let out = self

@@ -64,24 +64,28 @@ impl SelfAttentionBlock {
     }
 }
 
-/// One temporal cross-attention to the encoder memory and its FFN.
+/// One temporal cross-attention to the encoder memory and its FFN (the official
+/// `StackCuboidCrossAttentionBlock` with one pattern: lists of one, `attn_l.0`, `ffn_l.0`).
 #[derive(Module, Debug)]
 pub struct CrossAttentionBlock {
-    pub attn: TemporalCrossAttention,
-    pub ffn: PositionwiseFfn,
+    pub attn_l: Vec<TemporalCrossAttention>,
+    pub ffn_l: Vec<PositionwiseFfn>,
 }
 
 impl CrossAttentionBlock {
     pub fn new(dim: usize, max_time: usize, heads: usize, dropout: f64, device: &Device) -> Self {
         Self {
-            attn: TemporalCrossAttention::new(dim, max_time, heads, dropout, device),
-            ffn: PositionwiseFfn::new(dim, dropout, device),
+            attn_l: vec![TemporalCrossAttention::new(dim, max_time, heads, dropout, device)],
+            ffn_l: vec![PositionwiseFfn::new(dim, dropout, device)],
         }
     }
 
-    pub fn forward(&self, x: Tensor<5>, memory: Tensor<5>) -> Tensor<5> {
-        let x = x.clone() + self.attn.forward(x, memory);
-        self.ffn.forward(x)
+    pub fn forward(&self, mut x: Tensor<5>, memory: Tensor<5>) -> Tensor<5> {
+        for (attn, ffn) in self.attn_l.iter().zip(&self.ffn_l) {
+            x = x.clone() + attn.forward(x, memory.clone());
+            x = ffn.forward(x);
+        }
+        x
     }
 }
 

@@ -9,6 +9,7 @@
 
 mod attention;
 mod blocks;
+mod kwargs;
 mod model;
 
 pub use model::{Earthformer, EarthformerConfig};

@@ -2,10 +2,9 @@ use burn::module::Module;
 use crate::layers::Conv2d;
 use burn::nn::conv::Conv2dConfig;
 use burn::nn::{
-    Embedding, EmbeddingConfig, GroupNorm, GroupNormConfig, Initializer, Linear, LinearConfig,
-    PaddingConfig2d,
+    Embedding, EmbeddingConfig, GroupNorm, GroupNormConfig, Initializer, LeakyRelu, LeakyReluConfig, Linear,
+    LinearConfig, PaddingConfig2d,
 };
-use burn::tensor::activation::leaky_relu;
 use burn::tensor::module::interpolate;
 use burn::tensor::ops::{InterpolateMode, InterpolateOptions};
 use burn::tensor::{Device, Int, Tensor};
@@ -18,8 +17,11 @@ use crate::{Feeding, ModelConfig, ModelError};
 #[derive(Clone, Debug, PartialEq)]
 pub struct EarthformerConfig {
     pub base_units: usize,
-    /// Blocks per level (encoder and decoder).
-    pub depth: [usize; 2],
+    /// Self-attention blocks per encoder level.
+    pub enc_depth: [usize; 2],
+    /// Cross-attention blocks per decoder level (each level but the top one also has as
+    /// many self-attention blocks; the top one has one fewer).
+    pub dec_depth: [usize; 2],
     pub heads: usize,
     pub dropout: f64,
     /// GroupNorm groups of the convolutional stem and head.
@@ -31,7 +33,8 @@ impl EarthformerConfig {
     pub fn moving_mnist() -> Self {
         Self {
             base_units: 64,
-            depth: [4, 4],
+            enc_depth: [4, 4],
+            dec_depth: [4, 4],
             heads: 4,
             dropout: 0.1,
             norm_groups: 16,
@@ -40,25 +43,38 @@ impl EarthformerConfig {
     }
 }
 
-/// Conv 3x3 -> GroupNorm -> LeakyReLU on `[N, C, H, W]`.
+/// One layer of the official code's `nn.Sequential` convolution blocks, so that parameters
+/// sit at its indices (`conv_block.0` a convolution, `.1` its GroupNorm, `.2` the LeakyReLU;
+/// enum variant names are not part of the PyTorch path).
 #[derive(Module, Debug)]
-pub struct ConvNormAct {
-    pub conv: Conv2d,
-    pub norm: GroupNorm,
-    leak: f64,
+pub enum SequentialLayer {
+    Conv(Conv2d),
+    GroupNorm(GroupNorm),
+    LeakyRelu(LeakyRelu),
 }
 
-impl ConvNormAct {
-    fn new(cin: usize, cout: usize, cfg: &EarthformerConfig, device: &Device) -> Self {
-        Self {
-            conv: conv3x3(cin, cout, device),
-            norm: GroupNormConfig::new(cfg.norm_groups, cout).init(device),
-            leak: cfg.leak,
+impl SequentialLayer {
+    fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        match self {
+            SequentialLayer::Conv(c) => c.forward(x),
+            SequentialLayer::GroupNorm(n) => n.forward(x),
+            SequentialLayer::LeakyRelu(a) => a.forward(x),
         }
     }
-    fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        leaky_relu(self.norm.forward(self.conv.forward(x)), self.leak)
-    }
+}
+
+/// Conv 3x3 -> GroupNorm -> LeakyReLU, three layers of a `nn.Sequential`.
+fn conv_norm_act(cin: usize, cout: usize, cfg: &EarthformerConfig, device: &Device) -> [SequentialLayer; 3] {
+    [
+        SequentialLayer::Conv(conv3x3(cin, cout, device)),
+        SequentialLayer::GroupNorm(GroupNormConfig::new(cfg.norm_groups, cout).init(device)),
+        SequentialLayer::LeakyRelu(LeakyReluConfig::new().with_negative_slope(cfg.leak).init()),
+    ]
+}
+
+/// `[N, C, H, W]` through the layers in turn.
+fn sequential(layers: &[SequentialLayer], x: Tensor<4>) -> Tensor<4> {
+    layers.iter().fold(x, |x, layer| layer.forward(x))
 }
 
 fn conv3x3(cin: usize, cout: usize, device: &Device) -> Conv2d {
@@ -67,12 +83,20 @@ fn conv3x3(cin: usize, cout: usize, device: &Device) -> Conv2d {
         .init(device).into()
 }
 
-/// Learned `t + hw` position embedding.
-#[derive(Module, Debug)]
-pub struct PosEmbed {
-    pub t_embed: Embedding,
-    pub hw_embed: Embedding,
+/// Learned `t + hw` position embedding, under the official field names (the derive's code
+/// for them is what needs the lint off).
+#[allow(non_snake_case)]
+mod pos_embed_fields {
+    use super::*;
+
+    #[derive(Module, Debug)]
+    pub struct PosEmbed {
+        pub T_embed: Embedding,
+        pub HW_embed: Embedding,
+    }
 }
+pub use pos_embed_fields::PosEmbed;
+
 
 impl PosEmbed {
     fn new(t: usize, hw: usize, dim: usize, device: &Device) -> Self {
@@ -81,12 +105,8 @@ impl PosEmbed {
             std: 0.02,
         };
         Self {
-            t_embed: EmbeddingConfig::new(t, dim)
-                .with_initializer(init.clone())
-                .init(device),
-            hw_embed: EmbeddingConfig::new(hw, dim)
-                .with_initializer(init)
-                .init(device),
+            T_embed: EmbeddingConfig::new(t, dim).with_initializer(init.clone()).init(device),
+            HW_embed: EmbeddingConfig::new(hw, dim).with_initializer(init).init(device),
         }
     }
 
@@ -94,8 +114,8 @@ impl PosEmbed {
     fn grid(&self, t: usize, h: usize, w: usize, device: &Device) -> Tensor<5> {
         let ts = Tensor::<1, Int>::arange(0..t as i64, device).reshape([1, t]);
         let hws = Tensor::<1, Int>::arange(0..(h * w) as i64, device).reshape([1, h * w]);
-        let et: Tensor<3> = self.t_embed.forward(ts); // [1, T, C]
-        let ehw: Tensor<3> = self.hw_embed.forward(hws); // [1, HW, C]
+        let et: Tensor<3> = self.T_embed.forward(ts); // [1, T, C]
+        let ehw: Tensor<3> = self.HW_embed.forward(hws); // [1, HW, C]
         let c = et.dims()[2];
         et.reshape([1, t, 1, 1, c]) + ehw.reshape([1, 1, h, w, c])
     }
@@ -122,21 +142,46 @@ impl Upsample {
     }
 }
 
+/// The convolutional stem: two conv blocks at full resolution, then a patch merge.
+#[derive(Module, Debug)]
+pub struct InitialEncoder {
+    pub conv_block: Vec<SequentialLayer>,
+    pub patch_merge: PatchMerging,
+}
+
+/// The head: upsampling to full resolution, then a conv block.
+#[derive(Module, Debug)]
+pub struct FinalDecoder {
+    pub upsample: Upsample,
+    pub conv_block: Vec<SequentialLayer>,
+}
+
+#[derive(Module, Debug)]
+pub struct Encoder {
+    /// Self-attention blocks per level.
+    pub blocks: Vec<Vec<SelfAttentionBlock>>,
+    pub down_layers: Vec<PatchMerging>,
+}
+
+#[derive(Module, Debug)]
+pub struct Decoder {
+    /// Per level, bottom (full latent resolution) first.
+    pub self_blocks: Vec<Vec<SelfAttentionBlock>>,
+    pub cross_blocks: Vec<Vec<CrossAttentionBlock>>,
+    pub upsample_layers: Vec<Upsample>,
+}
+
+/// The module tree and field names are the official `CuboidTransformerModel`'s, so its
+/// state dict loads by name.
 #[derive(Module, Debug)]
 pub struct Earthformer {
-    pub initial_encoder: Vec<ConvNormAct>,
-    pub initial_merge: PatchMerging,
+    pub initial_encoder: InitialEncoder,
     pub enc_pos_embed: PosEmbed,
-    pub encoder: Vec<Vec<SelfAttentionBlock>>,
-    pub down: PatchMerging,
+    pub encoder: Encoder,
     pub z_proj: Linear,
     pub dec_pos_embed: PosEmbed,
-    /// Per level, bottom (full latent resolution) first.
-    pub dec_self: Vec<Vec<SelfAttentionBlock>>,
-    pub dec_cross: Vec<Vec<CrossAttentionBlock>>,
-    pub up: Upsample,
-    pub final_up: Upsample,
-    pub final_conv: ConvNormAct,
+    pub decoder: Decoder,
+    pub final_decoder: FinalDecoder,
     pub dec_final_proj: Linear,
     in_len: usize,
     out_len: usize,
@@ -175,33 +220,27 @@ impl Earthformer {
                 .map(|_| CrossAttentionBlock::new(dim, max_time, heads, drop, device))
                 .collect()
         };
+        let mut stem: Vec<SequentialLayer> = conv_norm_act(config.image_channels, c0, cfg, device).into();
+        stem.extend(conv_norm_act(c0, c0, cfg, device));
         Ok(Self {
-            initial_encoder: vec![
-                ConvNormAct::new(config.image_channels, c0, cfg, device),
-                ConvNormAct::new(c0, c0, cfg, device),
-            ],
-            initial_merge: PatchMerging::new(c0, c0, device),
+            initial_encoder: InitialEncoder { conv_block: stem, patch_merge: PatchMerging::new(c0, c0, device) },
             enc_pos_embed: PosEmbed::new(t_in, h1 * w1, c0, device),
-            encoder: vec![
-                level(c0, t_in, h1, w1, cfg.depth[0]),
-                level(c1, t_in, h2, w2, cfg.depth[1]),
-            ],
-            down: PatchMerging::new(c0, c1, device),
+            encoder: Encoder {
+                blocks: vec![level(c0, t_in, h1, w1, cfg.enc_depth[0]), level(c1, t_in, h2, w2, cfg.enc_depth[1])],
+                down_layers: vec![PatchMerging::new(c0, c1, device)],
+            },
             z_proj: LinearConfig::new(c1, c1).init(device),
             dec_pos_embed: PosEmbed::new(t_out, h2 * w2, c1, device),
-            // The top level has no first self-attention (dec_use_first_self_attn = false).
-            dec_self: vec![
-                level(c0, t_out, h1, w1, cfg.depth[0]),
-                level(c1, t_out, h2, w2, cfg.depth[1] - 1),
-            ],
-            dec_cross: vec![cross(c0, cfg.depth[0]), cross(c1, cfg.depth[1])],
-            up: Upsample {
-                conv: conv3x3(c1, c0, device),
+            decoder: Decoder {
+                // The top level has no first self-attention (dec_use_first_self_attn = false).
+                self_blocks: vec![level(c0, t_out, h1, w1, cfg.dec_depth[0]), level(c1, t_out, h2, w2, cfg.dec_depth[1] - 1)],
+                cross_blocks: vec![cross(c0, cfg.dec_depth[0]), cross(c1, cfg.dec_depth[1])],
+                upsample_layers: vec![Upsample { conv: conv3x3(c1, c0, device) }],
             },
-            final_up: Upsample {
-                conv: conv3x3(c0, c0, device),
+            final_decoder: FinalDecoder {
+                upsample: Upsample { conv: conv3x3(c0, c0, device) },
+                conv_block: conv_norm_act(c0, c0, cfg, device).into(),
             },
-            final_conv: ConvNormAct::new(c0, c0, cfg, device),
             dec_final_proj: LinearConfig::new(c0, config.image_channels).init(device),
             in_len: t_in,
             out_len: t_out,
@@ -211,53 +250,53 @@ impl Earthformer {
     /// `[B, T_in, C, H, W]` to `[B, T_out, C, H, W]`.
     fn forward(&self, x: Tensor<5>) -> Tensor<5> {
         let [b, t, c, h, w] = x.dims();
-        let device = x.device();
-        let mut frames = x.reshape([b * t, c, h, w]);
-        for layer in &self.initial_encoder {
-            frames = layer.forward(frames);
-        }
+        let frames = sequential(&self.initial_encoder.conv_block, x.reshape([b * t, c, h, w]));
         let c0 = frames.dims()[1];
         let x = frames.reshape([b, t, c0, h, w]).permute([0, 1, 3, 4, 2]);
-        let x = self.initial_merge.forward(x);
-        let [_, _, h1, w1, _] = x.dims();
-        let mut x = x + self.enc_pos_embed.grid(t, h1, w1, &device);
-        for block in &self.encoder[0] {
+        let x = self.initial_encoder.patch_merge.forward(x);
+        let (mem0, mem1) = self.encode(x);
+        let [_, _, h1, w1, _] = mem0.dims();
+        let z = self.decode(mem0, mem1);
+        let z = self.final_decoder.upsample.forward(z, [h, w]);
+        let frames = z.permute([0, 1, 4, 2, 3]).reshape([b * self.out_len, c0, h, w]);
+        debug_assert_eq!([h1 * 2, w1 * 2], [h, w]);
+        let frames = sequential(&self.final_decoder.conv_block, frames);
+        let out = self.dec_final_proj.forward(frames.reshape([b, self.out_len, c0, h, w]).permute([0, 1, 3, 4, 2]));
+        out.permute([0, 1, 4, 2, 3])
+    }
+
+    /// The two encoder levels: their outputs, the decoder's memories.
+    fn encode(&self, x: Tensor<5>) -> (Tensor<5>, Tensor<5>) {
+        let [_, t, h1, w1, _] = x.dims();
+        let embedding = self.enc_pos_embed.grid(t, h1, w1, &x.device());
+        let mut x = x + embedding;
+        for block in &self.encoder.blocks[0] {
             x = block.forward(x);
         }
         let mem0 = x.clone();
-        let mut x = self.down.forward(x);
-        for block in &self.encoder[1] {
+        let mut x = self.encoder.down_layers[0].forward(x);
+        for block in &self.encoder.blocks[1] {
             x = block.forward(x);
         }
-        let mem1 = x;
-        let [_, _, h2, w2, c1] = mem1.dims();
+        (mem0, x)
+    }
 
-        // the decoder starts from the position embedding alone: the input enters by cross-attention
-        let z0 = self
-            .z_proj
-            .forward(self.dec_pos_embed.grid(self.out_len, h2, w2, &device));
-        let mut z = z0.expand([b, self.out_len, h2, w2, c1]);
-        z = self.dec_cross[1][0].forward(z, mem1.clone());
-        for (s, x) in self.dec_self[1].iter().zip(&self.dec_cross[1][1..]) {
-            z = s.forward(z);
-            z = x.forward(z, mem1.clone());
+    /// The decoder: from the position embedding alone (the input enters by cross-attention
+    /// to the memories), top level first, then upsampling and the bottom level.
+    fn decode(&self, mem0: Tensor<5>, mem1: Tensor<5>) -> Tensor<5> {
+        let [b, _, h2, w2, c1] = mem1.dims();
+        let [_, _, h1, w1, _] = mem0.dims();
+        let (self_blocks, cross_blocks) = (&self.decoder.self_blocks, &self.decoder.cross_blocks);
+        let z0 = self.z_proj.forward(self.dec_pos_embed.grid(self.out_len, h2, w2, &mem1.device()));
+        let mut z = cross_blocks[1][0].forward(z0.expand([b, self.out_len, h2, w2, c1]), mem1.clone());
+        for (s, x) in self_blocks[1].iter().zip(&cross_blocks[1][1..]) {
+            z = x.forward(s.forward(z), mem1.clone());
         }
-        z = self.up.forward(z, [h1, w1]);
-        for (s, x) in self.dec_self[0].iter().zip(&self.dec_cross[0]) {
-            z = s.forward(z);
-            z = x.forward(z, mem0.clone());
+        z = self.decoder.upsample_layers[0].forward(z, [h1, w1]);
+        for (s, x) in self_blocks[0].iter().zip(&cross_blocks[0]) {
+            z = x.forward(s.forward(z), mem0.clone());
         }
-        let z = self.final_up.forward(z, [h, w]);
-        let frames = z
-            .permute([0, 1, 4, 2, 3])
-            .reshape([b * self.out_len, c0, h, w]);
-        let frames = self.final_conv.forward(frames);
-        let out = self.dec_final_proj.forward(
-            frames
-                .reshape([b, self.out_len, c0, h, w])
-                .permute([0, 1, 3, 4, 2]),
-        );
-        out.permute([0, 1, 4, 2, 3])
+        z
     }
 }
 

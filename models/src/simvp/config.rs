@@ -1,5 +1,7 @@
 use serde::{Deserialize, Serialize};
 
+use crate::{ModelConfig, ModelError};
+
 /// Widths and depths of SimVP v1.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SimVpConfig {
@@ -45,5 +47,38 @@ impl SimVpConfig {
         (0..self.n_s)
             .map(|i| if i % 2 == 0 { 1 } else { 2 })
             .collect()
+    }
+}
+
+/// The official constructor's keyword arguments (`SimVP(shape_in, hid_S, hid_T, N_S, N_T,
+/// incep_ker, groups)`), as a golden file's `model_kwargs` records them.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OfficialKwargs {
+    shape_in: [usize; 4],
+    #[serde(rename = "hid_S")]
+    hid_s: usize,
+    #[serde(rename = "hid_T")]
+    hid_t: usize,
+    #[serde(rename = "N_S")]
+    n_s: usize,
+    #[serde(rename = "N_T")]
+    n_t: usize,
+    incep_ker: Vec<usize>,
+    groups: usize,
+}
+
+impl SimVpConfig {
+    /// The configuration of the official constructor's keyword arguments; `shape_in`
+    /// (T, C, H, W) must agree with `frames`.
+    pub fn from_official_kwargs(model: &str, kwargs: &serde_json::Value, frames: &ModelConfig) -> Result<Self, ModelError> {
+        let invalid = |field: &'static str, problem: String| ModelError::InvalidConfig { model: model.to_string(), field, problem };
+        let k: OfficialKwargs = serde_json::from_value(kwargs.clone())
+            .map_err(|e| invalid("model_kwargs", format!("expected SimVP's constructor arguments: {e}")))?;
+        let want = [frames.in_len, frames.image_channels, frames.height, frames.width];
+        if k.shape_in != want {
+            return Err(invalid("shape_in", format!("{:?} disagrees with the frames (T, C, H, W) {want:?}", k.shape_in)));
+        }
+        Ok(Self { hid_s: k.hid_s, hid_t: k.hid_t, n_s: k.n_s, n_t: k.n_t, groups: k.groups, kernels: k.incep_ker })
     }
 }

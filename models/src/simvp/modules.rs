@@ -35,8 +35,24 @@ impl BasicConv2d {
     }
 }
 
-/// `ConvSC`: 3x3, stride 1 or 2 (transposed in the decoder), GroupNorm(2).
-fn conv_sc(
+/// `ConvSC`: a `BasicConv2d` of 3x3, stride 1 or 2 (transposed in the decoder's stride-2
+/// layers), GroupNorm(2); the wrapper level is the official tree's (`enc.enc.0.conv.conv`).
+#[derive(Module, Debug)]
+pub struct ConvSc {
+    pub conv: BasicConv2d,
+}
+
+impl ConvSc {
+    fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        self.conv.forward(x)
+    }
+}
+
+fn conv_sc(cin: usize, cout: usize, stride: usize, transpose: bool, device: &Device) -> ConvSc {
+    ConvSc { conv: basic_conv(cin, cout, stride, transpose, device) }
+}
+
+fn basic_conv(
     cin: usize,
     cout: usize,
     stride: usize,
@@ -110,12 +126,12 @@ impl Inception {
 
 #[derive(Module, Debug)]
 pub struct Encoder {
-    pub enc: Vec<BasicConv2d>,
+    pub enc: Vec<ConvSc>,
 }
 
 #[derive(Module, Debug)]
 pub struct Decoder {
-    pub dec: Vec<BasicConv2d>,
+    pub dec: Vec<ConvSc>,
     pub readout: Conv2d,
 }
 
