@@ -25,10 +25,26 @@ pub struct Experiment {
     pub columns: Vec<String>,
     /// Figures drawn with the table (`fig4_radar`, `fig6_frames`).
     pub figures: Vec<String>,
+    /// Which predicted frames the quality columns score (default: all S-1, the authors').
+    #[serde(default)]
+    pub scored_frames: ScoredFrames,
     /// File of profiles shared by the experiments of a dataset, relative to the experiment file.
     pub profiles: PathBuf,
     #[serde(skip)]
     pub profile_set: BTreeMap<String, Profile>,
+}
+
+/// The frames a table's quality columns (MSE, MAE, SSIM, PSNR) average over, each scored by
+/// the authors' definitions.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ScoredFrames {
+    /// Every frame the model output (S-1 for the recurrent models: the authors' code).
+    #[default]
+    All,
+    /// Only the `out_len` future frames: what a model that predicts only those (SimVP,
+    /// Earthformer) can be compared on.
+    Future,
 }
 
 /// Sizes and training settings of one profile (`smoke`, `quick`, `paper`).

@@ -48,6 +48,8 @@ pub struct SweepOptions {
 pub struct SweepResult {
     pub records: Vec<RunRecord>,
     pub data: DataSplit,
+    /// Run ids without a record, when the sweep was told not to train (`train_missing` off).
+    pub missing: Vec<String>,
 }
 
 impl SweepResult {
@@ -83,7 +85,7 @@ pub fn run_sweep(opts: &SweepOptions) -> anyhow::Result<SweepResult> {
         opts.device.backend,
         opts.device.name
     ));
-    let mut records = Vec::new();
+    let (mut records, mut missing) = (Vec::new(), Vec::new());
     for model in &exp.models {
         let run_id = run_id(opts, model, &data)?;
         let record_path = opts.out_dir.join("runs").join(&run_id).join("record.json");
@@ -99,10 +101,9 @@ pub fn run_sweep(opts: &SweepOptions) -> anyhow::Result<SweepResult> {
             }
         }
         if !opts.train_missing {
-            anyhow::bail!(
-                "no record for run {run_id} in {} (run reproduce-table first)",
-                opts.out_dir.display()
-            );
+            progress.println(&format!("{run_id}: no record in {}, missing", opts.out_dir.display()));
+            missing.push(run_id);
+            continue;
         }
         let record = match &opts.isolate {
             None => run_one(opts, model, &data, &progress)?,
@@ -111,7 +112,14 @@ pub fn run_sweep(opts: &SweepOptions) -> anyhow::Result<SweepResult> {
         progress.println(&summary(&record));
         records.push(record);
     }
-    Ok(SweepResult { records, data })
+    if records.is_empty() && !missing.is_empty() {
+        anyhow::bail!(
+            "no record of any run in {} (missing: {}; run reproduce-table first)",
+            opts.out_dir.display(),
+            missing.join(", ")
+        );
+    }
+    Ok(SweepResult { records, data, missing })
 }
 
 /// The id of a model's run: model, dataset, profile and a fingerprint of the profile's

@@ -135,16 +135,12 @@ impl ComparisonTable {
     }
 
     pub fn to_latex(&self) -> String {
-        let esc = |s: &str| {
-            s.replace('_', "\\_")
-                .replace('%', "\\%")
-                .replace('&', "\\&")
-                .replace('#', "\\#")
-        };
+        let esc = latex_escape;
         let mut out = String::new();
-        let _ = writeln!(out, "% {}", self.title);
+        // comments end at the line's end: nothing in them needs escaping but a line break
+        let _ = writeln!(out, "% {}", self.title.replace('\n', " "));
         for line in &self.provenance {
-            let _ = writeln!(out, "% {line}");
+            let _ = writeln!(out, "% {}", line.replace('\n', " "));
         }
         let _ = writeln!(out, "\\begin{{table}}[t]\n\\centering");
         let _ = writeln!(
@@ -166,7 +162,7 @@ impl ComparisonTable {
             let mut cells: Vec<String> = self
                 .label_header
                 .iter()
-                .map(|_| r.label.clone().unwrap_or_default())
+                .map(|_| esc(r.label.as_deref().unwrap_or_default()))
                 .collect();
             let values: Vec<String> = self
                 .columns
@@ -178,18 +174,132 @@ impl ComparisonTable {
                     } else {
                         fmt(r.measured[i], c.decimals)
                     };
-                    format!("{m} ({})", fmt(r.paper[i], c.decimals))
+                    esc(&format!("{m} ({})", fmt(r.paper[i], c.decimals)))
                 })
                 .collect();
             cells.extend(values);
-            let _ = writeln!(
-                out,
-                "{} & {} \\\\",
-                esc(&r.model),
-                cells.join(" & ").replace('–', "--")
-            );
+            let _ = writeln!(out, "{} & {} \\\\", esc(&r.model), cells.join(" & "));
         }
         let _ = writeln!(out, "\\hline\n\\end{{tabular}}\n\\end{{table}}");
         out
+    }
+}
+
+/// `text` as LaTeX text: the ten special characters escaped (`\ { } $ & % # _ ^ ~`), the
+/// non-ASCII symbols the tables and provenance lines use spelled in plain LaTeX, so the
+/// output compiles with pdflatex and no extra package.
+pub fn latex_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\textbackslash{}"),
+            '{' | '}' | '$' | '&' | '%' | '#' | '_' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '^' => out.push_str("\\textasciicircum{}"),
+            '~' => out.push_str("\\textasciitilde{}"),
+            '–' => out.push_str("--"),
+            '—' => out.push_str("---"),
+            '→' => out.push_str("$\\rightarrow$"),
+            '×' => out.push_str("$\\times$"),
+            '±' => out.push_str("$\\pm$"),
+            '≤' => out.push_str("$\\leq$"),
+            '≥' => out.push_str("$\\geq$"),
+            '‖' => out.push_str("$\\|$"),
+            '·' => out.push_str("$\\cdot$"),
+            '−' => out.push_str("$-$"),
+            c if c.is_ascii() => out.push(c),
+            // anything else: its code point, so that nothing breaks the document
+            c => out.push_str(&format!("\\symbol{{{}}}", c as u32)),
+        }
+    }
+    out
+}
+
+/// The first problem of LaTeX `tex` outside comment lines: unbalanced braces, an unescaped
+/// special character, a non-ASCII character (what pdflatex would reject or misprint).
+pub fn latex_problem(tex: &str) -> Option<String> {
+    for line in tex.lines().filter(|l| !l.starts_with('%')) {
+        let mut depth = 0i32;
+        let mut chars = line.chars();
+        while let Some(c) = chars.next() {
+            match c {
+                // an escaped character, or the first letter of a command
+                '\\' => {
+                    chars.next();
+                }
+                '{' => depth += 1,
+                '}' => depth -= 1,
+                '_' | '^' | '#' | '%' | '~' => return Some(format!("unescaped {c:?} in {line:?}")),
+                c if !c.is_ascii() => return Some(format!("non-ASCII {c:?} in {line:?}")),
+                _ => {}
+            }
+            if depth < 0 {
+                return Some(format!("unbalanced braces in {line:?}"));
+            }
+        }
+        if depth != 0 {
+            return Some(format!("unbalanced braces in {line:?}"));
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod latex_tests {
+    use super::*;
+
+    fn assert_well_formed(tex: &str) {
+        if let Some(problem) = latex_problem(tex) {
+            panic!("{problem}");
+        }
+    }
+
+    fn nasty_table() -> ComparisonTable {
+        let name = r"Model_a^b $c$ {d} ~e \\f & 50% #1 – ‖x‖ → 2×3 ±1 ≤ ≥ é";
+        ComparisonTable {
+            title: name.into(),
+            label_header: Some("Basics_{x}".into()),
+            provenance: vec![name.into(), "Profile: quick (32x32, 5 -> 5)".into()],
+            columns: vec![Column { key: "mse".into(), header: "MSE_1 (%)".into(), decimals: 2 }],
+            rows: vec![Row {
+                model: name.into(),
+                label: Some("RNN & CNN".into()),
+                failure: None,
+                measured: vec![Some(1.5)],
+                paper: vec![None],
+                delta: vec![None],
+            }],
+        }
+    }
+
+    #[test]
+    fn every_special_character_is_escaped() {
+        let escaped = latex_escape(r"a_b^c$d{e}~f\g&h%i#j");
+        assert_eq!(escaped, r"a\_b\textasciicircum{}c\$d\{e\}\textasciitilde{}f\textbackslash{}g\&h\%i\#j");
+        assert_well_formed(&nasty_table().to_latex());
+    }
+
+    /// Compiles the table with pdflatex where a TeX engine is installed (Debian's texlive);
+    /// says so where it is not.
+    #[test]
+    fn the_table_compiles_with_pdflatex() {
+        let Ok(status) = std::process::Command::new("pdflatex").arg("--version").output() else {
+            println!("SKIPPED: pdflatex not installed (Debian: texlive-latex-base); checked well-formed only");
+            return;
+        };
+        assert!(status.status.success());
+        let dir = std::env::temp_dir().join(format!("vpbench-tex-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let doc = format!("\\documentclass{{article}}\n\\begin{{document}}\n{}\\end{{document}}\n", nasty_table().to_latex());
+        std::fs::write(dir.join("t.tex"), doc).unwrap();
+        let out = std::process::Command::new("pdflatex")
+            .args(["-interaction=nonstopmode", "-halt-on-error", "t.tex"])
+            .current_dir(&dir)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

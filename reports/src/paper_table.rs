@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::bail;
 use vpbench_harness::atomic::write_atomic;
-use vpbench_harness::experiment::Experiment;
+use vpbench_harness::experiment::{Experiment, ScoredFrames};
 use vpbench_harness::record::{RunRecord, RunStatus};
 use vpbench_models::registry;
 
@@ -58,9 +58,32 @@ fn flops_batch(model: &str) -> usize {
     registry::lookup(model).map_or(1, |e| e.paper_flops_batch)
 }
 
-/// The measured value of a column for one run.
+/// The measured value of a column for one run (quality over all output frames).
 pub fn measured(r: &RunRecord, key: &str) -> Option<f64> {
+    measured_on(r, key, ScoredFrames::All)
+}
+
+/// The mean of an authors'-convention quality metric over the future frames only.
+fn future_mean(r: &RunRecord, key: &str) -> Option<f64> {
+    let m = &r.test.as_ref()?.authors;
+    let per_frame = match key {
+        "mse" => &m.per_frame.mse,
+        "mae" => &m.per_frame.mae,
+        "ssim" => &m.per_frame.ssim,
+        "psnr" => &m.per_frame.psnr,
+        _ => return None,
+    };
+    let future: Vec<f64> =
+        m.frames.iter().zip(per_frame).filter(|(f, _)| **f > r.model_config.in_len).map(|(_, v)| *v).collect();
+    (!future.is_empty()).then(|| future.iter().sum::<f64>() / future.len() as f64)
+}
+
+/// The measured value of a column for one run, its quality columns over `scored` frames.
+pub fn measured_on(r: &RunRecord, key: &str, scored: ScoredFrames) -> Option<f64> {
     match key {
+        "mse" | "mae" | "ssim" | "psnr" if scored == ScoredFrames::Future && r.status == RunStatus::Finished => {
+            future_mean(r, key)
+        }
         "params_m" => Some(r.cost.params as f64 / 1e6),
         // the paper's convention: the MACs of one pass at the batch it profiled
         "flops_g" => Some(
@@ -114,6 +137,7 @@ pub fn provenance(
     records: &[RunRecord],
     profile_description: &str,
     columns: &[String],
+    scored: ScoredFrames,
 ) -> Vec<String> {
     let distinct = |f: &dyn Fn(&RunRecord) -> String| {
         records
@@ -203,11 +227,15 @@ pub fn provenance(
         );
     }
     if ["mse", "mae", "ssim", "psnr"].iter().any(|k| has(k)) {
-        lines.push(
-            "Quality: authors' convention (all S-1 output frames, clipped; MSE/MAE per-frame pixel sums on [0,1]; \
-             Gaussian-11 SSIM); the common (future-frames) convention is in each run record"
+        lines.push(match scored {
+            ScoredFrames::All => "Quality: authors' convention (all S-1 output frames, clipped; MSE/MAE per-frame pixel sums on [0,1]; \
+                 Gaussian-11 SSIM); the common (future-frames) convention is in each run record"
                 .into(),
-        );
+            ScoredFrames::Future => "Quality: authors' definitions (clipped; MSE/MAE per-frame pixel sums on [0,1]; Gaussian-11 SSIM) \
+                 averaged over the out_len future frames only, for every model: the non-recurrent models predict only those, \
+                 so the recurrent models' re-predictions of observed frames (which the authors' code also scores) are left out"
+                .into(),
+        });
     }
     lines.push(format!(
         "Commit: {}",
@@ -224,8 +252,8 @@ struct ColumnValues {
     delta: Vec<Option<f64>>,
 }
 
-fn column_values(records: &[RunRecord], paper: &PaperTable, key: &str) -> ColumnValues {
-    let measured: Vec<Option<f64>> = records.iter().map(|r| measured(r, key)).collect();
+fn column_values(records: &[RunRecord], paper: &PaperTable, key: &str, scored: ScoredFrames) -> ColumnValues {
+    let measured: Vec<Option<f64>> = records.iter().map(|r| measured_on(r, key, scored)).collect();
     let paper: Vec<Option<f64>> = records
         .iter()
         .map(|r| paper.value(&r.paper_name, key))
@@ -257,7 +285,7 @@ pub fn table(
         .collect::<anyhow::Result<Vec<_>>>()?;
     let values: Vec<ColumnValues> = columns
         .iter()
-        .map(|c| column_values(records, paper, &c.key))
+        .map(|c| column_values(records, paper, &c.key, exp.scored_frames))
         .collect();
     let rows = records
         .iter()
@@ -281,7 +309,7 @@ pub fn table(
     Ok(ComparisonTable {
         title: format!("Table {}: {}", exp.table, exp.title),
         label_header: labelled.then(|| "Basics".to_string()),
-        provenance: provenance(records, profile_description, &exp.columns),
+        provenance: provenance(records, profile_description, &exp.columns, exp.scored_frames),
         columns,
         rows,
     })

@@ -66,7 +66,7 @@ pub struct ReproduceArgs {
     #[arg(long, short)]
     pub quiet: bool,
     /// Train nothing: render the table and figures from the records already in the output
-    /// folder (runs without one are reported missing).
+    /// folder; runs without one are listed as missing and left out of the table.
     #[arg(long)]
     pub render_only: bool,
     /// Write the sweep as a SLURM job array into DIR (one model per task, one GPU each) with
@@ -142,6 +142,9 @@ pub fn run(args: &ReproduceArgs) -> anyhow::Result<()> {
     println!("wrote:");
     for path in written {
         println!("  {}", path.display());
+    }
+    if !sweep.missing.is_empty() {
+        println!("missing (no record, not in the table): {}", sweep.missing.join(", "));
     }
     Ok(())
 }
@@ -220,6 +223,9 @@ pub fn figures(args: &FiguresArgs) -> anyhow::Result<bool> {
             Ok(sweep) => {
                 for path in render_outputs(&sweep, &experiment, &profile, &out_dir)? {
                     println!("table {table}: wrote {}", path.display());
+                }
+                if !sweep.missing.is_empty() {
+                    println!("table {table}: missing (no record): {}", sweep.missing.join(", "));
                 }
                 rendered += 1;
             }

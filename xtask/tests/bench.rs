@@ -154,7 +154,7 @@ fn a_sweep_is_emitted_as_a_slurm_job_array_with_a_render_job() {
     );
     assert!(!o.status.success());
     assert!(
-        text(&o).contains("no record for run convlstm"),
+        text(&o).contains("no record of any run") && text(&o).contains("missing: convlstm-"),
         "{}",
         text(&o)
     );

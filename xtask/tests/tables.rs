@@ -27,6 +27,38 @@ fn reproduce(table: &str, out: &Path) -> String {
     stdout
 }
 
+/// Every `.tex` that `out` holds is well formed (escaped, balanced) and, where pdflatex is
+/// installed (Debian's texlive-latex-base, which scripts/install-system-deps.sh installs),
+/// compiles inside a minimal document.
+fn check_latex(out: &Path) {
+    let tables: Vec<_> = std::fs::read_dir(out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "tex"))
+        .collect();
+    assert!(!tables.is_empty(), "no .tex in {}", out.display());
+    let pdflatex = Command::new("pdflatex").arg("--version").output().is_ok_and(|o| o.status.success());
+    for table in tables {
+        let tex = std::fs::read_to_string(&table).unwrap();
+        if let Some(problem) = vpbench_reports::comparison::latex_problem(&tex) {
+            panic!("{}: {problem}", table.display());
+        }
+        if !pdflatex {
+            println!("SKIPPED compiling {}: pdflatex not installed; checked well-formed only", table.display());
+            continue;
+        }
+        let doc = out.join(format!("compile-{}", table.file_name().unwrap().to_string_lossy()));
+        std::fs::write(&doc, format!("\\documentclass{{article}}\n\\begin{{document}}\n{tex}\\end{{document}}\n")).unwrap();
+        let run = Command::new("pdflatex")
+            .args(["-interaction=nonstopmode", "-halt-on-error", "-output-directory"])
+            .arg(out)
+            .arg(&doc)
+            .output()
+            .unwrap();
+        assert!(run.status.success(), "{}: {}", table.display(), String::from_utf8_lossy(&run.stdout));
+    }
+}
+
 #[test]
 fn tables_4_and_5_and_fig6_render_from_shared_runs() {
     let out = std::env::temp_dir().join(format!("vpbench-tables-{}", std::process::id()));
@@ -74,6 +106,7 @@ fn table_6_compares_with_simvp_and_earthformer_under_their_own_recipes() {
     let _ = std::fs::remove_dir_all(&out);
     reproduce("6", &out);
     let md = std::fs::read_to_string(out.join("table6.md")).unwrap();
+    check_latex(&out);
     for (model, basics, flops) in [
         ("SimVP", "CNN", "68.5"),
         ("Earthformer", "Attention", "519.5"),
@@ -103,6 +136,24 @@ fn table_6_compares_with_simvp_and_earthformer_under_their_own_recipes() {
             .unwrap();
         serde_json::from_str(&std::fs::read_to_string(dir.join("record.json")).unwrap()).unwrap()
     };
+    // all three scored on the future frames only: MS-LSTM's SSIM is the mean of its
+    // per-frame SSIM over the frames after in_len, not over all S-1 outputs
+    assert!(md.contains("averaged over the out_len future frames only"), "{md}");
+    let ms_lstm = record("ms-lstm");
+    let authors = &ms_lstm["test"]["authors"];
+    let in_len = ms_lstm["model_config"]["in_len"].as_u64().unwrap();
+    let future: Vec<f64> = authors["frames"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(authors["per_frame"]["ssim"].as_array().unwrap())
+        .filter(|(f, _)| f.as_u64().unwrap() > in_len)
+        .map(|(_, v)| v.as_f64().unwrap())
+        .collect();
+    assert!(!future.is_empty() && future.len() < authors["frames"].as_array().unwrap().len());
+    let ssim = format!("| {:.3} |", future.iter().sum::<f64>() / future.len() as f64);
+    let row = md.lines().find(|l| l.starts_with("| MS-LSTM |")).unwrap();
+    assert!(row.contains(&ssim), "MS-LSTM's future-frame SSIM {ssim} not in {row}");
     let earthformer = record("earthformer");
     let optimizer = earthformer["training"]["optimizer"].as_str().unwrap();
     assert!(
@@ -268,8 +319,9 @@ fn figures_are_rendered_again_from_records_without_training() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{stdout}");
     assert!(sweep.join("fig4_radar.png").is_file(), "{stdout}");
+    // table 5 shares two of its models' runs with table 3: it renders those and lists the rest
     assert!(
-        stdout.contains("table 3: wrote") && stdout.contains("table 5: skipped"),
+        stdout.contains("table 3: wrote") && stdout.contains("table 5: wrote") && stdout.contains("table 5: missing (no record): predrnn-"),
         "{stdout}"
     );
     assert_eq!(
@@ -277,5 +329,22 @@ fn figures_are_rendered_again_from_records_without_training() {
         before,
         "nothing was retrained"
     );
+    // --render-only with one record gone: the table without it, the run listed as missing
+    let tms = std::fs::read_dir(sweep.join("runs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("tms-lstm-"))
+        .unwrap();
+    std::fs::remove_dir_all(&tms).unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(["reproduce-table", "3", "--profile", "smoke", "--render-only", "--quiet", "--out"])
+        .arg(&sweep)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}{}", String::from_utf8_lossy(&output.stderr));
+    assert!(stdout.contains("missing (no record, not in the table): tms-lstm-"), "{stdout}");
+    let md = std::fs::read_to_string(sweep.join("table3.md")).unwrap();
+    assert!(md.contains("| MS-LSTM |") && !md.contains("| TMS-LSTM |"), "{md}");
     let _ = std::fs::remove_dir_all(&root);
 }
