@@ -49,11 +49,16 @@ pub(crate) fn criterion(kind: LossKind, prediction: Tensor<5>, target: Tensor<5>
 /// The profile's optimiser: Adam or AdamW (betas 0.9/0.999, eps 1e-8 as PyTorch), with
 /// its weight decay and per-tensor gradient-norm clipping.
 pub(crate) fn optimizer(p: &Profile) -> ModuleOptimizer {
+    optimizer_with_beta1(p, 0.9)
+}
+
+fn optimizer_with_beta1(p: &Profile, beta_1: f32) -> ModuleOptimizer {
     let clipping = p
         .grad_clip_norm
         .map(|n| GradientClippingConfig::Norm(n as f32));
     match p.optimizer {
         OptimizerKind::Adam => AdamConfig::new()
+            .with_beta_1(beta_1)
             .with_epsilon(1e-8)
             .with_weight_decay(
                 (p.weight_decay > 0.0).then(|| WeightDecayConfig::new(p.weight_decay as f32)),
@@ -61,6 +66,7 @@ pub(crate) fn optimizer(p: &Profile) -> ModuleOptimizer {
             .with_grad_clipping(clipping)
             .init(),
         OptimizerKind::AdamW => AdamWConfig::new()
+            .with_beta_1(beta_1)
             .with_epsilon(1e-8)
             .with_weight_decay(p.weight_decay as f32)
             .with_grad_clipping(clipping)
@@ -68,12 +74,42 @@ pub(crate) fn optimizer(p: &Profile) -> ModuleOptimizer {
     }
 }
 
+/// Adam's beta1 at step `step` of `total` where the schedule cycles it: PyTorch's OneCycleLR
+/// does by default (`cycle_momentum`, base 0.85, max 0.95), opposite to the learning rate:
+/// 0.95 -> 0.85 while it rises, back to 0.95 while it anneals. `None`: beta1 stays 0.9.
+pub fn cycled_beta1(p: &Profile, step: usize, total: usize) -> Option<f64> {
+    (p.schedule == ScheduleKind::OneCycle).then(|| {
+        let (base, max) = (0.85, 0.95);
+        let up_end = (0.3 * total as f64 - 1.0).max(1.0);
+        let s = step as f64;
+        if s <= up_end {
+            cos_anneal(max, base, s / up_end)
+        } else {
+            cos_anneal(base, max, (s - up_end) / ((total as f64 - 1.0) - up_end).max(1.0))
+        }
+    })
+}
+
+/// The optimiser for step `step` of `total`: `optim` itself, or with the schedule's beta1
+/// where that cycles. Adam's state (moments, step count) does not depend on beta1, so it is
+/// carried over, and the next update uses the new value, as PyTorch's scheduler setting
+/// `param_group["betas"]` between steps does.
+pub(crate) fn with_scheduled_beta1(optim: ModuleOptimizer, p: &Profile, step: usize, total: usize) -> ModuleOptimizer {
+    match cycled_beta1(p, step, total) {
+        Some(beta_1) => optimizer_with_beta1(p, beta_1 as f32).load_record(optim.to_record()),
+        None => optim,
+    }
+}
+
+/// Cosine annealing from `start` to `end` at fraction `pct` (PyTorch's `_annealing_cos`).
+fn cos_anneal(start: f64, end: f64, pct: f64) -> f64 {
+    end + (start - end) / 2.0 * (1.0 + (std::f64::consts::PI * pct.clamp(0.0, 1.0)).cos())
+}
+
 /// The learning rate of step `step` (0-based) of `total`.
 pub fn learning_rate(p: &Profile, step: usize, total: usize) -> f64 {
-    let lr = p.learning_rate;
-    let cos_anneal = |start: f64, end: f64, pct: f64| {
-        end + (start - end) / 2.0 * (1.0 + (std::f64::consts::PI * pct.clamp(0.0, 1.0)).cos())
-    };
+    let halved = vpbench_models::faults::is_injected("learning-rate-halved");
+    let lr = if halved { p.learning_rate / 2.0 } else { p.learning_rate };
     let s = step as f64;
     match p.schedule {
         ScheduleKind::Constant => lr,
@@ -129,6 +165,14 @@ mod tests {
         assert!((learning_rate(&p, 0, 100) - 1.0 / 25.0).abs() < 1e-12);
         assert!((learning_rate(&p, 29, 100) - 1.0).abs() < 1e-12);
         assert!((learning_rate(&p, 99, 100) - 1.0 / 25.0 / 1e4).abs() < 1e-12);
+        // beta1 cycles opposite to the rate: 0.95 at the start, 0.85 at the peak, 0.95 at the end
+        use super::cycled_beta1;
+        assert!((cycled_beta1(&p, 0, 100).unwrap() - 0.95).abs() < 1e-12);
+        assert!((cycled_beta1(&p, 29, 100).unwrap() - 0.85).abs() < 1e-12);
+        assert!((cycled_beta1(&p, 64, 100).unwrap() - 0.90).abs() < 1e-2);
+        assert!((cycled_beta1(&p, 99, 100).unwrap() - 0.95).abs() < 1e-12);
+        p.schedule = ScheduleKind::WarmupCosine;
+        assert_eq!(cycled_beta1(&p, 10, 100), None);
     }
 
     #[test]

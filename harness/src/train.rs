@@ -24,7 +24,7 @@ use crate::memory::{MemoryPeak, memory_peak, reset_peak_rss, start_sampler};
 use crate::metrics::{Convention, MetricAccumulator};
 use crate::panic::panic_message;
 use crate::progress::Progress;
-use crate::recipe::{criterion, learning_rate, optimizer, targets, training_feeding};
+use crate::recipe::{criterion, learning_rate, optimizer, targets, training_feeding, with_scheduled_beta1};
 use crate::record::{
     CostInfo, EpochLoss, RunRecord, RunStatus, TestMetrics, Timing, TrainingSettings,
 };
@@ -151,6 +151,9 @@ fn train_and_test(
         .map(|d| d.clone().autodiff())
         .collect();
 
+    // The run's folder: made here, not first by a mid-training checkpoint, which a profile
+    // validating only at the end never writes.
+    std::fs::create_dir_all(&plan.run_dir).with_context(|| format!("cannot create {}", plan.run_dir.display()))?;
     let ckpt_dir = plan.run_dir.join("checkpoint");
     let mut state = TrainState {
         eta: 1.0,
@@ -213,6 +216,7 @@ fn train_and_test(
                     it + 1
                 );
             }
+            optim = with_scheduled_beta1(optim, profile, state.steps, total_steps);
             model.optimizer_step(
                 &mut optim,
                 learning_rate(profile, state.steps, total_steps),
@@ -405,7 +409,8 @@ fn settings(p: &Profile) -> TrainingSettings {
     };
     TrainingSettings {
         optimizer: format!(
-            "{optimizer} (beta 0.9/0.999, eps 1e-8, weight decay {}, schedule {:?}{}, gradient clipping {})",
+            "{optimizer} (beta {}/0.999, eps 1e-8, weight decay {}, schedule {:?}{}, gradient clipping {})",
+            if p.schedule == ScheduleKind::OneCycle { "1 cycled 0.95 -> 0.85 -> 0.95 opposite to the rate (OneCycleLR's cycle_momentum)" } else { "0.9" },
             p.weight_decay,
             p.schedule,
             if p.schedule == ScheduleKind::WarmupCosine { format!(" with {}% warm-up", p.warmup_fraction * 100.0) } else { String::new() },

@@ -55,7 +55,10 @@ impl Feeding {
     pub(crate) fn source(&self, t: usize, in_len: usize) -> StepSource<'_> {
         let mask = match self {
             Feeding::Autoregressive => None,
-            Feeding::Scheduled { masks } => t.checked_sub(in_len).map(|j| masks[j].as_slice()),
+            Feeding::Scheduled { masks } => {
+                let late = usize::from(crate::faults::is_injected("scheduled-sampling-off-by-one"));
+                t.checked_sub(in_len + late).map(|j| masks[j].as_slice())
+            }
             Feeding::Reverse { masks } => t.checked_sub(1).map(|j| masks[j].as_slice()),
         };
         match (self, mask) {

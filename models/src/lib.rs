@@ -12,6 +12,7 @@ pub mod cells;
 mod config;
 pub mod cost;
 pub mod earthformer;
+pub mod faults;
 mod error;
 mod feeding;
 pub mod golden;

@@ -207,8 +207,10 @@ pub fn provenance(
     }
     if has("time_h") {
         lines.push(
-            "Time (h): wall clock of this profile's whole run (training, validation, test) on this machine; \
-             the paper's is its full training on 4 x A100"
+            "Time (h): wall clock of this profile's run on this machine: training, validation and the test with its \
+             metrics, as the authors' time(H) counts from the start of train_and_test; it leaves out the per-epoch \
+             checkpoint writes (the authors' torch.save calls are inside theirs) and, as theirs, data loading and model \
+             construction. The paper's is its full training on 4 x A100"
                 .into(),
         );
     }

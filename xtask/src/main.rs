@@ -56,6 +56,10 @@ pub fn workspace_root() -> PathBuf {
 fn main() -> ExitCode {
     vpbench_kernels::allocator::keep_freed_memory();
     let cli = Cli::parse();
+    if matches!(cli.task, Task::CiRegress(_)) {
+        // one reduction order everywhere: see ci_regress::THREADS
+        rayon::ThreadPoolBuilder::new().num_threads(ci_regress::THREADS).build_global().expect("the compute pool starts once");
+    }
     let result = vpbench_kernels::threads::run_on_compute_threads(|| match cli.task {
         Task::ReproduceTable(args) => reproduce::run(&args).map(|()| true),
         Task::CiRegress(args) => ci_regress::run(&args),

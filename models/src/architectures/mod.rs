@@ -153,6 +153,9 @@ pub(crate) fn step_layers<C: Cell>(
             .map(|m| if last { m } else { wiring[l].resize(m) });
         x = match wiring.get(l) {
             _ if last => out.h.clone(),
+            Some(Transition::UpWithSkipFrom(_)) if crate::faults::is_injected("pyramid-dropped-skip") => {
+                upsample_2x(out.h.clone())
+            }
             Some(Transition::UpWithSkipFrom(skip)) => {
                 upsample_2x(out.h.clone()) + next.outputs[*skip].clone()
             }

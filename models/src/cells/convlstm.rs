@@ -30,9 +30,10 @@ pub struct ConvLstmCell {
 impl ConvLstmCellConfig {
     pub fn init(&self, device: &Device) -> ConvLstmCell {
         let c = self.hidden;
+        let kernel = if crate::faults::is_injected("convlstm-kernel-5") { 5 } else { self.kernel };
         ConvLstmCell {
-            _conv_x2h: same_conv(c, 4 * c, self.kernel, device),
-            _conv_h2h: same_conv(c, 4 * c, self.kernel, device),
+            _conv_x2h: same_conv(c, 4 * c, kernel, device),
+            _conv_h2h: same_conv(c, 4 * c, kernel, device),
         }
     }
 }

@@ -71,7 +71,11 @@ impl Cell for MkLstmCell {
         let [i3, f3, g3, o3] = split_gates(gates3);
         let [i5, f5, g5, o5] = split_gates(gates5);
         let c3 = lstm_memory(i3, f3, g3, c3);
-        let c5 = lstm_memory(i5, f5, g5, c5);
+        let c5 = if crate::faults::is_injected("mk-lstm-swapped-gate") {
+            lstm_memory(f5, i5, g5, c5)
+        } else {
+            lstm_memory(i5, f5, g5, c5)
+        };
         let o = sigmoid(
             o3 + o5 + conv_sum(&self._conv_c2o_3, c3.clone(), &self._conv_c2o_5, c5.clone()),
         );
