@@ -94,16 +94,15 @@ fn flex_forward(x: &FlexTensor, weight: &FlexTensor, bias: Option<&FlexTensor>, 
 }
 
 /// The joined operands of a convolution pair: inputs along channels, weights along input
-/// channels, the biases summed.
+/// channels.
 struct JoinedPair {
     x: FlexTensor,
     weight: FlexTensor,
-    bias: Vec<f32>,
     /// Input channels of the first and second convolution.
     channels: [usize; 2],
 }
 
-fn join_pair(x: [&FlexTensor; 2], weight: [&FlexTensor; 2], bias: [&FlexTensor; 2]) -> JoinedPair {
+fn join_pair(x: [&FlexTensor; 2], weight: [&FlexTensor; 2]) -> JoinedPair {
     let ([b, c1, h, w], [_, c2, h2, w2]) = (dims4(x[0]), dims4(x[1]));
     let ([cout, _, kh, kw], [cout2, _, kh2, kw2]) = (dims4(weight[0]), dims4(weight[1]));
     assert!(
@@ -116,18 +115,19 @@ fn join_pair(x: [&FlexTensor; 2], weight: [&FlexTensor; 2], bias: [&FlexTensor; 
     );
     let joined_x = concat_channels((&f32_values(x[0]), c1), (&f32_values(x[1]), c2), b, h * w);
     let joined_w = concat_channels((&f32_values(weight[0]), c1), (&f32_values(weight[1]), c2), cout, kh * kw);
-    let bias = f32_values(bias[0]).iter().zip(f32_values(bias[1]).iter()).map(|(p, q)| p + q).collect();
     JoinedPair {
         x: flex_tensor(joined_x, [b, c1 + c2, h, w]),
         weight: flex_tensor(joined_w, [cout, c1 + c2, kh, kw]),
-        bias,
         channels: [c1, c2],
     }
 }
 
-fn pair_forward(pair: &JoinedPair, padding: [usize; 2]) -> FlexTensor {
+/// The pair's output: the joined convolution with the two biases summed.
+fn pair_forward(x: [&FlexTensor; 2], weight: [&FlexTensor; 2], bias: [&FlexTensor; 2], padding: [usize; 2]) -> FlexTensor {
+    let pair = join_pair(x, weight);
+    let bias: Vec<f32> = f32_values(bias[0]).iter().zip(f32_values(bias[1]).iter()).map(|(p, q)| p + q).collect();
     let g = geometry(&pair.x, &pair.weight, padding);
-    let y = conv::forward(&g, &f32_values(&pair.x), &f32_values(&pair.weight), Some(&pair.bias));
+    let y = conv::forward(&g, &f32_values(&pair.x), &f32_values(&pair.weight), Some(&bias));
     flex_tensor(y, g.output_shape())
 }
 
@@ -142,7 +142,7 @@ impl CpuConvBackend for Flex {
         pad_h: usize,
         pad_w: usize,
     ) -> FlexTensor {
-        pair_forward(&join_pair([&x1, &x2], [&w1, &w2], [&b1, &b2]), [pad_h, pad_w])
+        pair_forward([&x1, &x2], [&w1, &w2], [&b1, &b2], [pad_h, pad_w])
     }
 
     fn conv2d_stride1_bias(x: FlexTensor, weight: FlexTensor, bias: FlexTensor, pad_h: usize, pad_w: usize) -> FlexTensor {
@@ -227,8 +227,7 @@ impl Backward<Flex, 6> for ConvPairBackward {
 
     fn backward(self, ops: Ops<Self::State, 6>, grads: &mut Gradients, _: &mut Checkpointer) {
         let [x1, w1, x2, w2] = &ops.state;
-        let zero_bias = flex_tensor(vec![0.0; dims4(w1)[0]], [dims4(w1)[0]]);
-        let pair = join_pair([x1, x2], [w1, w2], [&zero_bias, &zero_bias]);
+        let pair = join_pair([x1, x2], [w1, w2]);
         let g = geometry(&pair.x, &pair.weight, self.padding);
         let dy = grads.consume::<Flex>(&ops.node);
         let wants = |a: usize, b: usize| ops.parents[a].is_some() || ops.parents[b].is_some();
@@ -239,7 +238,9 @@ impl Backward<Flex, 6> for ConvPairBackward {
         let (dx1, dx2) = result.x.map(|dx| split_channels(&dx, c1, c2, g.batch, plane)).unzip();
         let (dw1, dw2) = result.weight.map(|dw| split_channels(&dw, c1, c2, g.channels_out, taps)).unzip();
         let db = result.bias;
-        let shapes = [x1, w1, &zero_bias, x2, w2, &zero_bias].map(|t| t.layout().shape().clone());
+        let bias_shape = Shape::new([g.channels_out]);
+        let [x1, w1, x2, w2] = [x1, w1, x2, w2].map(|t| t.layout().shape().clone());
+        let shapes = [x1, w1, bias_shape.clone(), x2, w2, bias_shape];
         let parents = ops.parents.map(|p| p.map(|node| node.id));
         register_gradients(grads, parents, [dx1, dw1, db.clone(), dx2, dw2, db], shapes);
     }
@@ -260,7 +261,7 @@ impl<C: CheckpointStrategy> CpuConvBackend for Autodiff<Flex, C> {
         let nodes = [x1.node(), w1.node(), b1.node(), x2.node(), w2.node(), b2.node()];
         let [x1, w1, b1, x2, w2, b2] = [x1, w1, b1, x2, w2, b2].map(|t| t.into_primitive());
         let prepared = ConvPairBackward { padding }.prepare::<C>(nodes).compute_bound().stateful();
-        let y = pair_forward(&join_pair([&x1, &x2], [&w1, &w2], [&b1, &b2]), padding);
+        let y = pair_forward([&x1, &x2], [&w1, &w2], [&b1, &b2], padding);
         match prepared {
             OpsKind::Tracked(prep) => prep.finish([x1, w1, x2, w2], y),
             OpsKind::UnTracked(prep) => prep.finish(y),
