@@ -7,12 +7,12 @@
 //! convention), [`SkillAccumulator`] and the training loss, one sample at a time as the
 //! authors' test loader feeds them, and every value is compared.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use burn::tensor::{Device, Tensor, TensorData};
-use safetensors::{Dtype, SafeTensors};
+use safetensors::Dtype;
+use vpbench_models::golden::GoldenFile;
 use serde::Serialize;
 
 use crate::metrics::{Convention, MetricAccumulator, QualityMetrics};
@@ -55,66 +55,34 @@ impl MetricGoldenReport {
     }
 }
 
-/// A metric golden file read into memory.
-struct MetricFile {
-    path: PathBuf,
-    bytes: Vec<u8>,
-    meta: HashMap<String, String>,
-}
+/// A metric golden file: the models' reference-file reader, with the dtypes these files use.
+struct MetricFile(GoldenFile);
 
 impl MetricFile {
     fn open(path: &Path) -> anyhow::Result<Self> {
-        let bytes = std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
-        let (_, header) = SafeTensors::read_metadata(&bytes)
-            .map_err(|e| anyhow::anyhow!("{}: not a safetensors file: {e}", path.display()))?;
-        let meta = header.metadata().clone().unwrap_or_default();
-        Ok(Self { path: path.to_path_buf(), bytes, meta })
+        Ok(Self(GoldenFile::open(path)?))
     }
 
     fn meta(&self, key: &str) -> anyhow::Result<&str> {
-        self.meta
-            .get(key)
-            .map(String::as_str)
-            .with_context(|| format!("{}: metadata field '{key}' is missing", self.path.display()))
+        Ok(self.0.meta(key)?)
     }
 
     fn meta_usize(&self, key: &str) -> anyhow::Result<usize> {
-        let raw = self.meta(key)?;
-        raw.parse().with_context(|| {
-            format!("{}: metadata field '{key}' should be a non-negative integer, found '{raw}'", self.path.display())
-        })
-    }
-
-    /// Tensor `key` of dtype `dtype` and shape `shape`, as raw little-endian bytes.
-    fn raw(&self, key: &str, dtype: Dtype, shape: &[usize]) -> anyhow::Result<Vec<u8>> {
-        let tensors = SafeTensors::deserialize(&self.bytes)
-            .map_err(|e| anyhow::anyhow!("{}: not a safetensors file: {e}", self.path.display()))?;
-        let view = tensors
-            .tensor(key)
-            .map_err(|_| anyhow::anyhow!("{}: tensor '{key}' is missing", self.path.display()))?;
-        if view.dtype() != dtype || view.shape() != shape {
-            bail!(
-                "{}: tensor '{key}': expected {dtype:?} {shape:?}, found {:?} {:?}",
-                self.path.display(),
-                view.dtype(),
-                view.shape()
-            );
-        }
-        Ok(view.data().to_vec())
+        Ok(self.0.meta_usize(key)?)
     }
 
     fn f32s(&self, key: &str, shape: &[usize]) -> anyhow::Result<Vec<f32>> {
-        let raw = self.raw(key, Dtype::F32, shape)?;
+        let raw = self.0.raw(key, Dtype::F32, shape)?;
         Ok(raw.chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().expect("4 bytes"))).collect())
     }
 
     fn f64s(&self, key: &str, shape: &[usize]) -> anyhow::Result<Vec<f64>> {
-        let raw = self.raw(key, Dtype::F64, shape)?;
+        let raw = self.0.raw(key, Dtype::F64, shape)?;
         Ok(raw.chunks_exact(8).map(|b| f64::from_le_bytes(b.try_into().expect("8 bytes"))).collect())
     }
 
     fn i32s(&self, key: &str, shape: &[usize]) -> anyhow::Result<Vec<i32>> {
-        let raw = self.raw(key, Dtype::I32, shape)?;
+        let raw = self.0.raw(key, Dtype::I32, shape)?;
         Ok(raw.chunks_exact(4).map(|b| i32::from_le_bytes(b.try_into().expect("4 bytes"))).collect())
     }
 
@@ -128,7 +96,7 @@ impl MetricFile {
         } else {
             bail!(
                 "{}: metadata field 'threshold_mapping': expected the authors' rainfall_to_pixel (HKO) or R_to_P (DWD), found '{mapping}'",
-                self.path.display()
+                self.0.path.display()
             )
         }
     }

@@ -64,15 +64,16 @@ impl GoldenReport {
     }
 }
 
-/// A golden file read into memory.
-struct GoldenFile {
-    path: PathBuf,
+/// A reference safetensors file read into memory: its string metadata and its tensors, each
+/// error naming the file and the field (also the harness's metric golden files).
+pub struct GoldenFile {
+    pub path: PathBuf,
     bytes: Vec<u8>,
     meta: HashMap<String, String>,
 }
 
 impl GoldenFile {
-    fn open(path: &Path) -> Result<Self, ModelError> {
+    pub fn open(path: &Path) -> Result<Self, ModelError> {
         let bytes =
             std::fs::read(path).map_err(|e| ModelError::file(path, format!("cannot read: {e}")))?;
         let (_, metadata) = SafeTensors::read_metadata(&bytes)
@@ -85,13 +86,13 @@ impl GoldenFile {
         })
     }
 
-    fn meta(&self, key: &str) -> Result<&str, ModelError> {
+    pub fn meta(&self, key: &str) -> Result<&str, ModelError> {
         self.meta.get(key).map(String::as_str).ok_or_else(|| {
             ModelError::file(&self.path, format!("metadata field '{key}' is missing"))
         })
     }
 
-    fn meta_usize(&self, key: &str) -> Result<usize, ModelError> {
+    pub fn meta_usize(&self, key: &str) -> Result<usize, ModelError> {
         let raw = self.meta(key)?;
         raw.parse().map_err(|_| {
             ModelError::file(
@@ -112,6 +113,21 @@ impl GoldenFile {
             in_len: self.meta_usize("in_len")?,
             out_len: self.meta_usize("out_len")?,
         })
+    }
+
+    /// The little-endian bytes of tensor `key`, checking its dtype and shape.
+    pub fn raw(&self, key: &str, dtype: Dtype, shape: &[usize]) -> Result<Vec<u8>, ModelError> {
+        let tensors = SafeTensors::deserialize(&self.bytes)
+            .map_err(|e| ModelError::file(&self.path, format!("not a safetensors file: {e}")))?;
+        let view = tensors.tensor(key).map_err(|_| ModelError::tensor(&self.path, key, "missing from the file"))?;
+        if view.dtype() != dtype || view.shape() != shape {
+            return Err(ModelError::tensor(
+                &self.path,
+                key,
+                format!("expected {dtype:?} {shape:?}, found {:?} {:?}", view.dtype(), view.shape()),
+            ));
+        }
+        Ok(view.data().to_vec())
     }
 
     /// Reads float32 tensor `key`, checking its shape if `shape` is given.
