@@ -72,6 +72,26 @@ fn main() {
         millis("gate convs fwd+bwd, summed", 30, || step(false));
         millis("gate convs fwd+bwd, joined", 30, || step(true));
     }
+    // the LSTM update after the convolutions, forward and backward: burn's chunk and
+    // arithmetic, and the fused operations reading the gate tensor in place
+    let gates = gates.to_device(&ad).autodiff().require_grad();
+    let memory = cs.clone().to_device(&ad).autodiff().require_grad();
+    let update = |fused: bool| {
+        let h = if fused {
+            let next = vpbench_kernels::lstm_memory(gates.clone(), 4, [0, 1, 2], memory.clone());
+            vpbench_kernels::lstm_output(gates.clone(), 4, 3, next.clone()) + next
+        } else {
+            let [i, f, g, o]: [Tensor<4>; 4] = gates.clone().chunk(4, 1).try_into().unwrap();
+            let next = sigmoid(f) * memory.clone() + sigmoid(i) * tanh(g);
+            sigmoid(o) * tanh(next.clone()) + next
+        };
+        let grads = h.sum().backward();
+        std::hint::black_box(gates.grad(&grads));
+    };
+    for _ in 0..3 {
+        millis("lstm update fwd+bwd, chunks", 30, || update(false));
+        millis("lstm update fwd+bwd, fused", 30, || update(true));
+    }
 }
 
 #[allow(dead_code)]

@@ -133,7 +133,7 @@ elementwise!(
 );
 
 /// Below this many elements the work is not split across threads.
-const PARALLEL_CHUNK: usize = 1 << 15;
+pub(crate) const PARALLEL_CHUNK: usize = 1 << 15;
 
 /// A pointer that may cross threads: [`chunked`] hands each thread a disjoint range.
 #[derive(Clone, Copy)]

@@ -15,6 +15,7 @@ mod conv;
 mod activation_extension;
 mod conv_extension;
 mod flex;
+mod gate_blocks;
 mod im2col;
 mod lstm_extension;
 mod module;

@@ -1,7 +1,9 @@
 //! The LSTM memory update `sigmoid(f) c + sigmoid(i) tanh(g)` and output
-//! `sigmoid(o) tanh(c)`, each as one flex operation with its own backward. Composed from burn operations it is six passes over memory forward
-//! and about nine backward, each with its own buffer; fused it is one pass each way. The
-//! gate inputs are usually channel chunks of one convolution output (strided views).
+//! `sigmoid(o) tanh(c)`, each as one flex operation with its own backward, reading the gates
+//! in place from the gate tensor a convolution wrote (see [`crate::gate_blocks`]). Composed
+//! from burn operations the update is six passes over memory forward and about nine backward,
+//! plus a gathered copy of each gate chunk and, backward, a zeroed full-size gradient per
+//! chunk; fused it is one pass each way and one gate gradient.
 
 use burn::backend::autodiff::checkpoint::{base::Checkpointer, strategy::CheckpointStrategy};
 use burn::backend::autodiff::grads::Gradients;
@@ -11,143 +13,211 @@ use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, Backend, Dispatch, Flex, backend_extension};
 use burn::tensor::Tensor;
 
-use crate::activation::{
-    chunked, lstm_memory_backward_into, lstm_memory_into, lstm_output_backward_into, lstm_output_into,
-};
-use crate::flex::{f32_values, flex_tensor, register_gradients, runs_on_flex};
+use crate::activation::{lstm_memory_backward_into, lstm_memory_into, lstm_output_backward_into, lstm_output_into};
+use crate::flex::{dims4, f32_values, flex_tensor, register_gradients, runs_on_flex};
+use crate::gate_blocks::{DisjointOut, GateLayout};
 
 #[backend_extension(Flex, Autodiff)]
 pub trait CpuLstmBackend: Backend {
+    /// The memory update from blocks `i, f, g` of `blocks` equal channel blocks of `gates`.
     fn lstm_memory_fused(
-        i: FloatTensor<Self>,
-        f: FloatTensor<Self>,
-        g: FloatTensor<Self>,
+        gates: FloatTensor<Self>,
         c: FloatTensor<Self>,
+        blocks: usize,
+        i: usize,
+        f: usize,
+        g: usize,
     ) -> FloatTensor<Self>;
 
-    fn lstm_output_fused(o: FloatTensor<Self>, c: FloatTensor<Self>) -> FloatTensor<Self>;
+    /// The output from block `o` of `blocks` equal channel blocks of `gates`.
+    fn lstm_output_fused(gates: FloatTensor<Self>, c: FloatTensor<Self>, blocks: usize, o: usize) -> FloatTensor<Self>;
 }
 
-/// `sigmoid(o) * tanh(c)` from the output gate's pre-activation `o` and the memory `c`:
-/// one fused operation on flex, burn's elsewhere.
-pub fn lstm_output(o: Tensor<4>, c: Tensor<4>) -> Tensor<4> {
-    assert!(o.dims() == c.dims(), "lstm_output: gate {:?} and memory {:?} differ in shape", o.dims(), c.dims());
-    if !runs_on_flex(&c.device()) {
-        return burn::tensor::activation::sigmoid(o) * c.tanh();
-    }
-    Tensor::from_dispatch(<Dispatch as CpuLstmBackend>::lstm_output_fused(o.into_dispatch(), c.into_dispatch()))
+/// Block `k` of `blocks` equal channel blocks of `gates` (burn's path off flex).
+fn block(gates: &Tensor<4>, blocks: usize, k: usize) -> Tensor<4> {
+    let width = gates.dims()[1] / blocks;
+    gates.clone().narrow(1, k * width, width)
 }
 
-/// `sigmoid(f) * c + sigmoid(i) * tanh(g)` from gate pre-activations `i, f, g` and the
-/// previous memory `c` (all one shape): one fused operation on flex, burn's elsewhere.
-pub fn lstm_memory(i: Tensor<4>, f: Tensor<4>, g: Tensor<4>, c: Tensor<4>) -> Tensor<4> {
+fn check_shapes(name: &str, gates: &Tensor<4>, blocks: usize, picked: &[usize], c: &Tensor<4>) {
+    let [g, m] = [gates.dims(), c.dims()];
     assert!(
-        i.dims() == c.dims() && f.dims() == c.dims() && g.dims() == c.dims(),
-        "lstm_memory: gates {:?} {:?} {:?} and memory {:?} differ in shape",
-        i.dims(),
-        f.dims(),
-        g.dims(),
-        c.dims()
+        g[0] == m[0] && g[1] == blocks * m[1] && g[2..] == m[2..],
+        "{name}: gates {g:?} are not {blocks} blocks shaped like the memory {m:?}"
     );
+    assert!(picked.iter().all(|&k| k < blocks), "{name}: gate blocks {picked:?} outside 0..{blocks}");
+    let distinct = picked.iter().enumerate().all(|(n, k)| !picked[..n].contains(k));
+    assert!(distinct, "{name}: gate blocks {picked:?} repeat");
+}
+
+/// `sigmoid(o) * tanh(c)` with `o` block `o` of `blocks` equal channel blocks of `gates`
+/// and `c` the memory: one fused operation on flex, burn's elsewhere.
+pub fn lstm_output(gates: Tensor<4>, blocks: usize, o: usize, c: Tensor<4>) -> Tensor<4> {
+    check_shapes("lstm_output", &gates, blocks, &[o], &c);
     if !runs_on_flex(&c.device()) {
-        use burn::tensor::activation::sigmoid;
-        return sigmoid(f) * c + sigmoid(i) * g.tanh();
+        return burn::tensor::activation::sigmoid(block(&gates, blocks, o)) * c.tanh();
     }
-    Tensor::from_dispatch(<Dispatch as CpuLstmBackend>::lstm_memory_fused(
-        i.into_dispatch(),
-        f.into_dispatch(),
-        g.into_dispatch(),
+    Tensor::from_dispatch(<Dispatch as CpuLstmBackend>::lstm_output_fused(
+        gates.into_dispatch(),
         c.into_dispatch(),
+        blocks,
+        o,
     ))
 }
 
-fn forward(i: &FlexTensor, f: &FlexTensor, g: &FlexTensor, c: &FlexTensor) -> FlexTensor {
-    let [iv, fv, gv, cv] = [i, f, g, c].map(f32_values);
-    let mut out = vec![0.0f32; cv.len()];
-    chunked([&mut out], &[&iv, &fv, &gv, &cv], |[o], x| lstm_memory_into(o, x[0], x[1], x[2], x[3]));
-    flex_tensor(out, c.layout().shape().clone())
+/// `sigmoid(f) * c + sigmoid(i) * tanh(g)` with `[i, f, g]` blocks of `blocks` equal channel
+/// blocks of `gates` and `c` the previous memory: one fused operation on flex, burn's elsewhere.
+pub fn lstm_memory(gates: Tensor<4>, blocks: usize, [i, f, g]: [usize; 3], c: Tensor<4>) -> Tensor<4> {
+    check_shapes("lstm_memory", &gates, blocks, &[i, f, g], &c);
+    if !runs_on_flex(&c.device()) {
+        use burn::tensor::activation::sigmoid;
+        let [i, f, g] = [i, f, g].map(|k| block(&gates, blocks, k));
+        return sigmoid(f) * c + sigmoid(i) * g.tanh();
+    }
+    Tensor::from_dispatch(<Dispatch as CpuLstmBackend>::lstm_memory_fused(
+        gates.into_dispatch(),
+        c.into_dispatch(),
+        blocks,
+        i,
+        f,
+        g,
+    ))
 }
 
-#[derive(Debug)]
-struct LstmMemoryBackward;
+fn layout(gates: &FlexTensor, c: &FlexTensor, blocks: usize) -> GateLayout {
+    let [batch, channels, h, w] = dims4(c);
+    debug_assert_eq!(dims4(gates), [batch, blocks * channels, h, w]);
+    GateLayout { batch, blocks, plane: channels * h * w }
+}
 
-impl Backward<Flex, 4> for LstmMemoryBackward {
-    /// The four inputs (flex views share their buffers: nothing is copied).
-    type State = [FlexTensor; 4];
+/// The memory update's forward and backward state: which blocks are `i, f, g`.
+#[derive(Debug, Clone, Copy)]
+struct LstmMemory {
+    blocks: usize,
+    picked: [usize; 3],
+}
 
-    fn backward(self, ops: Ops<Self::State, 4>, grads: &mut Gradients, _: &mut Checkpointer) {
-        let dm = grads.consume::<Flex>(&ops.node);
-        let [iv, fv, gv, cv] = ops.state.each_ref().map(f32_values);
-        let dmv = f32_values(&dm);
-        let n = cv.len();
-        let [mut di, mut df, mut dg, mut dc] = std::array::from_fn(|_| vec![0.0f32; n]);
-        chunked([&mut di, &mut df, &mut dg, &mut dc], &[&iv, &fv, &gv, &cv, &dmv], |[a, b, c, d], x| {
-            lstm_memory_backward_into(a, b, c, d, x[0], x[1], x[2], x[3], x[4])
+impl LstmMemory {
+    fn forward(self, gates: &FlexTensor, c: &FlexTensor) -> FlexTensor {
+        let at = layout(gates, c, self.blocks);
+        let (gv, cv) = (f32_values(gates), f32_values(c));
+        let mut out = vec![0.0f32; at.state_len()];
+        let sink = DisjointOut::new(&mut out);
+        at.for_each_piece(|item, start, len| {
+            let [i, f, g] = self.picked.map(|k| &gv[at.block_start(item, k) + start..][..len]);
+            let state = item * at.plane + start;
+            // SAFETY: pieces are disjoint ranges of `out`.
+            lstm_memory_into(unsafe { sink.range(state, len) }, i, f, g, &cv[state..][..len]);
         });
-        let shape = ops.state[3].layout().shape().clone();
-        let parents = ops.parents.map(|p| p.map(|node| node.id));
-        register_gradients(grads, parents, [di, df, dg, dc].map(Some), std::array::from_fn(|_| shape.clone()));
+        flex_tensor(out, c.layout().shape().clone())
     }
 }
 
-fn output_forward(o: &FlexTensor, c: &FlexTensor) -> FlexTensor {
-    let [ov, cv] = [o, c].map(f32_values);
-    let mut out = vec![0.0f32; cv.len()];
-    chunked([&mut out], &[&ov, &cv], |[h], x| lstm_output_into(h, x[0], x[1]));
-    flex_tensor(out, c.layout().shape().clone())
+impl Backward<Flex, 2> for LstmMemory {
+    /// The gates and the previous memory (flex tensors share their buffers: nothing copied).
+    type State = [FlexTensor; 2];
+
+    fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let dm = grads.consume::<Flex>(&ops.node);
+        let [gates, c] = &ops.state;
+        let at = layout(gates, c, self.blocks);
+        let (gv, cv, dmv) = (f32_values(gates), f32_values(c), f32_values(&dm));
+        // blocks this update does not read get zero (another operation adds theirs)
+        let (mut d_gates, mut dc) = (vec![0.0f32; at.gates_len()], vec![0.0f32; at.state_len()]);
+        let (gate_sink, memory_sink) = (DisjointOut::new(&mut d_gates), DisjointOut::new(&mut dc));
+        at.for_each_piece(|item, start, len| {
+            let [i, f, g] = self.picked.map(|k| &gv[at.block_start(item, k) + start..][..len]);
+            let state = item * at.plane + start;
+            // SAFETY: pieces are disjoint ranges, and the three blocks are distinct (checked).
+            let [di, df, dg] = self.picked.map(|k| unsafe { gate_sink.range(at.block_start(item, k) + start, len) });
+            let dc = unsafe { memory_sink.range(state, len) };
+            lstm_memory_backward_into(di, df, dg, dc, i, f, g, &cv[state..][..len], &dmv[state..][..len]);
+        });
+        let shapes = [gates.layout().shape().clone(), c.layout().shape().clone()];
+        let parents = ops.parents.map(|p| p.map(|node| node.id));
+        register_gradients(grads, parents, [Some(d_gates), Some(dc)], shapes);
+    }
 }
 
-#[derive(Debug)]
-struct LstmOutputBackward;
+/// The output's forward and backward state: which block is `o`.
+#[derive(Debug, Clone, Copy)]
+struct LstmOutput {
+    blocks: usize,
+    picked: usize,
+}
 
-impl Backward<Flex, 2> for LstmOutputBackward {
+impl LstmOutput {
+    fn forward(self, gates: &FlexTensor, c: &FlexTensor) -> FlexTensor {
+        let at = layout(gates, c, self.blocks);
+        let (gv, cv) = (f32_values(gates), f32_values(c));
+        let mut out = vec![0.0f32; at.state_len()];
+        let sink = DisjointOut::new(&mut out);
+        at.for_each_piece(|item, start, len| {
+            let state = item * at.plane + start;
+            let o = &gv[at.block_start(item, self.picked) + start..][..len];
+            // SAFETY: pieces are disjoint ranges of `out`.
+            lstm_output_into(unsafe { sink.range(state, len) }, o, &cv[state..][..len]);
+        });
+        flex_tensor(out, c.layout().shape().clone())
+    }
+}
+
+impl Backward<Flex, 2> for LstmOutput {
     type State = [FlexTensor; 2];
 
     fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
         let dh = grads.consume::<Flex>(&ops.node);
-        let [ov, cv] = ops.state.each_ref().map(f32_values);
-        let dhv = f32_values(&dh);
-        let [mut d_o, mut d_c] = std::array::from_fn(|_| vec![0.0f32; cv.len()]);
-        chunked([&mut d_o, &mut d_c], &[&ov, &cv, &dhv], |[a, b], x| lstm_output_backward_into(a, b, x[0], x[1], x[2]));
-        let shape = ops.state[1].layout().shape().clone();
+        let [gates, c] = &ops.state;
+        let at = layout(gates, c, self.blocks);
+        let (gv, cv, dhv) = (f32_values(gates), f32_values(c), f32_values(&dh));
+        let (mut d_gates, mut dc) = (vec![0.0f32; at.gates_len()], vec![0.0f32; at.state_len()]);
+        let (gate_sink, memory_sink) = (DisjointOut::new(&mut d_gates), DisjointOut::new(&mut dc));
+        at.for_each_piece(|item, start, len| {
+            let (gate, state) = (at.block_start(item, self.picked) + start, item * at.plane + start);
+            // SAFETY: pieces are disjoint ranges of each buffer.
+            let (d_o, dc) = unsafe { (gate_sink.range(gate, len), memory_sink.range(state, len)) };
+            lstm_output_backward_into(d_o, dc, &gv[gate..][..len], &cv[state..][..len], &dhv[state..][..len]);
+        });
+        let shapes = [gates.layout().shape().clone(), c.layout().shape().clone()];
         let parents = ops.parents.map(|p| p.map(|node| node.id));
-        register_gradients(grads, parents, [d_o, d_c].map(Some), std::array::from_fn(|_| shape.clone()));
+        register_gradients(grads, parents, [Some(d_gates), Some(dc)], shapes);
     }
 }
 
 impl CpuLstmBackend for Flex {
-    fn lstm_memory_fused(i: FlexTensor, f: FlexTensor, g: FlexTensor, c: FlexTensor) -> FlexTensor {
-        forward(&i, &f, &g, &c)
+    fn lstm_memory_fused(gates: FlexTensor, c: FlexTensor, blocks: usize, i: usize, f: usize, g: usize) -> FlexTensor {
+        LstmMemory { blocks, picked: [i, f, g] }.forward(&gates, &c)
     }
 
-    fn lstm_output_fused(o: FlexTensor, c: FlexTensor) -> FlexTensor {
-        output_forward(&o, &c)
+    fn lstm_output_fused(gates: FlexTensor, c: FlexTensor, blocks: usize, o: usize) -> FlexTensor {
+        LstmOutput { blocks, picked: o }.forward(&gates, &c)
     }
 }
 
 impl<C: CheckpointStrategy> CpuLstmBackend for Autodiff<Flex, C> {
     fn lstm_memory_fused(
-        i: FloatTensor<Self>,
-        f: FloatTensor<Self>,
-        g: FloatTensor<Self>,
+        gates: FloatTensor<Self>,
         c: FloatTensor<Self>,
+        blocks: usize,
+        i: usize,
+        f: usize,
+        g: usize,
     ) -> FloatTensor<Self> {
-        let prepared = LstmMemoryBackward
-            .prepare::<C>([i.node(), f.node(), g.node(), c.node()])
-            .compute_bound()
-            .stateful();
-        let inputs = [i, f, g, c].map(|t| t.into_primitive());
-        let m = forward(&inputs[0], &inputs[1], &inputs[2], &inputs[3]);
+        let op = LstmMemory { blocks, picked: [i, f, g] };
+        let prepared = op.prepare::<C>([gates.node(), c.node()]).compute_bound().stateful();
+        let inputs = [gates, c].map(|t| t.into_primitive());
+        let m = op.forward(&inputs[0], &inputs[1]);
         match prepared {
             OpsKind::Tracked(prep) => prep.finish(inputs, m),
             OpsKind::UnTracked(prep) => prep.finish(m),
         }
     }
 
-    fn lstm_output_fused(o: FloatTensor<Self>, c: FloatTensor<Self>) -> FloatTensor<Self> {
-        let prepared = LstmOutputBackward.prepare::<C>([o.node(), c.node()]).compute_bound().stateful();
-        let inputs = [o, c].map(|t| t.into_primitive());
-        let h = output_forward(&inputs[0], &inputs[1]);
+    fn lstm_output_fused(gates: FloatTensor<Self>, c: FloatTensor<Self>, blocks: usize, o: usize) -> FloatTensor<Self> {
+        let op = LstmOutput { blocks, picked: o };
+        let prepared = op.prepare::<C>([gates.node(), c.node()]).compute_bound().stateful();
+        let inputs = [gates, c].map(|t| t.into_primitive());
+        let h = op.forward(&inputs[0], &inputs[1]);
         match prepared {
             OpsKind::Tracked(prep) => prep.finish(inputs, h),
             OpsKind::UnTracked(prep) => prep.finish(h),

@@ -104,20 +104,51 @@ fn activations_match_burn_on_strided_inputs() {
     }
 }
 
+/// The memory update reading its gates in place, for every block order a cell uses (and a
+/// swapped one), against burn's chunk and arithmetic: value and both gradients.
 #[test]
 fn fused_lstm_memory_matches_burn() {
     let base = Device::flex();
     base.seed(5);
     let ad = base.autodiff();
-    let gates = Tensor::<4>::random([2, 12, 5, 6], Distribution::Normal(0.0, 2.0), &ad).autodiff().require_grad();
-    let c = Tensor::<4>::random([2, 4, 5, 6], Distribution::Normal(0.0, 1.0), &ad).autodiff().require_grad();
-    let weights = Tensor::<4>::random([2, 4, 5, 6], Distribution::Normal(0.0, 1.0), &ad);
-    let split = || -> [Tensor<4>; 3] { gates.clone().chunk(3, 1).try_into().unwrap() };
-    let [i, f, g] = split();
-    let ours = vpbench_kernels::lstm_memory(i, f, g, c.clone());
-    let [i, f, g] = split();
+    // batch 3 of 40x40 planes is large enough to run on several threads
+    for (blocks, picked, [b, c, h, w]) in
+        [(3, [0, 1, 2], [2, 4, 5, 6]), (4, [0, 1, 2], [3, 5, 40, 40]), (4, [1, 0, 2], [2, 4, 5, 6]), (7, [6, 2, 4], [1, 2, 3, 3])]
+    {
+        let gates = Tensor::<4>::random([b, blocks * c, h, w], Distribution::Normal(0.0, 2.0), &ad).autodiff().require_grad();
+        let memory = Tensor::<4>::random([b, c, h, w], Distribution::Normal(0.0, 1.0), &ad).autodiff().require_grad();
+        let weights = Tensor::<4>::random([b, c, h, w], Distribution::Normal(0.0, 1.0), &ad);
+        let ours = vpbench_kernels::lstm_memory(gates.clone(), blocks, picked, memory.clone());
+        let chunks = gates.clone().chunk(blocks, 1);
+        let [i, f, g] = picked.map(|k| chunks[k].clone());
+        use burn::tensor::activation::sigmoid;
+        let theirs = sigmoid(f) * memory.clone() + sigmoid(i) * g.tanh();
+        let value = max_abs_diff(ours.clone(), theirs.clone());
+        let g_ours = (ours * weights.clone()).sum().backward();
+        let g_burn = (theirs * weights).sum().backward();
+        let d_gates = max_abs_diff(gates.grad(&g_ours).unwrap(), gates.grad(&g_burn).unwrap());
+        let d_c = max_abs_diff(memory.grad(&g_ours).unwrap(), memory.grad(&g_burn).unwrap());
+        let case = format!("{blocks} blocks {picked:?}");
+        assert!(value < 1e-6 && d_gates < 1e-6 && d_c < 1e-6, "{case}: value {value}, gates {d_gates}, memory {d_c}");
+    }
+}
+
+/// The memory update and the output reading one gate tensor, as ConvLSTM does: the two
+/// gate gradients (one per operation) add up to burn's.
+#[test]
+fn fused_lstm_cell_matches_burn() {
+    let base = Device::flex();
+    base.seed(8);
+    let ad = base.autodiff();
+    let gates = Tensor::<4>::random([2, 12, 7, 5], Distribution::Normal(0.0, 2.0), &ad).autodiff().require_grad();
+    let c = Tensor::<4>::random([2, 3, 7, 5], Distribution::Normal(0.0, 1.0), &ad).autodiff().require_grad();
+    let weights = Tensor::<4>::random([2, 3, 7, 5], Distribution::Normal(0.0, 1.0), &ad);
+    let next = vpbench_kernels::lstm_memory(gates.clone(), 4, [0, 1, 2], c.clone());
+    let ours = vpbench_kernels::lstm_output(gates.clone(), 4, 3, next.clone()) + next;
     use burn::tensor::activation::sigmoid;
-    let theirs = sigmoid(f) * c.clone() + sigmoid(i) * g.tanh();
+    let [i, f, g, o]: [Tensor<4>; 4] = gates.clone().chunk(4, 1).try_into().unwrap();
+    let next = sigmoid(f) * c.clone() + sigmoid(i) * g.tanh();
+    let theirs = sigmoid(o) * next.clone().tanh() + next;
     let value = max_abs_diff(ours.clone(), theirs.clone());
     let g_ours = (ours * weights.clone()).sum().backward();
     let g_burn = (theirs * weights).sum().backward();
@@ -158,18 +189,20 @@ fn fused_lstm_output_matches_burn() {
     let base = Device::flex();
     base.seed(6);
     let ad = base.autodiff();
-    let gates = Tensor::<4>::random([2, 8, 5, 6], Distribution::Normal(0.0, 2.0), &ad).autodiff().require_grad();
-    let c = Tensor::<4>::random([2, 4, 5, 6], Distribution::Normal(0.0, 2.0), &ad).autodiff().require_grad();
-    let weights = Tensor::<4>::random([2, 4, 5, 6], Distribution::Normal(0.0, 1.0), &ad);
-    let o = || gates.clone().chunk(2, 1).remove(1);
-    let ours = vpbench_kernels::lstm_output(o(), c.clone());
-    let theirs = burn::tensor::activation::sigmoid(o()) * c.clone().tanh();
-    let value = max_abs_diff(ours.clone(), theirs.clone());
-    let g_ours = (ours * weights.clone()).sum().backward();
-    let g_burn = (theirs * weights).sum().backward();
-    let d_gates = max_abs_diff(gates.grad(&g_ours).unwrap(), gates.grad(&g_burn).unwrap());
-    let d_c = max_abs_diff(c.grad(&g_ours).unwrap(), c.grad(&g_burn).unwrap());
-    assert!(value < 1e-6 && d_gates < 1e-6 && d_c < 1e-6, "value {value}, gate {d_gates}, memory {d_c}");
+    for (blocks, o, [b, c, h, w]) in [(2, 1, [2, 4, 5, 6]), (1, 0, [3, 5, 40, 40]), (4, 3, [1, 2, 9, 4])] {
+        let gates = Tensor::<4>::random([b, blocks * c, h, w], Distribution::Normal(0.0, 2.0), &ad).autodiff().require_grad();
+        let memory = Tensor::<4>::random([b, c, h, w], Distribution::Normal(0.0, 2.0), &ad).autodiff().require_grad();
+        let weights = Tensor::<4>::random([b, c, h, w], Distribution::Normal(0.0, 1.0), &ad);
+        let ours = vpbench_kernels::lstm_output(gates.clone(), blocks, o, memory.clone());
+        let gate = gates.clone().chunk(blocks, 1).remove(o);
+        let theirs = burn::tensor::activation::sigmoid(gate) * memory.clone().tanh();
+        let value = max_abs_diff(ours.clone(), theirs.clone());
+        let g_ours = (ours * weights.clone()).sum().backward();
+        let g_burn = (theirs * weights).sum().backward();
+        let d_gates = max_abs_diff(gates.grad(&g_ours).unwrap(), gates.grad(&g_burn).unwrap());
+        let d_c = max_abs_diff(memory.grad(&g_ours).unwrap(), memory.grad(&g_burn).unwrap());
+        assert!(value < 1e-6 && d_gates < 1e-6 && d_c < 1e-6, "{blocks} blocks, o {o}: value {value}, gate {d_gates}, memory {d_c}");
+    }
 }
 
 /// `conv_sum` (one joined convolution on flex) against burn's two convolutions and their

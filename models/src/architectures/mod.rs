@@ -140,7 +140,8 @@ pub(crate) fn step_layers<C: Cell>(
             layers: n,
         };
         let out = cell.step(input, states[l].take());
-        if let (Some(adapter), Some((dc, dm))) = (adapter, out.increments) {
+        if let (Some(adapter), Some(increments)) = (adapter, out.increments) {
+            let (dc, dm) = increments.tensors();
             let d = decoupling_term(adapter, dc, dm);
             decoupling = Some(match decoupling {
                 Some(acc) => acc + d,

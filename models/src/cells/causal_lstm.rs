@@ -9,7 +9,7 @@ use crate::layers::{Conv2d, conv_sum};
 use crate::layers::{sigmoid, tanh};
 use burn::tensor::{Device, Tensor};
 
-use super::{Cell, CellInput, CellOutput, or_zeros, split_gates};
+use super::{Cell, CellInput, CellOutput, Gates, or_zeros, split_gates};
 use crate::ModelConfig;
 use crate::layers::same_conv;
 
@@ -88,16 +88,11 @@ impl Cell for CausalLstmCell {
             x = z.clone();
             z
         });
-        let [i, f, g] = split_gates(
-            self._conv_x_h_c
-                .forward(Tensor::cat(vec![x.clone(), h, c.clone()], 1)),
-        );
-        let c = sigmoid(f) * c + sigmoid(i) * tanh(g);
-        let [im, fm, gm] = split_gates(
-            self._conv_x_c_m
-                .forward(Tensor::cat(vec![x.clone(), c.clone(), m.clone()], 1)),
-        );
-        let m = sigmoid(fm) * tanh(self._conv_m.forward(m)) + sigmoid(im) * tanh(gm);
+        // both [i, f, g]; the spatial memory's forget gate acts on tanh(conv_m(m))
+        let c = Gates::<3>::new(self._conv_x_h_c.forward(Tensor::cat(vec![x.clone(), h, c.clone()], 1)))
+            .lstm_memory([0, 1, 2], c);
+        let m = Gates::<3>::new(self._conv_x_c_m.forward(Tensor::cat(vec![x.clone(), c.clone(), m.clone()], 1)))
+            .lstm_memory([0, 1, 2], tanh(self._conv_m.forward(m)));
         let o = tanh(self._conv_o.forward(Tensor::cat(vec![x, c.clone(), m.clone()], 1)));
         let h = o * tanh(self._conv_c_m.forward(Tensor::cat(vec![c.clone(), m.clone()], 1)));
         CellOutput {

@@ -5,7 +5,7 @@ use burn::module::Module;
 use crate::layers::{Conv2d, conv_sum};
 use burn::tensor::{Device, Tensor};
 
-use super::{Cell, CellInput, CellOutput, lstm_memory, split_gates};
+use super::{Cell, CellInput, CellOutput, Gates};
 use crate::ModelConfig;
 use crate::layers::same_conv;
 
@@ -56,9 +56,9 @@ impl ConvLstmState {
     /// One ConvLSTM update with gate convolutions `x2h` and `h2h` (shared by the cells
     /// that wrap a ConvLSTM: MoDeRNN, CMS-LSTM).
     pub(crate) fn update(self, x2h: &Conv2d, h2h: &Conv2d, x: Tensor<4>) -> Self {
-        let [i, f, g, o] = split_gates(conv_sum(x2h, x, h2h, self.h));
-        let c = lstm_memory(i, f, g, self.c);
-        let h = vpbench_kernels::lstm_output(o, c.clone());
+        let gates = Gates::<4>::new(conv_sum(x2h, x, h2h, self.h)); // [i, f, g, o]
+        let c = gates.lstm_memory([0, 1, 2], self.c);
+        let h = gates.lstm_output(3, c.clone());
         Self { h, c }
     }
 }

@@ -9,7 +9,7 @@ use crate::layers::{Conv2d, conv_sum};
 use crate::layers::{sigmoid, tanh};
 use burn::tensor::{Device, Tensor};
 
-use super::{Cell, CellInput, CellOutput, Previous, lstm_memory, or_zeros, split_gates};
+use super::{Cell, CellInput, CellOutput, Gates, Previous, lstm_output, or_zeros};
 use crate::ModelConfig;
 use crate::layers::same_conv;
 
@@ -137,29 +137,23 @@ impl MimConvs<'_> {
         let MimState { h, c, n, s } = state.unwrap_or_else(|| MimState::zeros(&x));
 
         // non-stationary module on the temporal difference
-        let [i_n, f_n, g_n] = split_gates(
-            conv_sum(&self._conv_x2h_n, diff.clone(), &self._conv_n2h_n, n.clone()),
-        );
-        let n = lstm_memory(i_n, f_n, g_n, n);
-        let o_n = sigmoid(conv_sum(&self._conv_diff2o, diff, &self._conv_n2o, n.clone()));
-        let d = o_n * tanh(n.clone());
+        let gates_n = Gates::<3>::new(conv_sum(&self._conv_x2h_n, diff.clone(), &self._conv_n2h_n, n.clone()));
+        let n = gates_n.lstm_memory([0, 1, 2], n); // [i, f, g]
+        let d = lstm_output(conv_sum(&self._conv_diff2o, diff, &self._conv_n2o, n.clone()), n.clone());
         // stationary module on its output and the previous c
-        let [i_s, f_s, g_s, o_s] =
-            split_gates(conv_sum(&self._conv_x2h_s, d, &self._conv_c2h_s, c.clone()));
-        let s = lstm_memory(i_s, f_s, g_s, s);
-        let t = sigmoid(o_s + self._conv_s2o.forward(s.clone())) * tanh(s.clone());
+        let gates_s = Gates::<4>::new(conv_sum(&self._conv_x2h_s, d, &self._conv_c2h_s, c.clone()));
+        let s = gates_s.lstm_memory([0, 1, 2], s); // [i, f, g, o]
+        let t = lstm_output(gates_s.gate(3) + self._conv_s2o.forward(s.clone()), s.clone());
 
-        let [i, f, g, o] =
-            split_gates(conv_sum(&self._conv_x2h, x.clone(), &self._conv_h2h, h));
+        let gates = Gates::<4>::new(conv_sum(&self._conv_x2h, x.clone(), &self._conv_h2h, h)); // [i, f, g, o]
         let c = if input.layer == 0 {
-            lstm_memory(i, f, g, c)
+            gates.lstm_memory([0, 1, 2], c)
         } else {
-            t + sigmoid(i) * tanh(g)
+            t + sigmoid(gates.gate(0)) * tanh(gates.gate(2))
         };
-        let [im, fm, gm] =
-            split_gates(conv_sum(&self._conv_x2h_m, x, &self._conv_m2h_m, m.clone()));
-        let m = lstm_memory(im, fm, gm, m);
-        let o = sigmoid(o + conv_sum(&self._conv_c2o, c.clone(), &self._conv_m2o, m.clone()));
+        let gates_m = Gates::<3>::new(conv_sum(&self._conv_x2h_m, x, &self._conv_m2h_m, m.clone()));
+        let m = gates_m.lstm_memory([0, 1, 2], m); // [i, f, g]
+        let o = sigmoid(gates.gate(3) + conv_sum(&self._conv_c2o, c.clone(), &self._conv_m2o, m.clone()));
         let h = o.clone() * tanh(self._conv_c_m.forward(Tensor::cat(vec![c.clone(), m.clone()], 1)));
         MimStep {
             state: MimState { h, c, n, s },

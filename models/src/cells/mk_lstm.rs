@@ -3,10 +3,9 @@
 use burn::config::Config;
 use burn::module::Module;
 use crate::layers::{Conv2d, conv_sum};
-use crate::layers::{sigmoid, tanh};
 use burn::tensor::{Device, Tensor};
 
-use super::{Cell, CellInput, CellOutput, lstm_memory, split_gates};
+use super::{Cell, CellInput, CellOutput, Gates, lstm_output};
 use crate::ModelConfig;
 use crate::layers::same_conv;
 
@@ -68,21 +67,19 @@ impl Cell for MkLstmCell {
         });
         let gates3 = conv_sum(&self._conv_x2h_3, x.clone(), &self._conv_h2h_3, h.clone());
         let gates5 = conv_sum(&self._conv_x2h_5, x, &self._conv_h2h_5, h);
-        let [i3, f3, g3, o3] = split_gates(gates3);
-        let [i5, f5, g5, o5] = split_gates(gates5);
-        let c3 = lstm_memory(i3, f3, g3, c3);
+        // both [i, f, g, o]
+        let (gates3, gates5) = (Gates::<4>::new(gates3), Gates::<4>::new(gates5));
+        let c3 = gates3.lstm_memory([0, 1, 2], c3);
         let c5 = if crate::faults::is_injected("mk-lstm-swapped-gate") {
-            lstm_memory(f5, i5, g5, c5)
+            gates5.lstm_memory([1, 0, 2], c5)
         } else {
-            lstm_memory(i5, f5, g5, c5)
+            gates5.lstm_memory([0, 1, 2], c5)
         };
-        let o = sigmoid(
-            o3 + o5 + conv_sum(&self._conv_c2o_3, c3.clone(), &self._conv_c2o_5, c5.clone()),
-        );
+        let o = gates3.gate(3) + gates5.gate(3) + conv_sum(&self._conv_c2o_3, c3.clone(), &self._conv_c2o_5, c5.clone());
         let mixed = self
             ._conv_out
             .forward(Tensor::cat(vec![c3.clone(), c5.clone()], 1));
-        let h = o * tanh(mixed);
+        let h = lstm_output(o, mixed);
         CellOutput::plain(h.clone(), MkLstmState { h, c3, c5 })
     }
 }

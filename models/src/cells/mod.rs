@@ -60,7 +60,25 @@ pub struct CellOutput<S> {
     /// The zig-zag memory leaving this layer, for cells that carry one.
     pub memory: Option<Tensor<4>>,
     /// The increments (delta c, delta m) of an ST-LSTM, for PredRNN-V2's decoupling loss.
-    pub increments: Option<(Tensor<4>, Tensor<4>)>,
+    pub increments: Option<Increments>,
+}
+
+/// The increments `sigmoid(i) tanh(g)` of an ST-LSTM's two memories, made only when asked
+/// for (PredRNN-V2's decoupling loss): the memory updates themselves are fused.
+pub struct Increments {
+    /// The temporal memory's gates `[i, f, g, o]` and the spatial memory's `[i, f, g]`.
+    pub(crate) temporal: Gates<4>,
+    pub(crate) spatial: Gates<3>,
+}
+
+impl Increments {
+    /// `(delta c, delta m)`.
+    pub fn tensors(self) -> (Tensor<4>, Tensor<4>) {
+        use crate::layers::{sigmoid, tanh};
+        let [i, _, g, _] = self.temporal.split();
+        let [im, _, gm] = self.spatial.split();
+        (sigmoid(i) * tanh(g), sigmoid(im) * tanh(gm))
+    }
 }
 
 impl<S> CellOutput<S> {
@@ -92,10 +110,48 @@ pub trait Cell: Module + ModuleDisplay + 'static {
     fn step(&self, input: CellInput, state: Option<Self::State>) -> CellOutput<Self::State>;
 }
 
-/// `c' = sigmoid(f) c + sigmoid(i) tanh(g)`, the LSTM memory update shared by the cells.
-pub(crate) fn lstm_memory(i: Tensor<4>, f: Tensor<4>, g: Tensor<4>, c: Tensor<4>) -> Tensor<4> {
-    // One fused pass on flex (vpbench-kernels), burn's operations elsewhere.
-    vpbench_kernels::lstm_memory(i, f, g, c)
+/// The pre-activations of `N` gates as one convolution wrote them: `[B, N*C, H, W]`, gate
+/// `k` in channel block `k` (the order of the authors' `torch.split`/`chunk`).
+///
+/// The LSTM updates read their gates from here in place (one fused pass on flex, burn's
+/// operations elsewhere): no chunk is copied forward, and backward the gate gradient is one
+/// tensor instead of a zeroed full-size tensor per chunk.
+#[derive(Clone, Debug)]
+pub(crate) struct Gates<const N: usize>(Tensor<4>);
+
+impl<const N: usize> Gates<N> {
+    pub(crate) fn new(pre_activations: Tensor<4>) -> Self {
+        let channels = pre_activations.dims()[1];
+        assert!(channels % N == 0, "a gate tensor of {channels} channels does not split into {N} gates");
+        Self(pre_activations)
+    }
+
+    /// `c' = sigmoid(f) c + sigmoid(i) tanh(g)`, the LSTM memory update, with `i, f, g` the
+    /// gates at `[i, f, g]`.
+    pub(crate) fn lstm_memory(&self, [i, f, g]: [usize; 3], c: Tensor<4>) -> Tensor<4> {
+        vpbench_kernels::lstm_memory(self.0.clone(), N, [i, f, g], c)
+    }
+
+    /// `h = sigmoid(o) tanh(c)`, the LSTM output, with `o` the gate at `o`.
+    pub(crate) fn lstm_output(&self, o: usize, c: Tensor<4>) -> Tensor<4> {
+        vpbench_kernels::lstm_output(self.0.clone(), N, o, c)
+    }
+
+    /// All gates, split in chunk order (for the arithmetic the fused updates do not cover).
+    pub(crate) fn split(self) -> [Tensor<4>; N] {
+        split_gates(self.0)
+    }
+
+    /// Gate `k` alone.
+    pub(crate) fn gate(&self, k: usize) -> Tensor<4> {
+        let width = self.0.dims()[1] / N;
+        self.0.clone().narrow(1, k * width, width)
+    }
+}
+
+/// `sigmoid(o) tanh(c)` for an output gate's pre-activation `o` (one fused pass on flex).
+pub(crate) fn lstm_output(o: Tensor<4>, c: Tensor<4>) -> Tensor<4> {
+    Gates::<1>::new(o).lstm_output(0, c)
 }
 
 /// Splits gate pre-activations into `N` equal channel blocks, in chunk order.

@@ -9,10 +9,9 @@ use burn::config::Config;
 use burn::module::Module;
 use crate::layers::{Conv2d, conv_sum};
 use burn::nn::conv::Conv2dConfig;
-use crate::layers::{sigmoid, tanh};
 use burn::tensor::{Device, Tensor};
 
-use super::{Cell, CellInput, CellOutput, Previous, lstm_memory, or_zeros, split_gates};
+use super::{Cell, CellInput, CellOutput, Gates, Previous, lstm_output, or_zeros};
 use crate::ModelConfig;
 use crate::layers::same_conv;
 use crate::ops::local_attention;
@@ -138,28 +137,23 @@ impl Cell for PrecipLstmCell {
             mt: x.zeros_like(),
         });
         let att = x.clone() + self._conv_x_x_att.forward(self.LA.forward(x));
-        let [i, f, g, o] =
-            split_gates(conv_sum(&self._conv_x2h, att.clone(), &self._conv_h2h, h));
-        let c = lstm_memory(i, f, g, c);
-        let [im, fm, gm] = split_gates(
-            conv_sum(&self._conv_x2h_m, att.clone(), &self._conv_m2h_m, m.clone()),
-        );
-        let m = lstm_memory(im, fm, gm, m);
-        let [is, fs, gs] =
-            split_gates(conv_sum(&self._conv_x2h_ms, att, &self._conv_ms2h_ms, ms.clone()));
-        let ms = lstm_memory(is, fs, gs, ms);
-        let [it, ft, gt] =
-            split_gates(conv_sum(&self._conv_x2h_mt, diff, &self._conv_mt2h_mt, mt.clone()));
-        let mt = lstm_memory(it, ft, gt, mt);
-        let o = sigmoid(
-            o + conv_sum(&self._conv_c2o, c.clone(), &self._conv_ms2o, ms.clone())
-                + conv_sum(&self._conv_mt2o, mt.clone(), &self._conv_m2o, m.clone()),
-        );
+        // [i, f, g, o], then three [i, f, g]
+        let gates = Gates::<4>::new(conv_sum(&self._conv_x2h, att.clone(), &self._conv_h2h, h));
+        let c = gates.lstm_memory([0, 1, 2], c);
+        let m = Gates::<3>::new(conv_sum(&self._conv_x2h_m, att.clone(), &self._conv_m2h_m, m.clone()))
+            .lstm_memory([0, 1, 2], m);
+        let ms = Gates::<3>::new(conv_sum(&self._conv_x2h_ms, att, &self._conv_ms2h_ms, ms.clone()))
+            .lstm_memory([0, 1, 2], ms);
+        let mt = Gates::<3>::new(conv_sum(&self._conv_x2h_mt, diff, &self._conv_mt2h_mt, mt.clone()))
+            .lstm_memory([0, 1, 2], mt);
+        let o = gates.gate(3)
+            + conv_sum(&self._conv_c2o, c.clone(), &self._conv_ms2o, ms.clone())
+            + conv_sum(&self._conv_mt2o, mt.clone(), &self._conv_m2o, m.clone());
         let mixed = self.c_m_ms_mt.forward(Tensor::cat(
             vec![c.clone(), ms.clone(), mt.clone(), m.clone()],
             1,
         ));
-        let h = o * tanh(mixed);
+        let h = lstm_output(o, mixed);
         CellOutput {
             h: h.clone(),
             state: PrecipLstmState { h, c, ms, mt },

@@ -5,10 +5,9 @@
 use burn::config::Config;
 use burn::module::Module;
 use crate::layers::{Conv2d, conv_sum};
-use crate::layers::{sigmoid, tanh};
 use burn::tensor::{Device, Tensor};
 
-use super::{Cell, CellInput, CellOutput, or_zeros, split_gates};
+use super::{Cell, CellInput, CellOutput, Gates, Increments, lstm_output, or_zeros};
 use crate::ModelConfig;
 use crate::layers::same_conv;
 
@@ -69,21 +68,17 @@ impl Cell for StLstmCell {
             h: x.zeros_like(),
             c: x.zeros_like(),
         });
-        let [i, f, g, o] =
-            split_gates(conv_sum(&self._conv_x2h, x.clone(), &self._conv_h2h, h));
-        let delta_c = sigmoid(i) * tanh(g);
-        let c = sigmoid(f) * c + delta_c.clone();
-        let [im, fm, gm] =
-            split_gates(conv_sum(&self._conv_x2h_m, x, &self._conv_m2h_m, m.clone()));
-        let delta_m = sigmoid(im) * tanh(gm);
-        let m = sigmoid(fm) * m + delta_m.clone();
-        let o = sigmoid(o + conv_sum(&self._conv_c2o, c.clone(), &self._conv_m2o, m.clone()));
-        let h = o * tanh(self._conv_c_m.forward(Tensor::cat(vec![c.clone(), m.clone()], 1)));
+        let temporal = Gates::<4>::new(conv_sum(&self._conv_x2h, x.clone(), &self._conv_h2h, h)); // [i, f, g, o]
+        let c = temporal.lstm_memory([0, 1, 2], c);
+        let spatial = Gates::<3>::new(conv_sum(&self._conv_x2h_m, x, &self._conv_m2h_m, m.clone())); // [i, f, g]
+        let m = spatial.lstm_memory([0, 1, 2], m);
+        let o = temporal.gate(3) + conv_sum(&self._conv_c2o, c.clone(), &self._conv_m2o, m.clone());
+        let h = lstm_output(o, self._conv_c_m.forward(Tensor::cat(vec![c.clone(), m.clone()], 1)));
         CellOutput {
             h: h.clone(),
             state: StLstmState { h, c },
             memory: Some(m),
-            increments: Some((delta_c, delta_m)),
+            increments: Some(Increments { temporal, spatial }),
         }
     }
 }
