@@ -17,7 +17,6 @@ fn workspace() -> PathBuf {
 fn smoke_sweep(out_dir: PathBuf) -> SweepOptions {
     SweepOptions {
         experiment: Experiment::load(&workspace().join("configs/table3.toml")).unwrap(),
-        experiment_file: workspace().join("configs/table3.toml"),
         profile: "smoke".into(),
         source: DataSource::Synthetic,
         device: ComputeDevice::parse("cpu").unwrap(),
@@ -27,7 +26,6 @@ fn smoke_sweep(out_dir: PathBuf) -> SweepOptions {
         quiet: true,
         command: "end_to_end test".into(),
         isolate: None,
-        exit_with_parent: false,
         train_missing: true,
     }
 }

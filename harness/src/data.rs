@@ -11,7 +11,8 @@ use crate::experiment::{DataLayout, Profile};
 use crate::record::DataInfo;
 
 /// Where the frames of a sweep come from.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum DataSource {
     /// The built-in generator of the dataset: no download, labelled synthetic.
     Synthetic,

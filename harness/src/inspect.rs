@@ -19,7 +19,7 @@ pub fn predict_clip(
     let device = Device::flex();
     let mut model = registry::build(&record.model, &record.model_config, &device)?;
     model
-        .load_checkpoint(&run_dir.join("final.safetensors"))
+        .load_weights(&run_dir.join("final.safetensors"))
         .with_context(|| format!("run {}: tested weights", record.run_id))?;
     let (values, shape) = clips.batch(&[index]);
     let frames = Tensor::<5>::from_data(TensorData::new(values, shape), &device);

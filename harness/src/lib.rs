@@ -2,7 +2,6 @@
 
 pub mod atomic;
 pub mod bench;
-mod checkpoint;
 pub mod commands;
 pub mod data;
 pub mod data_parallel;
@@ -10,6 +9,7 @@ pub mod device;
 pub mod experiment;
 pub mod host;
 pub mod inspect;
+pub mod isolation;
 pub mod memory;
 pub mod metric_golden;
 pub mod metrics;
@@ -17,6 +17,6 @@ pub mod panic;
 pub mod progress;
 pub mod recipe;
 pub mod record;
+pub mod run;
 pub mod skill;
 pub mod sweep;
-pub mod train;

@@ -94,10 +94,9 @@ pub fn cycled_beta1(p: &Profile, step: usize, total: usize) -> Option<f64> {
 /// where that cycles. Adam's state (moments, step count) does not depend on beta1, so it is
 /// carried over, and the next update uses the new value, as PyTorch's scheduler setting
 /// `param_group["betas"]` between steps does.
-pub(crate) fn with_scheduled_beta1(optim: ModuleOptimizer, p: &Profile, step: usize, total: usize) -> ModuleOptimizer {
-    match cycled_beta1(p, step, total) {
-        Some(beta_1) => optimizer_with_beta1(p, beta_1 as f32).load_record(optim.to_record()),
-        None => optim,
+pub(crate) fn schedule_beta1(optim: &mut ModuleOptimizer, p: &Profile, step: usize, total: usize) {
+    if let Some(beta_1) = cycled_beta1(p, step, total) {
+        *optim = optimizer_with_beta1(p, beta_1 as f32).load_record(optim.to_record());
     }
 }
 

@@ -12,17 +12,19 @@ use std::process::Command;
 use anyhow::Context;
 use vpbench_datasets::DatasetKind;
 
+use serde::{Deserialize, Serialize};
+
+use crate::atomic::write_atomic;
 use crate::data::{DataSource, DataSplit, prepare};
 use crate::device::ComputeDevice;
-use crate::experiment::Experiment;
+use crate::experiment::{Experiment, Profile};
+use crate::isolation::{ChildStderr, run_isolated};
 use crate::progress::Progress;
 use crate::record::{RunRecord, RunStatus, upsert_result_row};
-use crate::train::{RunPlan, execute, failed_record};
+use crate::run::{RunPlan, execute, failed_record};
 
 pub struct SweepOptions {
     pub experiment: Experiment,
-    /// The experiment file (passed on to child processes).
-    pub experiment_file: PathBuf,
     pub profile: String,
     pub source: DataSource,
     pub device: ComputeDevice,
@@ -35,13 +37,88 @@ pub struct SweepOptions {
     /// The command line, for the records.
     pub command: String,
     /// Run each model in a child process: this program with these leading arguments, to
-    /// which the run's options are appended (see [`child_arguments`]). `None`: in process.
+    /// which `--plan <run>/plan.json` is appended (see [`RunSpec`]). `None`: in process.
     pub isolate: Option<(PathBuf, Vec<String>)>,
-    /// This process is such a child: stop if the sweep that started it ends.
-    pub exit_with_parent: bool,
     /// Train the runs that have no record; when false, a missing record is an error
     /// (rendering from existing records only).
     pub train_missing: bool,
+}
+
+/// One run as the process that carries it out receives it: everything it needs, as one
+/// serialisable plan (`<run>/plan.json` from a sweep, one file per model from
+/// `--emit-slurm`), read by `run-one --plan FILE`. An option a run needs is added here only.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RunSpec {
+    /// Registry name.
+    pub model: String,
+    /// The dataset's short name (`mmnist`, `taxibj`, `kth`, `radar`).
+    pub dataset: String,
+    pub profile_name: String,
+    /// The profile as it applies to this model (overrides applied).
+    pub profile: Profile,
+    pub source: DataSource,
+    /// Device as given on the command line (`cpu`, `cuda:0`, `vulkan:cpu`, a list).
+    pub device: String,
+    /// The sweep's folder: the run lives in `<out_dir>/runs/<run_id>`.
+    pub out_dir: PathBuf,
+    /// The run's id; `None` where the plan was written before its data was read (a SLURM
+    /// task computes it from its data, as [`run_id`] does for a sweep).
+    pub run_id: Option<String>,
+    pub resume: bool,
+    pub quiet: bool,
+    /// The command line that started the sweep, for the record.
+    pub command: String,
+}
+
+impl RunSpec {
+    /// The spec of `model`'s run in the sweep `opts` (no run id yet).
+    pub fn of_sweep(opts: &SweepOptions, model: &str) -> anyhow::Result<Self> {
+        let mut spec = Self::for_model(&opts.experiment, &opts.profile, model, opts.source.clone(), &opts.device.name, &opts.out_dir)?;
+        spec.resume = opts.resume;
+        spec.quiet = opts.quiet;
+        spec.command = opts.command.clone();
+        Ok(spec)
+    }
+
+    /// The spec of `model`'s run of `experiment` under profile `profile_name`, resuming, with
+    /// progress bars, no run id yet and this process's command line.
+    pub fn for_model(
+        experiment: &Experiment,
+        profile_name: &str,
+        model: &str,
+        source: DataSource,
+        device: &str,
+        out_dir: &Path,
+    ) -> anyhow::Result<Self> {
+        let name = vpbench_models::registry::lookup(model)?.name;
+        Ok(Self {
+            model: name.to_string(),
+            dataset: experiment.dataset.clone(),
+            profile_name: profile_name.to_string(),
+            profile: experiment.profile(profile_name)?.for_model(name),
+            source,
+            device: device.to_string(),
+            out_dir: out_dir.to_path_buf(),
+            run_id: None,
+            resume: true,
+            quiet: false,
+            command: std::env::args().collect::<Vec<_>>().join(" "),
+        })
+    }
+
+    pub fn read(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read run plan {}", path.display()))?;
+        serde_json::from_str(&text).with_context(|| format!("{}: not a run plan", path.display()))
+    }
+
+    pub fn write(&self, path: &Path) -> anyhow::Result<()> {
+        write_atomic(path, serde_json::to_string_pretty(self)?.as_bytes())
+    }
+
+    /// The data of this run.
+    pub fn prepare_data(&self) -> anyhow::Result<DataSplit> {
+        prepare(DatasetKind::parse(&self.dataset)?, &self.source, &self.profile)
+    }
 }
 
 /// What a sweep leaves: the records in table order and the data they ran on.
@@ -62,11 +139,7 @@ impl SweepResult {
 /// The train and test clips of the sweep's dataset and profile.
 pub fn prepare_data(opts: &SweepOptions) -> anyhow::Result<DataSplit> {
     let exp = &opts.experiment;
-    prepare(
-        DatasetKind::parse(&exp.dataset)?,
-        &opts.source,
-        exp.profile(&opts.profile)?,
-    )
+    prepare(DatasetKind::parse(&exp.dataset)?, &opts.source, exp.profile(&opts.profile)?)
 }
 
 /// Runs (or reuses) every run of the sweep.
@@ -87,15 +160,14 @@ pub fn run_sweep(opts: &SweepOptions) -> anyhow::Result<SweepResult> {
     ));
     let (mut records, mut missing) = (Vec::new(), Vec::new());
     for model in &exp.models {
-        let run_id = run_id(opts, model, &data)?;
+        let mut spec = RunSpec::of_sweep(opts, model)?;
+        let run_id = run_id(&spec, &data);
+        spec.run_id = Some(run_id.clone());
         let record_path = opts.out_dir.join("runs").join(&run_id).join("record.json");
         if record_path.is_file() {
             let old = RunRecord::read(&record_path)?;
             if old.is_finished() || !opts.retry_failed {
-                progress.println(&format!(
-                    "{run_id}: already recorded ({}), skipped",
-                    status_word(&old.status)
-                ));
+                progress.println(&format!("{run_id}: already recorded ({}), skipped", status_word(&old.status)));
                 records.push(old);
                 continue;
             }
@@ -106,8 +178,8 @@ pub fn run_sweep(opts: &SweepOptions) -> anyhow::Result<SweepResult> {
             continue;
         }
         let record = match &opts.isolate {
-            None => run_one(opts, model, &data, &progress)?,
-            Some((program, prefix)) => run_in_child(opts, model, &data, program, prefix)?,
+            None => run_spec(&spec, &data, &opts.device, &progress, false)?,
+            Some((program, prefix)) => run_in_child(&spec, &data, &opts.device, program, prefix)?,
         };
         progress.println(&summary(&record));
         records.push(record);
@@ -122,129 +194,81 @@ pub fn run_sweep(opts: &SweepOptions) -> anyhow::Result<SweepResult> {
     Ok(SweepResult { records, data, missing })
 }
 
-/// The id of a model's run: model, dataset, profile and a fingerprint of the profile's
-/// settings, the data and the device, so that runs are shared only when they are the same.
-pub fn run_id(opts: &SweepOptions, model: &str, data: &DataSplit) -> anyhow::Result<String> {
-    let name = vpbench_models::registry::lookup(model)?.name;
-    let profile = opts.experiment.profile(&opts.profile)?.for_model(name);
-    let fingerprint = fnv1a(&format!(
-        "{}|{}|{}",
-        serde_json::to_string(&profile)?,
-        data.info.label,
-        opts.device.name
-    ));
-    Ok(format!(
-        "{name}-{}-{}-{fingerprint:08x}",
-        data.info.dataset, opts.profile
-    ))
+/// The id of a run: model, dataset, profile and a fingerprint of the profile's settings, the
+/// data and the device, so that runs are shared only when they are the same.
+pub fn run_id(spec: &RunSpec, data: &DataSplit) -> String {
+    let profile = serde_json::to_string(&spec.profile).expect("a profile serialises");
+    let fingerprint = fnv1a(&format!("{profile}|{}|{}", data.info.label, spec.device));
+    format!("{}-{}-{}-{fingerprint:08x}", spec.model, data.info.dataset, spec.profile_name)
 }
 
-fn plan<'a>(
-    opts: &'a SweepOptions,
-    model: &str,
-    data: &'a DataSplit,
-) -> anyhow::Result<RunPlan<'a>> {
-    let exp = &opts.experiment;
-    let run_id = run_id(opts, model, data)?;
-    let name = vpbench_models::registry::lookup(model)?.name;
+/// The run plan of `spec` (whose run id is set) on `data` and `device`.
+fn plan<'a>(spec: &'a RunSpec, data: &'a DataSplit, device: &'a ComputeDevice, exit_with_parent: bool) -> anyhow::Result<RunPlan<'a>> {
+    let run_id = spec.run_id.clone().context("the run plan has no run id")?;
     Ok(RunPlan {
-        run_dir: opts.out_dir.join("runs").join(&run_id),
+        run_dir: spec.out_dir.join("runs").join(&run_id),
         run_id,
-        model: name,
-        profile_name: &opts.profile,
-        profile: exp.profile(&opts.profile)?.for_model(name),
-        dataset: DatasetKind::parse(&exp.dataset)?,
+        model: &spec.model,
+        profile_name: &spec.profile_name,
+        profile: spec.profile.clone(),
+        dataset: DatasetKind::parse(&spec.dataset)?,
         data,
-        device: &opts.device,
-        resume: opts.resume,
-        command: opts.command.clone(),
-        exit_with_parent: opts.exit_with_parent,
+        device,
+        resume: spec.resume,
+        command: spec.command.clone(),
+        exit_with_parent,
     })
 }
 
-/// Trains and tests one model in this process and records it.
-pub fn run_one(
-    opts: &SweepOptions,
-    model: &str,
-    data: &DataSplit,
-    progress: &Progress,
-) -> anyhow::Result<RunRecord> {
-    let plan = plan(opts, model, data)?;
+/// Trains and tests one run in this process and records it. `exit_with_parent`: this
+/// process is a sweep's child (stop, leaving the checkpoint, if the sweep ends).
+fn run_spec(spec: &RunSpec, data: &DataSplit, device: &ComputeDevice, progress: &Progress, exit_with_parent: bool) -> anyhow::Result<RunRecord> {
+    let plan = plan(spec, data, device, exit_with_parent)?;
     let record = execute(&plan, progress);
-    store(opts, &record, &plan.run_dir)?;
+    store(&spec.out_dir, &record, &plan.run_dir)?;
     Ok(record)
 }
 
-fn store(opts: &SweepOptions, record: &RunRecord, run_dir: &Path) -> anyhow::Result<()> {
+/// Trains and tests one model of the sweep in this process and records it.
+pub fn run_one(opts: &SweepOptions, model: &str, data: &DataSplit, progress: &Progress) -> anyhow::Result<RunRecord> {
+    let mut spec = RunSpec::of_sweep(opts, model)?;
+    spec.run_id = Some(run_id(&spec, data));
+    run_spec(&spec, data, &opts.device, progress, false)
+}
+
+/// `run-one --plan FILE`: the run a sweep (or a SLURM task) handed this process.
+pub fn run_planned(plan_file: &Path) -> anyhow::Result<RunRecord> {
+    let mut spec = RunSpec::read(plan_file)?;
+    let data = spec.prepare_data()?;
+    let device = ComputeDevice::parse(&spec.device).with_context(|| format!("{}: field 'device'", plan_file.display()))?;
+    if spec.run_id.is_none() {
+        spec.run_id = Some(run_id(&spec, &data));
+    }
+    run_spec(&spec, &data, &device, &Progress::new(spec.quiet), true)
+}
+
+fn store(out_dir: &Path, record: &RunRecord, run_dir: &Path) -> anyhow::Result<()> {
     record.write(&run_dir.join("record.json"))?;
-    upsert_result_row(&opts.out_dir.join("results.csv"), record.row())
+    upsert_result_row(&out_dir.join("results.csv"), record.row())
 }
 
-/// The options of a sweep as command-line arguments for a child process that runs `model`.
-pub fn child_arguments(opts: &SweepOptions, model: &str) -> Vec<String> {
-    let mut args = vec![
-        "--config".into(),
-        opts.experiment_file.display().to_string(),
-        "--profile".into(),
-        opts.profile.clone(),
-        "--model".into(),
-        model.to_string(),
-        "--device".into(),
-        opts.device.name.clone(),
-        "--out".into(),
-        opts.out_dir.display().to_string(),
-        "--command".into(),
-        opts.command.clone(),
-    ];
-    match &opts.source {
-        DataSource::Synthetic => {}
-        DataSource::Path(p) => args.extend(["--data".into(), p.display().to_string()]),
-        DataSource::MnistDigits(p) => args.extend(["--mnist".into(), p.display().to_string()]),
-    }
-    if !opts.resume {
-        args.push("--no-resume".into());
-    }
-    if opts.quiet {
-        args.push("--quiet".into());
-    }
-    args
-}
-
-fn run_in_child(
-    opts: &SweepOptions,
-    model: &str,
-    data: &DataSplit,
-    program: &Path,
-    prefix: &[String],
-) -> anyhow::Result<RunRecord> {
-    let plan = plan(opts, model, data)?;
-    let run_id = &plan.run_id;
-    let status = Command::new(program)
-        .args(prefix)
-        .args(child_arguments(opts, model))
-        .status()
-        .with_context(|| format!("cannot start {} for run {run_id}", program.display()))?;
+/// One run in a child process (`isolation::run_isolated`): the plan goes into the run's
+/// folder, the child writes the record; a child that dies without one is recorded failed.
+fn run_in_child(spec: &RunSpec, data: &DataSplit, device: &ComputeDevice, program: &Path, prefix: &[String]) -> anyhow::Result<RunRecord> {
+    let plan = plan(spec, data, device, false)?;
+    let plan_file = plan.run_dir.join("plan.json");
+    spec.write(&plan_file)?;
+    let mut command = Command::new(program);
+    command.args(prefix).arg("--plan").arg(&plan_file);
     let record_path = plan.run_dir.join("record.json");
-    if record_path.is_file() {
-        return RunRecord::read(&record_path);
-    }
-    // The child ended without a record: it was killed, or could not set the run up.
-    let reason = match status.code() {
-        Some(code) => format!("run process exited with status {code} without a record"),
-        None => {
-            use std::os::unix::process::ExitStatusExt;
-            let signal = status.signal().unwrap_or(0);
-            let hint = if signal == 9 {
-                " (SIGKILL: out of memory?)"
-            } else {
-                ""
-            };
-            format!("run process was killed by signal {signal}{hint}")
+    match run_isolated::<RunRecord>(command, &record_path, ChildStderr::Inherit)? {
+        Ok(record) => Ok(record),
+        Err(reason) => {
+            let record = failed_record(&plan, format!("run {reason}"));
+            store(&spec.out_dir, &record, &plan.run_dir)?;
+            Ok(record)
         }
-    };
-    let record = failed_record(&plan, reason);
-    store(opts, &record, &plan.run_dir)?;
-    Ok(record)
+    }
 }
 
 fn status_word(status: &RunStatus) -> &'static str {

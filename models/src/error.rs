@@ -28,6 +28,9 @@ pub enum ModelError {
 
     #[error("cost counting failed for model '{model}': {message}")]
     Cost { model: String, message: String },
+
+    #[error("cannot serialise the weights of model '{model}': {message}")]
+    Serialise { model: String, message: String },
 }
 
 impl ModelError {

@@ -26,7 +26,7 @@ impl Model {
         if !path.is_file() {
             return Err(ModelError::file(path, "weights file not found"));
         }
-        let escaped = regex_escape(prefix);
+        let escaped = regex::escape(prefix);
         let mut store = SafetensorsStore::from_file(path)
             .with_key_remapping(format!("^{escaped}"), "")
             .with_from_adapter(PyTorchToBurnAdapter)
@@ -54,33 +54,20 @@ impl Model {
         Ok(())
     }
 
-    /// Writes all parameters, under their PyTorch names, atomically (temp file + rename).
-    pub fn save_checkpoint(&self, path: &Path) -> Result<(), ModelError> {
-        let tmp = path.with_extension("safetensors.tmp");
-        let mut store = SafetensorsStore::from_file(&tmp)
+    /// All parameters as a safetensors file, under their PyTorch names (a state dict; the
+    /// caller writes it, atomically: the harness's `atomic::write_atomic`).
+    pub fn weights_safetensors(&self) -> Result<Vec<u8>, ModelError> {
+        let mut store = SafetensorsStore::from_bytes(None)
             .metadata("model", self.name())
             .with_to_adapter(BurnToPyTorchAdapter)
             .skip_enum_variants(true);
-        self.save_into(&mut store)
-            .map_err(|e| ModelError::file(&tmp, format!("cannot write checkpoint: {e}")))?;
-        std::fs::rename(&tmp, path)
-            .map_err(|e| ModelError::file(path, format!("cannot move checkpoint into place: {e}")))
+        let failed = |e: &dyn std::fmt::Display| ModelError::Serialise { model: self.name().to_string(), message: e.to_string() };
+        self.save_into(&mut store).map_err(|e| failed(&e))?;
+        store.get_bytes().map_err(|e| failed(&e))
     }
 
-    /// Restores parameters written by [`Model::save_checkpoint`].
-    pub fn load_checkpoint(&mut self, path: &Path) -> Result<(), ModelError> {
+    /// Restores parameters written from [`Model::weights_safetensors`].
+    pub fn load_weights(&mut self, path: &Path) -> Result<(), ModelError> {
         self.load_pytorch_safetensors(path, "")
     }
-}
-
-fn regex_escape(s: &str) -> String {
-    s.chars()
-        .flat_map(|c| {
-            let special = "\\.+*?()|[]{}^$".contains(c);
-            special
-                .then_some('\\')
-                .into_iter()
-                .chain(std::iter::once(c))
-        })
-        .collect()
 }

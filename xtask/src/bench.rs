@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use clap::Args;
 use serde::Serialize;
 use vpbench_harness::atomic::write_atomic;
+use vpbench_harness::isolation::{ChildStderr, run_isolated};
 use vpbench_harness::bench::{BenchResult, BenchSteps, bench_model, peak_matmul_macs_per_s};
 use vpbench_harness::device::ComputeDevice;
 use vpbench_harness::experiment::Experiment;
@@ -209,44 +210,21 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<bool> {
     Ok(report.results.iter().all(|r| r.error.is_empty()))
 }
 
-/// One model in a process of its own, so that its memory peak is its own and a crash or an
-/// out-of-memory kill fails only this model.
+/// One model in a process of its own (`isolation::run_isolated`), so that its memory peak
+/// is its own and a crash or an out-of-memory kill fails only this model.
 fn bench_in_child(args: &BenchArgs, model: &str) -> anyhow::Result<BenchResult> {
-    let output =
-        std::env::temp_dir().join(format!("vpbench-bench-{}-{model}.json", std::process::id()));
+    let output = std::env::temp_dir().join(format!("vpbench-bench-{}-{model}.json", std::process::id()));
     let mut command = std::process::Command::new(std::env::current_exe()?);
-    command.args([
-        "bench",
-        "--table",
-        &args.table.to_string(),
-        "--profile",
-        &args.profile,
-        "--models",
-        model,
-        "--steps",
-        &args.steps.to_string(),
-        "--warmup",
-        &args.warmup.to_string(),
-        "--device",
-        &args.device,
-        "--quiet",
-    ]);
+    command.args(["bench", "--table", &args.table.to_string(), "--profile", &args.profile, "--models", model]);
+    command.args(["--steps", &args.steps.to_string(), "--warmup", &args.warmup.to_string()]);
+    command.args(["--device", &args.device, "--quiet"]);
     if let Some(b) = args.batch {
         command.args(["--batch", &b.to_string()]);
     }
-    let status = command.arg("--child-output").arg(&output).output()?;
-    if !status.status.success() {
-        let stderr = String::from_utf8_lossy(&status.stderr);
-        let last = stderr
-            .lines()
-            .rev()
-            .find(|l| !l.trim().is_empty())
-            .unwrap_or("");
-        anyhow::bail!("bench process ended with {}: {last}", status.status);
-    }
-    let text = std::fs::read_to_string(&output)?;
+    command.arg("--child-output").arg(&output);
+    let result = run_isolated(command, &output, ChildStderr::Capture)?;
     let _ = std::fs::remove_file(&output);
-    Ok(serde_json::from_str(&text)?)
+    result.map_err(|reason| anyhow::anyhow!("bench {reason}"))
 }
 
 fn failed(

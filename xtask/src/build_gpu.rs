@@ -14,6 +14,7 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 use clap::Args;
+use vpbench_harness::atomic::{write_atomic, write_atomic_with};
 
 /// The LLVM that `tracel-llvm-bundler` 23.1.0-4 looks for, and the wheels that provide it.
 const LLVM_DIR: &str = "tracel-llvm-23.1.0-4";
@@ -125,7 +126,7 @@ fn ensure_llvm() -> anyhow::Result<PathBuf> {
     let _ = std::fs::remove_dir_all(&target);
     std::os::unix::fs::symlink(&llvm, &target)
         .with_context(|| format!("cannot link {} to {}", target.display(), llvm.display()))?;
-    std::fs::write(target.join(LLVM_MARKER), b"vpbench build-gpu: mlc-llvm-static 23.1.1.post0 from PyPI\n")?;
+    write_atomic(&target.join(LLVM_MARKER), b"vpbench build-gpu: mlc-llvm-static 23.1.1.post0 from PyPI\n")?;
     Ok(target)
 }
 
@@ -137,16 +138,14 @@ fn make_executable(path: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `xz -6` into `packed`, written under a temporary name first.
+/// `xz -6` into `packed`, atomically.
 fn compress(binary: &Path, packed: &Path) -> anyhow::Result<()> {
-    let partial = packed.with_extension("xz.partial");
-    let file = std::fs::File::create(&partial)?;
-    run_checked(
-        Command::new("xz").args(["-6", "-T0", "-c"]).arg(binary).stdout(file),
-        "xz (Debian: xz-utils)",
-    )?;
-    std::fs::rename(&partial, packed)?;
-    Ok(())
+    write_atomic_with(packed, |file| {
+        run_checked(
+            Command::new("xz").args(["-6", "-T0", "-c"]).arg(binary).stdout(file.try_clone()?),
+            "xz (Debian: xz-utils)",
+        )
+    })
 }
 
 fn run_checked(command: &mut Command, what: &str) -> anyhow::Result<()> {

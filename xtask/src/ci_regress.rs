@@ -125,10 +125,8 @@ pub fn run(args: &CiRegressArgs) -> anyhow::Result<bool> {
         println!("ci-regress: fault injected: {fault}");
     }
     let out_dir = std::env::temp_dir().join(format!("vpbench-ci-regress-{}", std::process::id()));
-    let experiment_file = root.join("configs/table3.toml");
     let options = SweepOptions {
         experiment,
-        experiment_file,
         profile: args.profile.clone(),
         source: DataSource::Synthetic,
         device: ComputeDevice::parse(&args.device)?,
@@ -138,7 +136,6 @@ pub fn run(args: &CiRegressArgs) -> anyhow::Result<bool> {
         quiet: true,
         command: format!("cargo xtask ci-regress --device {}", args.device),
         isolate: None,
-        exit_with_parent: false,
         train_missing: true,
     };
     let records = run_sweep(&options).map(|s| s.records);

@@ -7,7 +7,7 @@ use clap::Args;
 use vpbench_harness::data::DataSource;
 use vpbench_harness::device::ComputeDevice;
 use vpbench_harness::experiment::{Experiment, Profile};
-use vpbench_harness::sweep::{SweepOptions, SweepResult, prepare_data, run_one, run_sweep};
+use vpbench_harness::sweep::{SweepOptions, SweepResult, run_planned, run_sweep};
 use vpbench_reports::paper_table::render_table;
 
 use crate::figures::render_figure;
@@ -111,6 +111,8 @@ pub fn run(args: &ReproduceArgs) -> anyhow::Result<()> {
             config: &config,
             profile: &args.profile,
             source_args,
+            source: args.source.source()?,
+            device: args.source.device.clone(),
             out_dir: &out_dir,
             command: std::env::args().collect::<Vec<_>>().join(" "),
         };
@@ -122,7 +124,6 @@ pub fn run(args: &ReproduceArgs) -> anyhow::Result<()> {
     }
     let options = SweepOptions {
         experiment: experiment.clone(),
-        experiment_file: config.clone(),
         profile: args.profile.clone(),
         source: args.source.source()?,
         device: args.source.device()?,
@@ -134,7 +135,6 @@ pub fn run(args: &ReproduceArgs) -> anyhow::Result<()> {
         // One process per run: memory peaks are the run's own, and a run the system kills
         // (out of memory) is recorded as failed while the sweep goes on.
         isolate: Some((std::env::current_exe()?, vec!["run-one".to_string()])),
-        exit_with_parent: false,
         train_missing: !args.render_only,
     };
     let sweep = run_sweep(&options)?;
@@ -206,7 +206,6 @@ pub fn figures(args: &FiguresArgs) -> anyhow::Result<bool> {
             .join(format!("{}-{}", experiment.dataset, args.profile));
         let options = SweepOptions {
             experiment: experiment.clone(),
-            experiment_file: config.clone(),
             profile: args.profile.clone(),
             source: args.source.source()?,
             device: args.source.device()?,
@@ -216,7 +215,6 @@ pub fn figures(args: &FiguresArgs) -> anyhow::Result<bool> {
             quiet: true,
             command: std::env::args().collect::<Vec<_>>().join(" "),
             isolate: None,
-            exit_with_parent: false,
             train_missing: false,
         };
         match run_sweep(&options) {
@@ -253,47 +251,16 @@ fn available_tables() -> Vec<String> {
     tables
 }
 
-/// `cargo xtask run-one`: one run of a sweep, started by `reproduce-table` in its own process.
+/// `cargo xtask run-one`: one run of a sweep in a process of its own, from the run plan that
+/// `reproduce-table` (in `<run>/plan.json`) or `--emit-slurm` wrote.
 #[derive(Args, Debug)]
 pub struct RunOneArgs {
+    /// The run plan (JSON: model, profile as applied, data source, device, output folder).
     #[arg(long)]
-    pub config: PathBuf,
-    #[arg(long)]
-    pub profile: String,
-    #[arg(long)]
-    pub model: String,
-    #[command(flatten)]
-    pub source: SourceArgs,
-    #[arg(long)]
-    pub out: PathBuf,
-    /// The sweep's command line, for the record.
-    #[arg(long, default_value = "")]
-    pub command: String,
-    #[arg(long)]
-    pub no_resume: bool,
-    #[arg(long, short)]
-    pub quiet: bool,
+    pub plan: PathBuf,
 }
 
 pub fn run_one_task(args: &RunOneArgs) -> anyhow::Result<()> {
-    let experiment = Experiment::load(&args.config)?;
-    let options = SweepOptions {
-        experiment: experiment.clone(),
-        experiment_file: args.config.clone(),
-        profile: args.profile.clone(),
-        source: args.source.source()?,
-        device: args.source.device()?,
-        out_dir: args.out.clone(),
-        resume: !args.no_resume,
-        retry_failed: true,
-        quiet: args.quiet,
-        command: args.command.clone(),
-        isolate: None,
-        exit_with_parent: true,
-        train_missing: true,
-    };
-    let data = prepare_data(&options)?;
-    let progress = vpbench_harness::progress::Progress::new(args.quiet);
-    run_one(&options, &args.model, &data, &progress)?;
+    run_planned(&args.plan)?;
     Ok(())
 }

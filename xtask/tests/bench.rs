@@ -111,10 +111,14 @@ fn a_sweep_is_emitted_as_a_slurm_job_array_with_a_render_job() {
         array.contains("MODELS=(convlstm sms-lstm tms-lstm ms-lstm)"),
         "{array}"
     );
-    assert!(
-        array.contains(" run-one --config ") && array.contains("--device cuda:0"),
-        "{array}"
-    );
+    assert!(array.contains(" run-one --plan ") && array.contains("table3-paper-plans/\"$MODEL\".json"), "{array}");
+    // each task's run plan: the model, the profile as applied, the device; the run id is
+    // left to the task, which computes it from its data
+    let plan: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("table3-paper-plans/ms-lstm.json")).unwrap()).unwrap();
+    assert_eq!((plan["model"].as_str(), plan["device"].as_str()), (Some("ms-lstm"), Some("cuda:0")), "{plan}");
+    assert_eq!((plan["profile_name"].as_str(), plan["run_id"].is_null()), (Some("paper"), true), "{plan}");
+    assert_eq!(plan["profile"]["frame_size"], 64, "{plan}");
     let render = std::fs::read_to_string(dir.join("table3-paper-render.sbatch")).unwrap();
     assert!(
         render.contains("reproduce-table 3") && render.contains("--render-only"),
@@ -158,6 +162,24 @@ fn a_sweep_is_emitted_as_a_slurm_job_array_with_a_render_job() {
         "{}",
         text(&o)
     );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A SLURM task's work, here: `run-one --plan` on an emitted plan trains and records its run.
+#[test]
+fn an_emitted_run_plan_runs_and_records_its_run() {
+    let dir = std::env::temp_dir().join(format!("vpbench-plan-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let out = dir.join("out").display().to_string();
+    let o = xtask(&["reproduce-table", "3", "--profile", "smoke", "--out", &out, "--emit-slurm"], &dir);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = xtask(&["run-one", "--plan"], &dir.join("table3-smoke-plans/convlstm.json"));
+    assert!(o.status.success(), "{}", text(&o));
+    let runs: Vec<_> = std::fs::read_dir(dir.join("out/runs")).unwrap().map(|e| e.unwrap().path()).collect();
+    let run = runs.iter().find(|p| p.file_name().unwrap().to_string_lossy().starts_with("convlstm-mmnist-smoke-")).expect("a convlstm run folder");
+    let record: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(run.join("record.json")).unwrap()).unwrap();
+    assert_eq!(record["status"]["state"], "finished", "{record}");
+    assert!(std::fs::read_to_string(dir.join("out/results.csv")).unwrap().contains("convlstm"));
     let _ = std::fs::remove_dir_all(&dir);
 }
 

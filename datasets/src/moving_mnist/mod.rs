@@ -9,7 +9,7 @@ mod npy;
 pub use generator::{MotionOptions, generate};
 pub use glyphs::synthetic_digits;
 pub use idx::{DigitPool, read_idx_images};
-pub use npy::{read_npy_sequences, write_npy_sequences};
+pub use npy::{npy_sequences_bytes, read_npy_sequences};
 
 use std::path::{Path, PathBuf};
 

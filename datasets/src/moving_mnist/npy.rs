@@ -1,7 +1,7 @@
 //! The authors' `.npy` layout: `(S, N, H, W)` uint8, time first.
 
 use std::fs::File;
-use std::io::{BufReader, Write};
+use std::io::BufReader;
 use std::path::Path;
 
 use crate::{DataError, Provenance, Sequences};
@@ -63,8 +63,9 @@ pub fn read_npy_sequences(path: &Path) -> Result<Sequences, DataError> {
     })
 }
 
-/// Writes sequences in the authors' `(S, N, H, W)` uint8 layout (used by tests and exports).
-pub fn write_npy_sequences(path: &Path, seqs: &Sequences) -> Result<(), DataError> {
+/// Sequences as a `.npy` file in the authors' `(S, N, H, W)` uint8 layout (for tests and
+/// exports; the caller writes the bytes, atomically where it matters).
+pub fn npy_sequences_bytes(seqs: &Sequences) -> Vec<u8> {
     let shape = format!(
         "({}, {}, {}, {})",
         seqs.len, seqs.count, seqs.height, seqs.width
@@ -86,6 +87,5 @@ pub fn write_npy_sequences(path: &Path, seqs: &Sequences) -> Result<(), DataErro
             out.extend_from_slice(&seqs.pixels[start..start + frame]);
         }
     }
-    let mut file = File::create(path).map_err(|e| DataError::io(path, e))?;
-    file.write_all(&out).map_err(|e| DataError::io(path, e))
+    out
 }

@@ -4,7 +4,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::{FLOW_CHANNELS, FlowYear, SLOTS_PER_DAY, Slot};
-use crate::calendar::{civil_date, civil_minutes};
+use crate::calendar::{civil_date, civil_minutes, is_weekend};
 
 /// What a district is used for, which sets when people arrive and leave.
 #[derive(Clone, Copy)]
@@ -81,8 +81,7 @@ pub fn synthetic_flows(days: usize, size: usize, seed: u64) -> FlowYear {
     let mut slots = Vec::with_capacity(days * SLOTS_PER_DAY);
     for d in 0..days {
         let day = first_day + d as i64;
-        // 1970-01-01 (day 719,468 on this clock) was a Thursday; Monday = 0
-        let weekend = (day - 719_468 + 3).rem_euclid(7) >= 5;
+        let weekend = is_weekend(day);
         let weather = rng.random_range(0.8..1.15);
         let date = civil_date(day);
         for slot in 1..=SLOTS_PER_DAY as u32 {

@@ -1,0 +1,113 @@
+//! Stage 2: the epochs: shuffled batches, scheduled sampling, one optimiser step per batch,
+//! validation every `valid_every` epochs and a checkpoint after it.
+
+use std::time::Instant;
+
+use anyhow::bail;
+use indicatif::ProgressBar;
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
+
+use super::RunPlan;
+use super::checkpoint::save_checkpoint;
+use super::prepare::Training;
+use super::test::{batch_tensor, evaluate};
+use crate::data_parallel::step_gradients;
+use crate::progress::Progress;
+use crate::recipe::{learning_rate, training_feeding, schedule_beta1};
+use crate::record::EpochLoss;
+
+/// The step counts of a run's schedule.
+struct Schedule {
+    steps_per_epoch: usize,
+    total_steps: usize,
+}
+
+/// Trains from the epoch after the last one done to the profile's last.
+pub(super) fn train_epochs(plan: &RunPlan<'_>, progress: &Progress, run: &mut Training) -> anyhow::Result<()> {
+    let profile = &plan.profile;
+    let steps_per_epoch = plan.data.train.count.div_ceil(profile.batch);
+    let schedule = Schedule { steps_per_epoch, total_steps: profile.epochs * steps_per_epoch };
+    let bar = progress.bar(schedule.total_steps as u64, &plan.run_id);
+    bar.set_position((run.state.epochs_done * schedule.steps_per_epoch) as u64);
+    for epoch in run.state.epochs_done..profile.epochs {
+        let epoch_start = Instant::now();
+        let loss_sum = train_epoch(plan, run, &schedule, epoch, &bar).inspect_err(|_| bar.abandon())?;
+        let last = epoch + 1 == profile.epochs;
+        let validate = last || (epoch + 1) % profile.valid_every == 0;
+        let valid_loss = if validate { Some(validation_loss(plan, run)?) } else { None };
+        let state = &mut run.state;
+        state.losses.push(EpochLoss { epoch: epoch + 1, train_loss: loss_sum / schedule.steps_per_epoch as f64, valid_loss });
+        let epoch_s = epoch_start.elapsed().as_secs_f64();
+        state.per_epoch_s.push(epoch_s);
+        state.elapsed_s += epoch_s;
+        state.epochs_done = epoch + 1;
+        if validate && !last {
+            save_checkpoint(&run.checkpoint_dir, &run.model, &run.optim, &run.state)?;
+        }
+    }
+    bar.finish_and_clear();
+    Ok(())
+}
+
+/// One epoch's optimiser steps; the sum of their losses.
+fn train_epoch(plan: &RunPlan<'_>, run: &mut Training, schedule: &Schedule, epoch: usize, bar: &ProgressBar) -> anyhow::Result<f64> {
+    let profile = &plan.profile;
+    let train = &plan.data.train;
+    let mut rng = ChaCha8Rng::seed_from_u64(profile.seed.wrapping_mul(0x9e37_79b9).wrapping_add(epoch as u64));
+    let mut order: Vec<usize> = (0..train.count).collect();
+    order.shuffle(&mut rng);
+    let parent = std::os::unix::process::parent_id();
+    let mut loss_sum = 0.0;
+    for (it, indices) in order.chunks(profile.batch).enumerate() {
+        if plan.exit_with_parent && std::os::unix::process::parent_id() != parent {
+            // The sweep that started this run is gone: leave the checkpoint for a rerun.
+            std::process::exit(3);
+        }
+        let step_start = Instant::now();
+        let value = train_step(plan, run, schedule, epoch, indices, &mut rng)?;
+        if !value.is_finite() {
+            bail!("loss became {value} at epoch {}, step {}", epoch + 1, it + 1);
+        }
+        loss_sum += value;
+        run.state.step_s_total += step_start.elapsed().as_secs_f64();
+        bar.inc(1);
+        let rate = indices.len() as f64 / step_start.elapsed().as_secs_f64();
+        bar.set_message(format!("epoch {}/{}, loss {value:.2}, {rate:.2} seq/s", epoch + 1, profile.epochs));
+    }
+    Ok(loss_sum)
+}
+
+/// Forward, loss, backward and an optimiser step on one batch; the batch's loss. A
+/// non-finite loss is returned before any step is taken.
+fn train_step(
+    plan: &RunPlan<'_>,
+    run: &mut Training,
+    schedule: &Schedule,
+    epoch: usize,
+    indices: &[usize],
+    rng: &mut ChaCha8Rng,
+) -> anyhow::Result<f64> {
+    let profile = &plan.profile;
+    let config = profile.model_config();
+    let entry = vpbench_models::registry::lookup(plan.model)?;
+    let frames = batch_tensor(&plan.data.train, indices, &run.device);
+    let feeding = training_feeding(entry.training_feeding, &config, run.state.eta, (epoch + 1, profile.epochs), rng, indices.len());
+    let (value, grads) = step_gradients(&run.model, &run.replicas, frames, &feeding, profile.loss)?;
+    if !value.is_finite() {
+        return Ok(value);
+    }
+    let state = &mut run.state;
+    schedule_beta1(&mut run.optim, profile, state.steps, schedule.total_steps);
+    run.model.optimizer_step(&mut run.optim, learning_rate(profile, state.steps, schedule.total_steps), grads);
+    state.eta = (state.eta - 1.0 / schedule.total_steps as f64).max(0.0);
+    state.steps += 1;
+    Ok(value)
+}
+
+/// The loss on the test clips, in evaluation feeding (the authors validate on them).
+fn validation_loss(plan: &RunPlan<'_>, run: &Training) -> anyhow::Result<f64> {
+    let profile = &plan.profile;
+    evaluate(&run.model, &plan.data.test, &profile.model_config(), profile.eval_batch, profile.loss, None)
+}
