@@ -84,6 +84,19 @@ pub fn lstm_memory(gates: Tensor<4>, blocks: usize, [i, f, g]: [usize; 3], c: Te
     ))
 }
 
+/// The two gradients every backward here produces: of the whole gate tensor (zero in the
+/// blocks the operation does not read: another operation adds theirs) and of the memory.
+fn gradient_buffers(at: &GateLayout) -> (Vec<f32>, Vec<f32>) {
+    (vec![0.0f32; at.gates_len()], vec![0.0f32; at.state_len()])
+}
+
+/// Hands the gate and memory gradients to the operation's parents.
+fn register_gate_gradients(grads: &mut Gradients, ops: Ops<[FlexTensor; 2], 2>, d_gates: Vec<f32>, dc: Vec<f32>) {
+    let shapes = ops.state.each_ref().map(|t| t.layout().shape().clone());
+    let parents = ops.parents.map(|p| p.map(|node| node.id));
+    register_gradients(grads, parents, [Some(d_gates), Some(dc)], shapes);
+}
+
 fn layout(gates: &FlexTensor, c: &FlexTensor, blocks: usize) -> GateLayout {
     let [batch, channels, h, w] = dims4(c);
     debug_assert_eq!(dims4(gates), [batch, blocks * channels, h, w]);
@@ -122,8 +135,7 @@ impl Backward<Flex, 2> for LstmMemory {
         let [gates, c] = &ops.state;
         let at = layout(gates, c, self.blocks);
         let (gv, cv, dmv) = (f32_values(gates), f32_values(c), f32_values(&dm));
-        // blocks this update does not read get zero (another operation adds theirs)
-        let (mut d_gates, mut dc) = (vec![0.0f32; at.gates_len()], vec![0.0f32; at.state_len()]);
+        let (mut d_gates, mut dc) = gradient_buffers(&at);
         let (gate_sink, memory_sink) = (DisjointOut::new(&mut d_gates), DisjointOut::new(&mut dc));
         at.for_each_piece(|item, start, len| {
             let [i, f, g] = self.picked.map(|k| &gv[at.block_start(item, k) + start..][..len]);
@@ -133,9 +145,7 @@ impl Backward<Flex, 2> for LstmMemory {
             let dc = unsafe { memory_sink.range(state, len) };
             lstm_memory_backward_into(di, df, dg, dc, i, f, g, &cv[state..][..len], &dmv[state..][..len]);
         });
-        let shapes = [gates.layout().shape().clone(), c.layout().shape().clone()];
-        let parents = ops.parents.map(|p| p.map(|node| node.id));
-        register_gradients(grads, parents, [Some(d_gates), Some(dc)], shapes);
+        register_gate_gradients(grads, ops, d_gates, dc);
     }
 }
 
@@ -170,7 +180,7 @@ impl Backward<Flex, 2> for LstmOutput {
         let [gates, c] = &ops.state;
         let at = layout(gates, c, self.blocks);
         let (gv, cv, dhv) = (f32_values(gates), f32_values(c), f32_values(&dh));
-        let (mut d_gates, mut dc) = (vec![0.0f32; at.gates_len()], vec![0.0f32; at.state_len()]);
+        let (mut d_gates, mut dc) = gradient_buffers(&at);
         let (gate_sink, memory_sink) = (DisjointOut::new(&mut d_gates), DisjointOut::new(&mut dc));
         at.for_each_piece(|item, start, len| {
             let (gate, state) = (at.block_start(item, self.picked) + start, item * at.plane + start);
@@ -178,9 +188,7 @@ impl Backward<Flex, 2> for LstmOutput {
             let (d_o, dc) = unsafe { (gate_sink.range(gate, len), memory_sink.range(state, len)) };
             lstm_output_backward_into(d_o, dc, &gv[gate..][..len], &cv[state..][..len], &dhv[state..][..len]);
         });
-        let shapes = [gates.layout().shape().clone(), c.layout().shape().clone()];
-        let parents = ops.parents.map(|p| p.map(|node| node.id));
-        register_gradients(grads, parents, [Some(d_gates), Some(dc)], shapes);
+        register_gate_gradients(grads, ops, d_gates, dc);
     }
 }
 

@@ -18,17 +18,25 @@ use crate::progress::Progress;
 use crate::recipe::{learning_rate, training_feeding, schedule_beta1};
 use crate::record::EpochLoss;
 
-/// The step counts of a run's schedule.
+/// What every step of a run shares: its schedule's step counts, the model's configuration
+/// and how it is fed in training (looked up once, not per step).
 struct Schedule {
     steps_per_epoch: usize,
     total_steps: usize,
+    config: vpbench_models::ModelConfig,
+    feeding: vpbench_models::registry::TrainingFeeding,
 }
 
 /// Trains from the epoch after the last one done to the profile's last.
 pub(super) fn train_epochs(plan: &RunPlan<'_>, progress: &Progress, run: &mut Training) -> anyhow::Result<()> {
     let profile = &plan.profile;
     let steps_per_epoch = plan.data.train.count.div_ceil(profile.batch);
-    let schedule = Schedule { steps_per_epoch, total_steps: profile.epochs * steps_per_epoch };
+    let schedule = Schedule {
+        steps_per_epoch,
+        total_steps: profile.epochs * steps_per_epoch,
+        config: profile.model_config(),
+        feeding: vpbench_models::registry::lookup(plan.model)?.training_feeding,
+    };
     let bar = progress.bar(schedule.total_steps as u64, &plan.run_id);
     bar.set_position((run.state.epochs_done * schedule.steps_per_epoch) as u64);
     for epoch in run.state.epochs_done..profile.epochs {
@@ -90,10 +98,8 @@ fn train_step(
     rng: &mut ChaCha8Rng,
 ) -> anyhow::Result<f64> {
     let profile = &plan.profile;
-    let config = profile.model_config();
-    let entry = vpbench_models::registry::lookup(plan.model)?;
     let frames = batch_tensor(&plan.data.train, indices, &run.device);
-    let feeding = training_feeding(entry.training_feeding, &config, run.state.eta, (epoch + 1, profile.epochs), rng, indices.len());
+    let feeding = training_feeding(schedule.feeding, &schedule.config, run.state.eta, (epoch + 1, profile.epochs), rng, indices.len());
     let (value, grads) = step_gradients(&run.model, &run.replicas, frames, &feeding, profile.loss)?;
     if !value.is_finite() {
         return Ok(value);
