@@ -32,84 +32,100 @@ pub trait Predictor: Module + 'static {
     fn predict(&self, frames: Tensor<5>, feeding: &Feeding) -> ModelOutput;
 }
 
-/// The object-safe face of a [`Predictor`], so that the registry can return one type.
+/// How [`DynPredictor::converted`] makes a new network from one.
+pub(crate) enum Conversion<'a> {
+    /// The same parameters (and ids) on another device.
+    ToDevice(&'a Device),
+    /// A replica on `device` on its own autodiff graph, gradients on wherever the device has
+    /// autodiff.
+    Fork(&'a Device),
+    /// Autodiff tracking off, for evaluation.
+    WithoutAutodiff,
+}
+
+/// Where [`DynPredictor::save`] writes and [`DynPredictor::load`] reads weights.
+pub(crate) enum WeightStore<'a> {
+    /// By PyTorch name, in a safetensors store (parameter ids are the model's own).
+    Safetensors(&'a mut SafetensorsStore),
+    /// burn's native record file, which keeps parameter ids (for the optimiser's state).
+    Record(&'a Path),
+}
+
+/// Why a [`WeightStore`] could not be read or written.
+pub(crate) enum StoreError {
+    Safetensors(SafetensorsStoreError),
+    Record(RecordError),
+}
+
+/// The object-safe face of a [`Predictor`], so that the registry can return one type: the
+/// operations that need the concrete module type, and nothing that [`Model`] can do from
+/// these.
 pub(crate) trait DynPredictor: Send + Debug {
     fn predict(&self, frames: Tensor<5>, feeding: &Feeding) -> ModelOutput;
-    fn num_params(&self) -> usize;
     fn boxed_clone(&self) -> Box<dyn DynPredictor>;
-    fn to_device(&self, device: &Device) -> Box<dyn DynPredictor>;
-    fn fork(&self, device: &Device) -> Box<dyn DynPredictor>;
-    fn gradients_to_device(&self, grads: GradientsParams, device: &Device) -> GradientsParams;
-    fn without_autodiff(&self) -> Box<dyn DynPredictor>;
+    fn converted(&self, conversion: Conversion<'_>) -> Box<dyn DynPredictor>;
     fn visit_named(&self, visitor: &mut NamedParams);
-    fn grads_params(&self, grads: Gradients) -> GradientsParams;
+    /// The gradients of this network's parameters, keyed by parameter id.
+    fn gradients(&self, grads: Gradients) -> GradientsParams;
     fn optimizer_step(&mut self, optim: &mut ModuleOptimizer, lr: f64, grads: GradientsParams);
-    fn load_from(
-        &mut self,
-        store: &mut SafetensorsStore,
-    ) -> Result<ApplyResult, SafetensorsStoreError>;
-    fn save_into(&self, store: &mut SafetensorsStore) -> Result<(), SafetensorsStoreError>;
-    fn save_record(&self, path: &Path) -> Result<(), RecordError>;
-    fn devices(&self) -> Vec<Device>;
-    fn load_record(&mut self, path: &Path) -> Result<(), RecordError>;
+    fn save(&self, store: WeightStore<'_>) -> Result<(), StoreError>;
+    fn load(&mut self, store: WeightStore<'_>) -> Result<Option<ApplyResult>, StoreError>;
 }
 
 impl<P: Predictor> DynPredictor for P {
     fn predict(&self, frames: Tensor<5>, feeding: &Feeding) -> ModelOutput {
         Predictor::predict(self, frames, feeding)
     }
-    fn num_params(&self) -> usize {
-        Module::num_params(self)
-    }
     fn boxed_clone(&self) -> Box<dyn DynPredictor> {
         Box::new(self.clone())
     }
-    fn to_device(&self, device: &Device) -> Box<dyn DynPredictor> {
-        Box::new(self.clone().to_device(device))
-    }
-    fn fork(&self, device: &Device) -> Box<dyn DynPredictor> {
-        let forked = self.clone().fork(device);
-        // Parameters made on a device without autodiff keep their gradient setting, and
-        // `train` applies it, so a model built on the CPU can train on any autodiff device.
-        Box::new(if device.is_autodiff() {
-            forked.train()
-        } else {
-            forked
-        })
-    }
-    fn gradients_to_device(&self, grads: GradientsParams, device: &Device) -> GradientsParams {
-        grads.to_device(device, self)
-    }
-    fn without_autodiff(&self) -> Box<dyn DynPredictor> {
-        Box::new(self.valid())
+    fn converted(&self, conversion: Conversion<'_>) -> Box<dyn DynPredictor> {
+        match conversion {
+            Conversion::ToDevice(device) => Box::new(self.clone().to_device(device)),
+            Conversion::Fork(device) => {
+                let forked = self.clone().fork(device);
+                // Parameters made on a device without autodiff keep their gradient setting,
+                // and `train` applies it, so a model built on the CPU trains on any autodiff
+                // device.
+                Box::new(if device.is_autodiff() { forked.train() } else { forked })
+            }
+            Conversion::WithoutAutodiff => Box::new(self.valid()),
+        }
     }
     fn visit_named(&self, visitor: &mut NamedParams) {
         self.visit(visitor)
     }
-    fn grads_params(&self, grads: Gradients) -> GradientsParams {
+    fn gradients(&self, grads: Gradients) -> GradientsParams {
         GradientsParams::from_grads(grads, self)
     }
     fn optimizer_step(&mut self, optim: &mut ModuleOptimizer, lr: f64, grads: GradientsParams) {
         *self = optim.step(lr, self.clone(), grads);
     }
-    fn load_from(
-        &mut self,
-        store: &mut SafetensorsStore,
-    ) -> Result<ApplyResult, SafetensorsStoreError> {
-        ModuleSnapshot::load_from(self, store)
+    fn save(&self, store: WeightStore<'_>) -> Result<(), StoreError> {
+        match store {
+            WeightStore::Safetensors(store) => ModuleSnapshot::save_into(self, store).map_err(StoreError::Safetensors),
+            WeightStore::Record(path) => self.clone().save_file(path).map_err(StoreError::Record),
+        }
     }
-    fn save_into(&self, store: &mut SafetensorsStore) -> Result<(), SafetensorsStoreError> {
-        ModuleSnapshot::save_into(self, store)
+    fn load(&mut self, store: WeightStore<'_>) -> Result<Option<ApplyResult>, StoreError> {
+        match store {
+            WeightStore::Safetensors(store) => {
+                ModuleSnapshot::load_from(self, store).map(Some).map_err(StoreError::Safetensors)
+            }
+            WeightStore::Record(path) => {
+                *self = self.clone().try_load_file(path).map_err(StoreError::Record)?;
+                Ok(None)
+            }
+        }
     }
-    fn devices(&self) -> Vec<Device> {
-        Module::devices(self)
-    }
-    fn save_record(&self, path: &Path) -> Result<(), RecordError> {
-        self.clone().save_file(path)
-    }
-    fn load_record(&mut self, path: &Path) -> Result<(), RecordError> {
-        *self = self.clone().try_load_file(path)?;
-        Ok(())
+}
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreError::Safetensors(e) => write!(f, "{e}"),
+            StoreError::Record(e) => write!(f, "{e}"),
+        }
     }
 }
 
@@ -135,6 +151,8 @@ pub(crate) struct NamedParams {
     /// `Linear` weight.
     path: Vec<(Option<String>, bool)>,
     pub(crate) params: Vec<NamedParam>,
+    /// The device of the first parameter.
+    pub(crate) device: Option<Device>,
 }
 
 impl ModuleVisitor for NamedParams {
@@ -153,6 +171,9 @@ impl ModuleVisitor for NamedParams {
     }
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
         let name: Vec<&str> = self.path.iter().filter_map(|(n, _)| n.as_deref()).collect();
+        if self.device.is_none() {
+            self.device = Some(param.val().device());
+        }
         self.params.push(NamedParam {
             name: name.join("."),
             id: param.id,
@@ -226,66 +247,59 @@ impl Model {
 
     /// The device the parameters live on.
     pub fn device(&self) -> Device {
-        self.net
-            .devices()
-            .into_iter()
-            .next()
-            .expect("every model has parameters")
+        self.visited().device.expect("every model has parameters")
     }
 
     /// Trainable parameters.
     pub fn num_params(&self) -> usize {
-        self.net.num_params()
+        self.named_params().iter().map(|p| p.shape.iter().product::<usize>()).sum()
     }
 
     /// Every parameter with its PyTorch-style name, in registration order.
     pub fn named_params(&self) -> Vec<NamedParam> {
+        self.visited().params
+    }
+
+    fn visited(&self) -> NamedParams {
         let mut visitor = NamedParams::default();
         self.net.visit_named(&mut visitor);
-        visitor.params
+        visitor
+    }
+
+    fn converted(&self, conversion: Conversion<'_>) -> Self {
+        Self::new(self.name, self.config.clone(), self.net.converted(conversion))
     }
 
     /// The same model on another device (for example the capture device, or autodiff off).
     pub fn to_device(&self, device: &Device) -> Self {
-        Self::new(self.name, self.config.clone(), self.net.to_device(device))
+        self.converted(Conversion::ToDevice(device))
     }
 
     /// A replica on `device` that trains on its own autodiff graph (data parallel); its
     /// parameters keep their ids, so its gradients apply to this model.
     pub fn fork(&self, device: &Device) -> Self {
-        Self::new(self.name, self.config.clone(), self.net.fork(device))
+        self.converted(Conversion::Fork(device))
+    }
+
+    /// The same weights without autodiff tracking, for evaluation.
+    pub fn without_autodiff(&self) -> Self {
+        self.converted(Conversion::WithoutAutodiff)
     }
 
     /// The sum of gradients computed by replicas of this model (see [`Model::fork`]), on
     /// this model's device: the all-reduce of data-parallel training.
     pub fn sum_gradients(&self, parts: Vec<GradientsParams>) -> GradientsParams {
         let device = self.device();
-        let mut parts = parts
-            .into_iter()
-            .map(|g| self.net.gradients_to_device(g, &device));
-        let Some(mut total) = parts.next() else {
-            return GradientsParams::new();
-        };
+        let mut total = GradientsParams::new();
         let params = self.named_params();
         for mut part in parts {
             for p in &params {
-                macro_rules! add {
-                    ($d:literal) => {
-                        if let Some(g) = part.remove::<$d>(p.id) {
-                            let sum = match total.remove::<$d>(p.id) {
-                                Some(t) => t + g,
-                                None => g,
-                            };
-                            total.register::<$d>(p.id, sum);
-                        }
-                    };
-                }
                 match p.shape.len() {
-                    1 => add!(1),
-                    2 => add!(2),
-                    3 => add!(3),
-                    4 => add!(4),
-                    5 => add!(5),
+                    1 => add_gradient::<1>(&mut total, &mut part, p.id, &device),
+                    2 => add_gradient::<2>(&mut total, &mut part, p.id, &device),
+                    3 => add_gradient::<3>(&mut total, &mut part, p.id, &device),
+                    4 => add_gradient::<4>(&mut total, &mut part, p.id, &device),
+                    5 => add_gradient::<5>(&mut total, &mut part, p.id, &device),
                     d => panic!("parameter {} has rank {d}; models use ranks 1 to 5", p.name),
                 }
             }
@@ -293,14 +307,9 @@ impl Model {
         total
     }
 
-    /// The same weights without autodiff tracking, for evaluation.
-    pub fn without_autodiff(&self) -> Self {
-        Self::new(self.name, self.config.clone(), self.net.without_autodiff())
-    }
-
     /// Gradients of every named parameter (`None` where the loss does not reach it).
     pub fn named_gradients(&self, grads: Gradients) -> Vec<(NamedParam, Option<TensorData>)> {
-        let grads = self.net.grads_params(grads);
+        let grads = self.net.gradients(grads);
         self.named_params()
             .into_iter()
             .map(|p| {
@@ -319,7 +328,7 @@ impl Model {
 
     /// Backward pass of `loss` and the gradients keyed by parameter id, for an optimiser.
     pub fn backward(&self, loss: Tensor<1>) -> GradientsParams {
-        self.net.grads_params(loss.backward())
+        self.net.gradients(loss.backward())
     }
 
     /// One optimiser update.
@@ -327,32 +336,40 @@ impl Model {
         self.net.optimizer_step(optim, lr, grads);
     }
 
-    pub(crate) fn load_from(
-        &mut self,
-        store: &mut SafetensorsStore,
-    ) -> Result<ApplyResult, SafetensorsStoreError> {
-        self.net.load_from(store)
+    pub(crate) fn load_from(&mut self, store: &mut SafetensorsStore) -> Result<ApplyResult, StoreError> {
+        let applied = self.net.load(WeightStore::Safetensors(store))?;
+        Ok(applied.expect("a safetensors store reports what it applied"))
+    }
+
+    pub(crate) fn save_into(&self, store: &mut SafetensorsStore) -> Result<(), StoreError> {
+        self.net.save(WeightStore::Safetensors(store))
     }
 
     /// Saves weights with their parameter ids (burn's native record), so that an
     /// optimiser's saved state still matches them after [`Model::load_training_state`].
     pub fn save_training_state(&self, path: &Path) -> Result<(), ModelError> {
         self.net
-            .save_record(path)
+            .save(WeightStore::Record(path))
             .map_err(|e| ModelError::file(path, format!("cannot write model record: {e}")))
     }
 
     /// Restores weights and parameter ids written by [`Model::save_training_state`].
     pub fn load_training_state(&mut self, path: &Path) -> Result<(), ModelError> {
         self.net
-            .load_record(path)
+            .load(WeightStore::Record(path))
+            .map(drop)
             .map_err(|e| ModelError::file(path, format!("cannot read model record: {e}")))
     }
+}
 
-    pub(crate) fn save_into(
-        &self,
-        store: &mut SafetensorsStore,
-    ) -> Result<(), SafetensorsStoreError> {
-        self.net.save_into(store)
+/// Moves `id`'s gradient from `part` to `device` and adds it into `total`.
+fn add_gradient<const D: usize>(total: &mut GradientsParams, part: &mut GradientsParams, id: ParamId, device: &Device) {
+    if let Some(g) = part.remove::<D>(id) {
+        let g = g.to_device(device);
+        let sum = match total.remove::<D>(id) {
+            Some(t) => t + g,
+            None => g,
+        };
+        total.register::<D>(id, sum);
     }
 }
