@@ -92,6 +92,59 @@ fn timed(
     Ok(times)
 }
 
+/// What is counted, not timed: on the host, at the bench's configuration.
+struct Counted {
+    forward_macs: u64,
+    analytic_memory: vpbench_models::cost::AnalyticMemory,
+    params: usize,
+}
+
+fn counted(model: &str, config: &ModelConfig, batch: usize) -> anyhow::Result<Counted> {
+    let host_model = registry::build(model, config, &burn::tensor::Device::flex())?;
+    Ok(Counted {
+        forward_macs: count_macs(&host_model, 1)?.total(),
+        analytic_memory: vpbench_models::cost::analytic_memory(&host_model, batch)?,
+        params: host_model.num_params(),
+    })
+}
+
+/// Random frames of the profile's batch and sequence shape.
+fn random_frames(config: &ModelConfig, batch: usize, device: &burn::tensor::Device) -> Tensor<5> {
+    let shape = [batch, config.seq_len(), config.image_channels, config.height, config.width];
+    Tensor::<5>::random(shape, Distribution::Uniform(0.0, 1.0), device)
+}
+
+/// Timed training steps: forward, loss, backward, optimiser step, with the model's own
+/// training feeding.
+fn train_step_times(model: &str, profile: &Profile, base: &burn::tensor::Device, steps: BenchSteps) -> anyhow::Result<Vec<f64>> {
+    let config = profile.model_config();
+    let feeding_kind = registry::lookup(model)?.training_feeding;
+    let train_device = base.clone().autodiff();
+    let mut net = registry::build(model, &config, &train_device)?;
+    let mut optim = optimizer(profile);
+    let frames = random_frames(&config, profile.batch, &train_device);
+    let mut rng = ChaCha8Rng::seed_from_u64(profile.seed);
+    let total = steps.warmup + steps.timed;
+    timed(base, steps, || {
+        let feeding = training_feeding(feeding_kind, &config, 1.0, (1, profile.epochs), &mut rng, profile.batch);
+        let loss = model_loss(&net, frames.clone(), &feeding, profile.loss)?;
+        let grads = net.backward(loss);
+        net.optimizer_step(&mut optim, learning_rate(profile, 0, total), grads);
+        Ok(())
+    })
+}
+
+/// Timed evaluation passes: the autoregressive forward without autodiff.
+fn eval_step_times(model: &str, profile: &Profile, base: &burn::tensor::Device, steps: BenchSteps) -> anyhow::Result<Vec<f64>> {
+    let config = profile.model_config();
+    let net = registry::build(model, &config, base)?;
+    let frames = random_frames(&config, profile.batch, base);
+    timed(base, steps, || {
+        drop(net.forward(frames.clone(), &Feeding::Autoregressive)?);
+        Ok(())
+    })
+}
+
 /// Benchmarks `model` at the profile's configuration and batch on `device`.
 pub fn bench_model(
     model: &str,
@@ -99,69 +152,22 @@ pub fn bench_model(
     device: &ComputeDevice,
     steps: BenchSteps,
 ) -> anyhow::Result<BenchResult> {
-    let config = profile.model_config();
-    let entry = registry::lookup(model)?;
-    let host = burn::tensor::Device::flex();
-    let host_model = registry::build(model, &config, &host)?;
-    let forward_macs = count_macs(&host_model, 1)?.total();
-    let analytic_memory = vpbench_models::cost::analytic_memory(&host_model, profile.batch)?;
-    let params = host_model.num_params();
-    drop(host_model);
-
-    let batch = profile.batch;
+    let (config, batch) = (profile.model_config(), profile.batch);
+    let counted = counted(model, &config, batch)?;
     let base = &device.device;
     base.seed(profile.seed);
     reset_peak_rss();
     let sampler = start_sampler(device, std::time::Duration::from_millis(20));
-    let shape = [
-        batch,
-        config.seq_len(),
-        config.image_channels,
-        config.height,
-        config.width,
-    ];
-
-    // training: forward, loss, backward, optimizer step
-    let train_device = base.clone().autodiff();
-    let mut net = registry::build(model, &config, &train_device)?;
-    let mut optim = optimizer(profile);
-    let frames = Tensor::<5>::random(shape, Distribution::Uniform(0.0, 1.0), &train_device);
-    let mut rng = ChaCha8Rng::seed_from_u64(profile.seed);
-    let total = steps.warmup + steps.timed;
-    let train_times = timed(base, steps, || {
-        let feeding = training_feeding(
-            entry.training_feeding,
-            &config,
-            1.0,
-            (1, profile.epochs),
-            &mut rng,
-            batch,
-        );
-        let loss = model_loss(&net, frames.clone(), &feeding, profile.loss)?;
-        let grads = net.backward(loss);
-        net.optimizer_step(&mut optim, learning_rate(profile, 0, total), grads);
-        Ok(())
-    })?;
-    drop((net, optim, frames));
-
-    // evaluation: autoregressive forward without autodiff
-    let net = registry::build(model, &config, base)?;
-    let frames = Tensor::<5>::random(shape, Distribution::Uniform(0.0, 1.0), base);
-    let eval_times = timed(base, steps, || {
-        let out = net.forward(frames.clone(), &Feeding::Autoregressive)?;
-        drop(out);
-        Ok(())
-    })?;
-
-    let (train_s, eval_s) = (median(train_times), median(eval_times));
-    let sequences_macs = forward_macs as f64 * batch as f64;
+    let train_s = median(train_step_times(model, profile, base, steps)?);
+    let eval_s = median(eval_step_times(model, profile, base, steps)?);
+    let sequences_macs = counted.forward_macs as f64 * batch as f64;
     Ok(BenchResult {
         model: model.to_string(),
-        paper_name: entry.paper_name.to_string(),
+        paper_name: registry::lookup(model)?.paper_name.to_string(),
         config,
         batch,
-        params,
-        forward_macs_per_sequence: forward_macs,
+        params: counted.params,
+        forward_macs_per_sequence: counted.forward_macs,
         train_step_median_s: train_s,
         train_sequences_per_s: batch as f64 / train_s,
         eval_step_median_s: eval_s,
@@ -169,7 +175,7 @@ pub fn bench_model(
         eval_macs_per_s: sequences_macs / eval_s,
         train_macs_per_s: 3.0 * sequences_macs / train_s,
         memory: memory_peak(sampler, base),
-        analytic_memory,
+        analytic_memory: counted.analytic_memory,
         error: String::new(),
     })
 }

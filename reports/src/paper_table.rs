@@ -139,35 +139,39 @@ pub fn provenance(
     columns: &[String],
     scored: ScoredFrames,
 ) -> Vec<String> {
-    let distinct = |f: &dyn Fn(&RunRecord) -> String| {
-        records
-            .iter()
-            .map(f)
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect::<Vec<_>>()
-            .join(" | ")
-    };
-    let has = |k: &str| columns.iter().any(|c| c == k);
-    let mut lines = vec![
-        format!(
-            "Profile: {} ({profile_description})",
-            distinct(&|r| r.profile.clone())
-        ),
-        format!("Data: {}", distinct(&|r| r.data.label.clone())),
+    let mut lines = run_facts(records, profile_description);
+    lines.extend(cost_notes(records, columns));
+    lines.extend(measurement_notes(records, columns, scored));
+    lines.push(format!("Commit: {}", distinct(records, |r| r.host.git_commit.clone())));
+    lines
+}
+
+/// The distinct values of `f` over the records, joined by ` | `.
+fn distinct(records: &[RunRecord], f: impl Fn(&RunRecord) -> String) -> String {
+    records.iter().map(f).collect::<BTreeSet<_>>().into_iter().collect::<Vec<_>>().join(" | ")
+}
+
+/// Profile, data, backend and host of the runs.
+fn run_facts(records: &[RunRecord], profile_description: &str) -> Vec<String> {
+    vec![
+        format!("Profile: {} ({profile_description})", distinct(records, |r| r.profile.clone())),
+        format!("Data: {}", distinct(records, |r| r.data.label.clone())),
         format!(
             "Backend: {}; device: {}",
-            distinct(&|r| r.backend.clone()),
-            distinct(&|r| r.device.clone())
+            distinct(records, |r| r.backend.clone()),
+            distinct(records, |r| r.device.clone())
         ),
         format!(
             "Host: {}",
-            distinct(&|r| format!(
-                "{} ({} cores), {}",
-                r.host.cpu, r.host.cpu_cores, r.host.gpu
-            ))
+            distinct(records, |r| format!("{} ({} cores), {}", r.host.cpu, r.host.cpu_cores, r.host.gpu))
         ),
-    ];
+    ]
+}
+
+/// How params and FLOPs were counted, where the table shows them.
+fn cost_notes(records: &[RunRecord], columns: &[String]) -> Vec<String> {
+    let has = |k: &str| columns.iter().any(|c| c == k);
+    let mut lines = Vec::new();
     if has("params_m") || has("flops_g") {
         lines.push(
             "Params (M) and FLOPs (G, multiply-accumulates, thop convention) are counted at the paper's \
@@ -193,6 +197,13 @@ pub fn provenance(
             ));
         }
     }
+    lines
+}
+
+/// What the time, memory and quality columns measure, where the table shows them.
+fn measurement_notes(records: &[RunRecord], columns: &[String], scored: ScoredFrames) -> Vec<String> {
+    let has = |k: &str| columns.iter().any(|c| c == k);
+    let mut lines = Vec::new();
     if has("basics") {
         lines.push(
             "Training: each model's own recipe where the profile names one (see each run record)"
@@ -202,7 +213,7 @@ pub fn provenance(
     if has("memory_gb") {
         lines.push(format!(
             "Memory (GB = 1e9 bytes): {}",
-            distinct(&|r| r.memory.measured_as.clone())
+            distinct(records, |r| r.memory.measured_as.clone())
         ));
     }
     if has("time_h") {
@@ -239,10 +250,6 @@ pub fn provenance(
                 .into(),
         });
     }
-    lines.push(format!(
-        "Commit: {}",
-        distinct(&|r| r.host.git_commit.clone())
-    ));
     lines
 }
 

@@ -11,7 +11,7 @@ use vpbench_harness::atomic::write_atomic;
 use vpbench_harness::isolation::{ChildStderr, run_isolated};
 use vpbench_harness::bench::{BenchResult, BenchSteps, bench_model, peak_matmul_macs_per_s};
 use vpbench_harness::device::ComputeDevice;
-use vpbench_harness::experiment::Experiment;
+use vpbench_harness::experiment::{Experiment, Profile};
 use vpbench_harness::host::HostInfo;
 use vpbench_harness::panic::panic_message;
 use vpbench_harness::progress::Progress;
@@ -95,66 +95,85 @@ struct BenchReport {
     pytorch: Vec<PytorchSide>,
 }
 
-pub fn run(args: &BenchArgs) -> anyhow::Result<bool> {
+/// The profile (with `--batch`) and the models a bench runs, checked.
+fn bench_plan(args: &BenchArgs) -> anyhow::Result<(Profile, Vec<String>)> {
     let config = workspace_root().join(format!("configs/table{}.toml", args.table));
     let experiment = Experiment::load(&config)?;
     let mut profile = experiment.profile(&args.profile)?.clone();
     if let Some(b) = args.batch {
         profile.batch = b;
     }
-    let models = if args.models.is_empty() {
-        experiment.models.clone()
-    } else {
-        args.models.clone()
-    };
+    let models = if args.models.is_empty() { experiment.models.clone() } else { args.models.clone() };
     for m in &models {
         registry::lookup(m).map_err(|e| anyhow::anyhow!("--models: {e}"))?;
     }
     if args.steps == 0 {
         anyhow::bail!("--steps must be at least 1");
     }
+    Ok((profile, models))
+}
+
+pub fn run(args: &BenchArgs) -> anyhow::Result<bool> {
+    let (profile, models) = bench_plan(args)?;
     let device = ComputeDevice::parse(&args.device)?;
-    let steps = BenchSteps {
-        warmup: args.warmup,
-        timed: args.steps,
-    };
+    let steps = BenchSteps { warmup: args.warmup, timed: args.steps };
     if let Some(path) = &args.child_output {
         // a child benches its one model here and never starts children of its own
         let [m] = &models[..] else {
-            anyhow::bail!(
-                "--child-output takes exactly one model, got {}",
-                models.len()
-            );
+            anyhow::bail!("--child-output takes exactly one model, got {}", models.len());
         };
         let result = bench_model(m, &profile.for_model(m), &device, steps)?;
         write_atomic(path, serde_json::to_string(&result)?.as_bytes())?;
         return Ok(true);
     }
-    let matmul_size = args.matmul_size.unwrap_or(if device.is_gpu_card() {
-        4096
-    } else {
-        512
-    });
-    let lavapipe = device.is_lavapipe();
-    let peak = if lavapipe {
+    let matmul_size = args.matmul_size.unwrap_or(if device.is_gpu_card() { 4096 } else { 512 });
+    let peak = if device.is_lavapipe() {
         println!("bench: the matmul peak is not measured on lavapipe (it crashes compiling CubeCL's matmul kernel)");
         None
     } else {
         Some(peak_matmul_macs_per_s(&device.device, matmul_size)?)
     };
+    let (results, pytorch) = measure_models(args, &profile, &models, &device, steps)?;
+    let report = BenchReport {
+        command: std::env::args().collect::<Vec<_>>().join(" "),
+        table: args.table,
+        profile: args.profile.clone(),
+        profile_description: profile.description.clone(),
+        device: device.name.clone(),
+        backend: device.backend.clone(),
+        adapter: device.adapter_label(),
+        host: HostInfo::collect(),
+        steps,
+        matmul_size,
+        peak_matmul_macs_per_s: peak,
+        results,
+        pytorch,
+    };
+    write_report(args, &device, &report)?;
+    Ok(report.results.iter().all(|r| r.error.is_empty()))
+}
+
+/// Each model in turn (in its own process unless `--in-process`), and the authors' PyTorch
+/// code beside it with `--against-pytorch`.
+fn measure_models(
+    args: &BenchArgs,
+    profile: &Profile,
+    models: &[String],
+    device: &ComputeDevice,
+    steps: BenchSteps,
+) -> anyhow::Result<(Vec<BenchResult>, Vec<PytorchSide>)> {
     let pytorch = match &args.against_pytorch {
         Some(dir) => Some(PytorchSetup::new(&workspace_root(), args.python.clone(), dir)?),
         None => None,
     };
-    let mut pytorch_sides = Vec::new();
     let progress = Progress::new(args.quiet);
     let bar = progress.bar(models.len() as u64, "bench");
-    let mut results = Vec::new();
-    for m in &models {
+    let (mut results, mut pytorch_sides) = (Vec::new(), Vec::new());
+    for m in models {
         bar.set_message(m.clone());
         let p = profile.for_model(m);
         let result = if args.in_process {
-            catch_unwind(AssertUnwindSafe(|| bench_model(m, &p, &device, steps)))
+            catch_unwind(AssertUnwindSafe(|| bench_model(m, &p, device, steps)))
                 .map_err(|panic| anyhow::anyhow!("{}", panic_message(panic.as_ref())))
                 .and_then(|r| r)
         } else {
@@ -171,43 +190,24 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<bool> {
         bar.inc(1);
     }
     bar.finish_and_clear();
-    let report = BenchReport {
-        command: std::env::args().collect::<Vec<_>>().join(" "),
-        table: args.table,
-        profile: args.profile.clone(),
-        profile_description: profile.description.clone(),
-        device: device.name.clone(),
-        backend: device.backend.clone(),
-        adapter: device.adapter_label(),
-        host: HostInfo::collect(),
-        steps,
-        matmul_size,
-        peak_matmul_macs_per_s: peak,
-        results,
-        pytorch: pytorch_sides,
-    };
-    let name = args.name.clone().unwrap_or_else(|| {
-        format!(
-            "bench-table{}-{}-{}",
-            args.table,
-            args.profile,
-            device.name.replace(':', "")
-        )
-    });
+    Ok((results, pytorch_sides))
+}
+
+/// The report as JSON, CSV and Markdown, each written atomically.
+fn write_report(args: &BenchArgs, device: &ComputeDevice, report: &BenchReport) -> anyhow::Result<()> {
+    let name = args
+        .name
+        .clone()
+        .unwrap_or_else(|| format!("bench-table{}-{}-{}", args.table, args.profile, device.name.replace(':', "")));
     std::fs::create_dir_all(&args.out)?;
     let json = args.out.join(format!("{name}.json"));
-    write_atomic(&json, serde_json::to_string_pretty(&report)?.as_bytes())?;
+    write_atomic(&json, serde_json::to_string_pretty(report)?.as_bytes())?;
     let csv = args.out.join(format!("{name}.csv"));
-    write_atomic(&csv, to_csv(&report)?.as_bytes())?;
+    write_atomic(&csv, to_csv(report)?.as_bytes())?;
     let md = args.out.join(format!("{name}.md"));
-    write_atomic(&md, to_markdown(&report).as_bytes())?;
-    println!(
-        "wrote:\n  {}\n  {}\n  {}",
-        json.display(),
-        csv.display(),
-        md.display()
-    );
-    Ok(report.results.iter().all(|r| r.error.is_empty()))
+    write_atomic(&md, to_markdown(report).as_bytes())?;
+    println!("wrote:\n  {}\n  {}\n  {}", json.display(), csv.display(), md.display());
+    Ok(())
 }
 
 /// One model in a process of its own (`isolation::run_isolated`), so that its memory peak

@@ -3,7 +3,7 @@
 //! tolerance above the measured cross-machine noise. `--inject-fault` switches on one of the
 //! deliberate bugs of `vpbench_models::faults`, which the check must then report.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::Args;
@@ -109,10 +109,42 @@ const METRIC_TOLERANCE: f64 = 0.005;
 
 pub fn run(args: &CiRegressArgs) -> anyhow::Result<bool> {
     let root = workspace_root();
-    let baseline_path = args
-        .baseline
-        .clone()
-        .unwrap_or_else(|| root.join("configs/ci-baseline.json"));
+    let baseline_path = args.baseline.clone().unwrap_or_else(|| root.join("configs/ci-baseline.json"));
+    if args.bless && (args.device != "cpu" || args.models.is_some() || args.inject_fault.is_some()) {
+        anyhow::bail!("--bless writes the flex CPU baseline of all models: run it without --device, --models, --inject-fault");
+    }
+    let records = train_regress_sweep(args, &root)?;
+    if let Some(failed) = records.iter().find(|r| r.status != RunStatus::Finished) {
+        println!("ci-regress: FAILED: run {} did not finish: {:?}", failed.run_id, failed.status);
+        return Ok(false);
+    }
+    let current: Vec<BaselineRun> = records.iter().map(BaselineRun::from_record).collect::<anyhow::Result<_>>()?;
+    if args.bless {
+        let baseline = Baseline {
+            description: format!(
+                "cargo xtask ci-regress: table 3 models, {} profile, synthetic Moving MNIST, flex CPU, {THREADS} threads",
+                args.profile
+            ),
+            metric_rel_tolerance: METRIC_TOLERANCE,
+            runs: current,
+        };
+        write_atomic(&baseline_path, serde_json::to_string_pretty(&baseline)?.as_bytes())?;
+        println!("ci-regress: baseline written to {}", baseline_path.display());
+        return Ok(true);
+    }
+    let text = std::fs::read_to_string(&baseline_path)
+        .with_context(|| format!("cannot read baseline {} (create it with --bless)", baseline_path.display()))?;
+    let mut baseline: Baseline =
+        serde_json::from_str(&text).with_context(|| format!("baseline {} is not valid", baseline_path.display()))?;
+    if let Some(tolerance) = args.metric_tolerance {
+        baseline.metric_rel_tolerance = tolerance;
+    }
+    Ok(report_comparison(args, &baseline, &current))
+}
+
+/// Table 3's models (or `--models`), with the fault injected if asked, trained on synthetic
+/// Moving MNIST in the check's profile, in a folder removed afterwards.
+fn train_regress_sweep(args: &CiRegressArgs, root: &Path) -> anyhow::Result<Vec<RunRecord>> {
     let mut experiment = Experiment::load(&root.join("configs/table3.toml"))?;
     if let Some(models) = &args.models {
         if let Some(unknown) = models.iter().find(|m| !experiment.models.contains(m)) {
@@ -140,68 +172,24 @@ pub fn run(args: &CiRegressArgs) -> anyhow::Result<bool> {
     };
     let records = run_sweep(&options).map(|s| s.records);
     let _ = std::fs::remove_dir_all(&out_dir);
-    let records = records?;
-    if let Some(failed) = records.iter().find(|r| r.status != RunStatus::Finished) {
-        println!(
-            "ci-regress: FAILED: run {} did not finish: {:?}",
-            failed.run_id, failed.status
-        );
-        return Ok(false);
-    }
-    let current: Vec<BaselineRun> = records
-        .iter()
-        .map(BaselineRun::from_record)
-        .collect::<anyhow::Result<_>>()?;
-    if args.bless && (args.device != "cpu" || args.models.is_some() || args.inject_fault.is_some()) {
-        anyhow::bail!("--bless writes the flex CPU baseline of all models: run it without --device, --models, --inject-fault");
-    }
-    if args.bless {
-        let baseline = Baseline {
-            description: format!(
-                "cargo xtask ci-regress: table 3 models, {} profile, synthetic Moving MNIST, flex CPU, {THREADS} threads",
-                args.profile
-            ),
-            metric_rel_tolerance: METRIC_TOLERANCE,
-            runs: current,
-        };
-        write_atomic(
-            &baseline_path,
-            serde_json::to_string_pretty(&baseline)?.as_bytes(),
-        )?;
-        println!(
-            "ci-regress: baseline written to {}",
-            baseline_path.display()
-        );
-        return Ok(true);
-    }
-    let text = std::fs::read_to_string(&baseline_path).with_context(|| {
-        format!(
-            "cannot read baseline {} (create it with --bless)",
-            baseline_path.display()
-        )
-    })?;
-    let mut baseline: Baseline = serde_json::from_str(&text)
-        .with_context(|| format!("baseline {} is not valid", baseline_path.display()))?;
-    if let Some(tolerance) = args.metric_tolerance {
-        baseline.metric_rel_tolerance = tolerance;
-    }
+    records
+}
+
+/// Prints every difference beyond the tolerance and each model's loss and MSE beside the
+/// baseline's; true when there is no difference.
+fn report_comparison(args: &CiRegressArgs, baseline: &Baseline, current: &[BaselineRun]) -> bool {
     println!(
         "ci-regress on {}: costs exact, metrics within {:.2}% of the flex baseline",
         args.device,
         baseline.metric_rel_tolerance * 100.0
     );
-    let problems = compare(&baseline, &current, args.models.is_some());
-    let (passed, failed) = (
-        current.len() - problems.len().min(current.len()),
-        problems.len(),
-    );
+    let problems = compare(baseline, current, args.models.is_some());
+    let (passed, failed) = (current.len() - problems.len().min(current.len()), problems.len());
     for p in &problems {
         println!("REGRESSION {p}");
     }
-    for (got, want) in current.iter().filter_map(|c| {
-        let w = baseline.runs.iter().find(|w| w.model == c.model)?;
-        Some((c, w))
-    }) {
+    for got in current {
+        let Some(want) = baseline.runs.iter().find(|w| w.model == got.model) else { continue };
         println!(
             "  {}: test loss {:.6} (baseline {:.6}, {:+.3}%), MSE {:.4} ({:+.3}%)",
             got.model,
@@ -213,7 +201,7 @@ pub fn run(args: &CiRegressArgs) -> anyhow::Result<bool> {
         );
     }
     println!("ci-regress: {passed} passed, {failed} failed");
-    Ok(problems.is_empty())
+    problems.is_empty()
 }
 
 /// Differences beyond the tolerance; `subset`: only some models were run on purpose.
