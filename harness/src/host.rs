@@ -13,6 +13,36 @@ pub struct HostInfo {
     pub gpu: String,
     pub crate_version: String,
     pub git_commit: String,
+    /// The compiler, target, optimisation and features of this binary.
+    #[serde(default)]
+    pub build: BuildFacts,
+}
+
+/// How this binary was built: facts the build script records (vergen-gitcl), so that a
+/// binary copied to another machine still says what produced its records.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct BuildFacts {
+    /// `rustc` version (semver).
+    pub rustc: String,
+    pub target: String,
+    /// The optimisation level of this crate (dependencies are at 3 in the dev profile).
+    pub opt_level: String,
+    /// Whether debug assertions were on.
+    pub debug_assertions: bool,
+    /// The cargo features of the harness (`vulkan`, `cuda`).
+    pub features: String,
+}
+
+impl BuildFacts {
+    pub fn of_this_binary() -> Self {
+        Self {
+            rustc: env!("VERGEN_RUSTC_SEMVER").to_string(),
+            target: env!("VERGEN_CARGO_TARGET_TRIPLE").to_string(),
+            opt_level: env!("VERGEN_CARGO_OPT_LEVEL").to_string(),
+            debug_assertions: cfg!(debug_assertions),
+            features: env!("VERGEN_CARGO_FEATURES").to_string(),
+        }
+    }
 }
 
 impl HostInfo {
@@ -33,17 +63,24 @@ impl HostInfo {
             gpu: crate::memory::gpu_description(),
             crate_version: env!("CARGO_PKG_VERSION").to_string(),
             git_commit: git_commit(),
+            build: BuildFacts::of_this_binary(),
         }
     }
 }
 
-/// The commit this binary was built from, `-dirty` when the tree had uncommitted changes
-/// (recorded by the build script, so that a copied binary still knows it).
-pub fn build_commit() -> &'static str {
-    env!("VPBENCH_BUILD_COMMIT")
+/// The commit this binary was built from, `-dirty` when tracked files had uncommitted
+/// changes (recorded by the build script, so that a copied binary still knows it).
+pub fn build_commit() -> String {
+    // what vergen writes where git could not say (no checkout, no git)
+    const UNKNOWN: &str = "VERGEN_IDEMPOTENT_OUTPUT";
+    match (env!("VERGEN_GIT_SHA"), env!("VERGEN_GIT_DIRTY")) {
+        (UNKNOWN, _) => "unknown (not built from a git checkout)".to_string(),
+        (sha, "true") => format!("{sha}-dirty"),
+        (sha, _) => sha.to_string(),
+    }
 }
 
 /// The commit of the code that runs: [`build_commit`].
 pub fn git_commit() -> String {
-    build_commit().to_string()
+    build_commit()
 }
