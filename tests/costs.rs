@@ -2,7 +2,10 @@
 //! (../shared/paper/reference_costs_mmnist.csv): params exact, MACs within 0.1%.
 
 use burn::tensor::Device;
-use vpbench_datasets::DatasetKind;
+use vpbench_datasets::kth::Kth;
+use vpbench_datasets::moving_mnist::MovingMnist;
+use vpbench_datasets::radar::GermanRadar;
+use vpbench_datasets::taxibj::TaxiBj;
 use vpbench_harness::commands::cost::paper_config;
 use vpbench_models::cost::{cost_report, count_macs};
 use vpbench_models::registry;
@@ -27,7 +30,7 @@ fn references() -> Vec<ReferenceCost> {
 
 #[test]
 fn implemented_models_match_the_authors_counts() {
-    let config = paper_config(DatasetKind::MovingMnist, 32);
+    let config = paper_config(&MovingMnist, 32);
     let device = Device::flex();
     let mut checked = Vec::new();
     for r in references() {
@@ -61,7 +64,7 @@ fn implemented_models_match_the_authors_counts() {
 #[test]
 fn the_four_ablation_models_count_exactly() {
     // The closed forms of spec section 16 are exact for these four.
-    let config = paper_config(DatasetKind::MovingMnist, 32);
+    let config = paper_config(&MovingMnist, 32);
     let device = Device::flex();
     for (name, params, macs) in [
         ("convlstm", 444_001, 34_431_827_968u64),
@@ -78,8 +81,8 @@ fn the_four_ablation_models_count_exactly() {
 #[test]
 fn macs_scale_with_batch_and_params_do_not_depend_on_frame_size() {
     let device = Device::flex();
-    let mmnist = paper_config(DatasetKind::MovingMnist, 32);
-    let taxibj = paper_config(DatasetKind::TaxiBj, 32);
+    let mmnist = paper_config(&MovingMnist, 32);
+    let taxibj = paper_config(&TaxiBj, 32);
     let a = registry::build("ms-lstm", &mmnist, &device).unwrap();
     let b = registry::build("ms-lstm", &taxibj, &device).unwrap();
     assert_eq!(a.num_params(), b.num_params());
@@ -97,7 +100,7 @@ fn macs_scale_with_batch_and_params_do_not_depend_on_frame_size() {
 /// `flops_misprinted` names rows whose printed FLOPs contradict the paper's own other tables.
 fn cost_columns_match_the_paper(
     table_file: &str,
-    dataset: DatasetKind,
+    dataset: &dyn vpbench_datasets::Dataset,
     expected_rows: usize,
     flops_misprinted: &[&str],
 ) {
@@ -131,14 +134,14 @@ fn cost_columns_match_the_paper(
 
 #[test]
 fn table4_cost_columns_match_the_paper_to_its_printed_precision() {
-    cost_columns_match_the_paper("table4_cost_mmnist.csv", DatasetKind::MovingMnist, 7, &[]);
+    cost_columns_match_the_paper("table4_cost_mmnist.csv", &MovingMnist, 7, &[]);
 }
 
 /// TaxiBJ: 32x32, 4 -> 4 (7 steps). ConvLSTM 444,001 params, 3.17 G MACs (paper 0.4 M, 3.2 G).
 #[test]
 fn table7_taxibj_cost_columns_match_the_paper_to_its_printed_precision() {
-    cost_columns_match_the_paper("table7_cost_taxibj.csv", DatasetKind::TaxiBj, 9, &[]);
-    let config = paper_config(DatasetKind::TaxiBj, 32);
+    cost_columns_match_the_paper("table7_cost_taxibj.csv", &TaxiBj, 9, &[]);
+    let config = paper_config(&TaxiBj, 32);
     let model = registry::build("convlstm", &config, &Device::flex()).unwrap();
     let cost = cost_report(&model).unwrap();
     assert_eq!((cost.params, cost.macs), (444_001, 3_171_352_576));
@@ -147,7 +150,7 @@ fn table7_taxibj_cost_columns_match_the_paper_to_its_printed_precision() {
 /// KTH: 128x128, 10 -> 10 (19 steps).
 #[test]
 fn table9_kth_cost_columns_match_the_paper_to_its_printed_precision() {
-    cost_columns_match_the_paper("table9_cost_kth.csv", DatasetKind::Kth, 7, &[]);
+    cost_columns_match_the_paper("table9_cost_kth.csv", &Kth, 7, &[]);
 }
 
 /// German radar: 180x180, 4 -> 4 (7 steps). Every row matches but MS-LSTM's, printed as
@@ -157,17 +160,17 @@ fn table9_kth_cost_columns_match_the_paper_to_its_printed_precision() {
 fn table10_radar_cost_columns_match_the_paper_to_its_printed_precision() {
     cost_columns_match_the_paper(
         "table10_cost_germany.csv",
-        DatasetKind::GermanRadar,
+        &GermanRadar,
         8,
         &["MS-LSTM"],
     );
     let scale = (180.0 * 180.0 * 7.0) / (128.0 * 128.0 * 19.0);
     let device = Device::flex();
-    let macs = |dataset| {
+    let macs = |dataset: &dyn vpbench_datasets::Dataset| {
         let model = registry::build("ms-lstm", &paper_config(dataset, 32), &device).unwrap();
         cost_report(&model).unwrap().macs as f64
     };
-    let (radar, kth) = (macs(DatasetKind::GermanRadar), macs(DatasetKind::Kth));
+    let (radar, kth) = (macs(&GermanRadar), macs(&Kth));
     assert!(
         (radar / kth - scale).abs() < 1e-3,
         "radar {radar}, kth {kth}"

@@ -146,3 +146,86 @@ fn a_failed_run_is_recorded_and_the_sweep_goes_on() {
     assert_eq!(csv.matches(",failed,").count(), 2, "{csv}");
     let _ = std::fs::remove_dir_all(&out);
 }
+
+// README: adding a dataset (begin)
+use vpbench_datasets::{ClipRequest, DataError, Dataset, Geometry, Provenance, Sequences, TrainTest};
+
+/// Vertical bars drifting one pixel a frame: a dataset with a synthetic twin only.
+pub struct DriftingBars;
+
+impl Dataset for DriftingBars {
+    fn name(&self) -> &'static str {
+        "bars"
+    }
+
+    fn paper_geometry(&self) -> Geometry {
+        Geometry::square(16, 3, 3)
+    }
+
+    fn load(&self, source: &DataSource, request: &ClipRequest) -> Result<TrainTest, DataError> {
+        if *source != DataSource::Synthetic {
+            return Err(DataError::Config("bars: there are no real files, only the generator".into()));
+        }
+        let (clips, len, side) = (request.generated_clips, request.len, request.frame_size);
+        let mut pixels = vec![0u8; clips * len * side * side];
+        for (i, frame) in pixels.chunks_mut(side * side).enumerate() {
+            let column = (i / len + i % len) % side; // clip k starts at column k
+            for row in 0..side {
+                frame[row * side + column] = 255;
+            }
+        }
+        let provenance = Provenance { synthetic: true, source: format!("drifting bars, {clips} clips") };
+        let all = Sequences { count: clips, len, channels: 1, height: side, width: side, pixels, provenance };
+        let (train, test) = all.split(7, 10);
+        Ok(TrainTest::new(train, test))
+    }
+}
+// README: adding a dataset (end)
+
+/// The README's dataset, outside the registry, trains and tests through the same stages as
+/// the shipped ones (its registry line is the one thing the example leaves out).
+#[test]
+fn a_new_dataset_is_one_implementation_and_runs_like_the_shipped_ones() {
+    use vpbench_harness::progress::Progress;
+    use vpbench_harness::run::{RunPlan, execute};
+
+    let experiment = Experiment::load(&workspace().join("configs/table3.toml")).unwrap();
+    let profile = experiment.profile("smoke").unwrap().for_model("convlstm");
+    let data = vpbench_harness::data::prepare(&DriftingBars, &DataSource::Synthetic, &profile).unwrap();
+    assert_eq!((data.info.dataset.as_str(), data.info.train_clips, data.info.test_clips), ("bars", 8, 4));
+    assert!(data.info.synthetic && data.info.label == "synthetic: drifting bars, 16 clips");
+    assert_eq!(data.train.clip(1)[..16], [0, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    let real = vpbench_harness::data::prepare(&DriftingBars, &DataSource::Path("x".into()), &profile);
+    assert!(real.err().unwrap().to_string().contains("no real files"));
+
+    let out = std::env::temp_dir().join(format!("vpbench-e2e-bars-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
+    let device = ComputeDevice::parse("cpu").unwrap();
+    let plan = RunPlan {
+        run_id: "convlstm-bars-smoke".into(),
+        model: "convlstm",
+        profile_name: "smoke",
+        profile,
+        dataset: &DriftingBars,
+        data: &data,
+        device: &device,
+        run_dir: out.join("runs/convlstm-bars-smoke"),
+        resume: false,
+        command: "end_to_end test".into(),
+        exit_with_parent: false,
+    };
+    let record = execute(&plan, &Progress::new(true));
+    assert_eq!(record.status, RunStatus::Finished);
+    assert_eq!(record.data.dataset, "bars");
+    let test = record.test.as_ref().unwrap();
+    assert!(test.authors.mse.is_finite() && test.skill.is_none(), "bars are not rain: no skill scores");
+    assert!(vpbench_datasets::registry::lookup("bars").is_err());
+    let _ = std::fs::remove_dir_all(&out);
+
+    // the README shows this file's example, word for word
+    let this_file = std::fs::read_to_string(workspace().join("tests/end_to_end.rs")).unwrap();
+    let example = this_file.split("// README: adding a dataset (begin)\n").nth(1).unwrap();
+    let example = example.split("// README: adding a dataset (end)").next().unwrap();
+    let readme = std::fs::read_to_string(workspace().join("README.md")).unwrap();
+    assert!(readme.contains(example), "README.md's 'Adding a dataset' differs from tests/end_to_end.rs");
+}

@@ -3,7 +3,7 @@
 
 use burn::optim::{AdamConfig, ModuleOptimizer};
 use burn::tensor::{Device, Distribution, Tensor};
-use vpbench_datasets::DatasetKind;
+use vpbench_datasets::moving_mnist::MovingMnist;
 use vpbench_harness::commands::cost::paper_config;
 use vpbench_models::cost::cost_report;
 use vpbench_models::earthformer::Earthformer;
@@ -13,7 +13,7 @@ use vpbench_tests::{tiny_earthformer, tiny_nonrecurrent_config, tiny_simvp};
 
 #[test]
 fn presets_have_the_reference_parameter_counts_and_macs() {
-    let config = paper_config(DatasetKind::MovingMnist, 32);
+    let config = paper_config(&MovingMnist, 32);
     let device = Device::flex();
     let paper = cost_report(&registry::build("simvp", &config, &device).unwrap()).unwrap();
     assert_eq!(paper.params, 43_197_569);
@@ -29,7 +29,7 @@ fn presets_have_the_reference_parameter_counts_and_macs() {
 
 #[test]
 fn earthformer_has_the_reference_parameter_count_and_macs() {
-    let config = paper_config(DatasetKind::MovingMnist, 32);
+    let config = paper_config(&MovingMnist, 32);
     let cost =
         cost_report(&registry::build("earthformer", &config, &Device::flex()).unwrap()).unwrap();
     assert_eq!(cost.params, 6_702_109);

@@ -9,7 +9,8 @@ use vpbench_datasets::taxibj::{
     self, BJ_FILES, FlowYear, TaxiBjLayout, TaxiBjOptions, build_clips, read_bj_folder,
     read_bj_year, read_openstl_npz, synthetic_flows,
 };
-use vpbench_datasets::{DatasetKind, Provenance};
+use vpbench_datasets::Provenance;
+use vpbench_datasets::taxibj::TaxiBj;
 use vpbench_harness::data::{DataSource, prepare};
 use vpbench_harness::experiment::Experiment;
 
@@ -344,7 +345,7 @@ fn the_harness_reads_a_folder_of_four_year_files_with_the_papers_test_split() {
     profile.max_train_clips = None;
     profile.max_test_clips = None;
     let split = prepare(
-        DatasetKind::TaxiBj,
+        &TaxiBj,
         &DataSource::Path(dir.clone()),
         &profile,
     )
@@ -359,7 +360,7 @@ fn the_harness_reads_a_folder_of_four_year_files_with_the_papers_test_split() {
     // OpenSTL's npz needs the common layout, and says so
     let npz = dir.join("dataset.npz");
     write_npz(&npz, &[("X_train", vec![1, 4, 2, 2, 2], vec![0.0; 32])]);
-    let m = prepare(DatasetKind::TaxiBj, &DataSource::Path(npz), &profile)
+    let m = prepare(&TaxiBj, &DataSource::Path(npz), &profile)
         .err()
         .unwrap()
         .to_string();

@@ -14,7 +14,8 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::frames::{ReadAs, distance_to_segment, read_grey_resized};
 use crate::preprocessing::PythonRandom;
-use crate::{DataError, Provenance, Sequences};
+use crate::dataset::only_moving_mnist_reads_digits;
+use crate::{ClipRequest, DataError, DataSource, Dataset, Geometry, Provenance, Sequences, TrainTest};
 
 /// The actions of the authors' "only run" subset, with their window strides.
 pub const ACTIONS: [(&str, usize); 3] = [("running", 3), ("jogging", 10), ("walking", 10)];
@@ -172,5 +173,33 @@ pub fn synthetic_kth(clips: usize, len: usize, size: usize, seed: u64) -> Sequen
             synthetic: true,
             source: format!("built-in walking/jogging/running silhouettes, seed {seed}"),
         },
+    }
+}
+
+/// KTH in the paper: 128x128, 10 -> 10.
+pub struct Kth;
+
+impl Dataset for Kth {
+    fn name(&self) -> &'static str {
+        "kth"
+    }
+
+    fn paper_geometry(&self) -> Geometry {
+        Geometry::square(128, 10, 10)
+    }
+
+    fn load(&self, source: &DataSource, request: &ClipRequest) -> Result<TrainTest, DataError> {
+        let (len, size) = (request.len, request.frame_size);
+        let (train, test) = match source {
+            DataSource::Synthetic => {
+                synthetic_kth(request.generated_clips, len, size, request.seed).split(7, 10)
+            }
+            DataSource::Path(root) => (
+                read_kth_split(root, "train", len, size)?,
+                read_kth_split(root, "test", len, size)?,
+            ),
+            DataSource::MnistDigits(_) => return Err(only_moving_mnist_reads_digits("KTH", "folder")),
+        };
+        Ok(TrainTest::new(train, test))
     }
 }

@@ -13,18 +13,19 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::calendar::civil_minutes;
 use crate::frames::{ReadAs, read_grey_resized};
-use crate::{DataError, Provenance, Sequences};
+use crate::rain::ZrRelation;
+use crate::dataset::only_moving_mnist_reads_digits;
+use crate::{ClipRequest, DataError, DataSource, Dataset, Geometry, Provenance, Sequences, TrainTest};
 
 /// Raw frames per kept frame (5-minute files, 30-minute steps).
 pub const STRIDE: usize = 6;
 
-/// The DWD pixel of a rain rate: `Z = 256 R^1.42`, `P = clip((dBZ + 10) / 70)`; 0 for no rain.
+/// The DWD pixel of a rain rate ([`ZrRelation::DWD`]); 0 for no rain.
 pub fn rain_to_pixel(rain_mm_h: f64) -> f64 {
     if rain_mm_h <= 0.0 {
         return 0.0;
     }
-    let dbz = 10.0 * (256.0 * rain_mm_h.powf(1.42)).log10();
-    ((dbz + 10.0) / 70.0).clamp(0.0, 1.0)
+    ZrRelation::DWD.pixel(rain_mm_h)
 }
 
 /// One split of a radar folder, and what the loader noticed.
@@ -181,5 +182,47 @@ pub fn synthetic_radar(clips: usize, len: usize, size: usize, seed: u64) -> Sequ
                 "built-in rain-cell generator (advected, growing and decaying cells, DWD Z-R), seed {seed}"
             ),
         },
+    }
+}
+
+/// German radar (DWD) in the paper: 180x180, 4 -> 4, with the precipitation skill scores.
+pub struct GermanRadar;
+
+impl Dataset for GermanRadar {
+    fn name(&self) -> &'static str {
+        "radar"
+    }
+
+    fn aliases(&self) -> &'static [&'static str] {
+        &["german-radar", "dwd"]
+    }
+
+    fn paper_geometry(&self) -> Geometry {
+        Geometry::square(180, 4, 4)
+    }
+
+    fn load(&self, source: &DataSource, request: &ClipRequest) -> Result<TrainTest, DataError> {
+        let (len, size) = (request.len, request.frame_size);
+        match source {
+            DataSource::Synthetic => {
+                let all = synthetic_radar(request.generated_clips, len, size, request.seed);
+                let (train, test) = all.split(7, 10);
+                Ok(TrainTest::new(train, test))
+            }
+            DataSource::Path(root) => {
+                let train = read_radar_split(root, "train", len, size)?;
+                let test = read_radar_split(root, "test", len, size)?;
+                Ok(TrainTest {
+                    train: train.clips,
+                    test: test.clips,
+                    warnings: [train.warnings, test.warnings].concat(),
+                })
+            }
+            DataSource::MnistDigits(_) => Err(only_moving_mnist_reads_digits("radar", "folder")),
+        }
+    }
+
+    fn rain_relation(&self) -> Option<ZrRelation> {
+        Some(ZrRelation::DWD)
     }
 }

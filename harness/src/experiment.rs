@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
+pub use vpbench_datasets::DataLayout;
+use vpbench_datasets::ClipRequest;
 use vpbench_models::ModelConfig;
 
 /// One `configs/tableN.toml`.
@@ -102,19 +104,6 @@ fn one_channel() -> usize {
     1
 }
 
-/// Which version of a dataset's frames a profile trains on.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum DataLayout {
-    /// As the authors' code makes them: Moving MNIST shifted right by one pixel; TaxiBJ
-    /// inflow only, newest slot first, `uint8(x * 255)`.
-    #[default]
-    Authors,
-    /// The clean variant: Moving MNIST unshifted; TaxiBJ inflow and outflow in
-    /// chronological order (`channels = 2`).
-    Common,
-}
-
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum OptimizerKind {
@@ -178,6 +167,18 @@ impl Profile {
         p
     }
 
+    /// The clips this profile trains and tests on.
+    pub fn clip_request(&self) -> ClipRequest {
+        ClipRequest {
+            len: self.in_len + self.out_len,
+            frame_size: self.frame_size,
+            channels: self.channels,
+            layout: self.layout,
+            generated_clips: self.generated_clips,
+            seed: self.seed,
+        }
+    }
+
     pub fn model_config(&self) -> ModelConfig {
         ModelConfig {
             image_channels: self.channels,
@@ -209,13 +210,12 @@ impl Experiment {
                 exp.profiles.display()
             )
         })?;
-        exp.profile_set = toml::from_str(&text)
-            .with_context(|| format!("profile file {}", exp.profiles.display()))?;
+        exp.profile_set = crate::profile_file::parse_profiles(&text, &exp.profiles)?;
         for m in &exp.models {
             vpbench_models::registry::lookup(m)
                 .with_context(|| format!("experiment file {}: field 'models'", path.display()))?;
         }
-        vpbench_datasets::DatasetKind::parse(&exp.dataset)
+        vpbench_datasets::registry::lookup(&exp.dataset)
             .with_context(|| format!("experiment file {}: field 'dataset'", path.display()))?;
         for (name, p) in &exp.profile_set {
             for model in p.models.keys() {

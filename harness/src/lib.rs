@@ -7,6 +7,7 @@ pub mod data;
 pub mod data_parallel;
 pub mod device;
 pub mod experiment;
+pub mod profile_file;
 pub mod host;
 pub mod inspect;
 pub mod isolation;

@@ -144,13 +144,10 @@ mod tests {
     #[test]
     fn learning_rate_schedules() {
         use super::learning_rate;
-        use crate::experiment::{Profile, ScheduleKind};
-        let text = std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../configs/profiles/mmnist.toml"
-        ))
-        .unwrap();
-        let profiles: std::collections::BTreeMap<String, Profile> = toml::from_str(&text).unwrap();
+        use crate::experiment::ScheduleKind;
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../configs/profiles/mmnist.toml");
+        let text = std::fs::read_to_string(path).unwrap();
+        let profiles = crate::profile_file::parse_profiles(&text, std::path::Path::new(path)).unwrap();
         let mut p = profiles["smoke"].clone();
         p.learning_rate = 1.0;
         assert_eq!(learning_rate(&p, 7, 100), 1.0);

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::Context;
-use vpbench_datasets::DatasetKind;
+use vpbench_datasets::registry as datasets;
 
 use serde::{Deserialize, Serialize};
 
@@ -117,7 +117,7 @@ impl RunSpec {
 
     /// The data of this run.
     pub fn prepare_data(&self) -> anyhow::Result<DataSplit> {
-        prepare(DatasetKind::parse(&self.dataset)?, &self.source, &self.profile)
+        prepare(datasets::lookup(&self.dataset)?, &self.source, &self.profile)
     }
 }
 
@@ -139,7 +139,7 @@ impl SweepResult {
 /// The train and test clips of the sweep's dataset and profile.
 pub fn prepare_data(opts: &SweepOptions) -> anyhow::Result<DataSplit> {
     let exp = &opts.experiment;
-    prepare(DatasetKind::parse(&exp.dataset)?, &opts.source, exp.profile(&opts.profile)?)
+    prepare(datasets::lookup(&exp.dataset)?, &opts.source, exp.profile(&opts.profile)?)
 }
 
 /// Runs (or reuses) every run of the sweep.
@@ -211,7 +211,7 @@ fn plan<'a>(spec: &'a RunSpec, data: &'a DataSplit, device: &'a ComputeDevice, e
         model: &spec.model,
         profile_name: &spec.profile_name,
         profile: spec.profile.clone(),
-        dataset: DatasetKind::parse(&spec.dataset)?,
+        dataset: datasets::lookup(&spec.dataset)?,
         data,
         device,
         resume: spec.resume,

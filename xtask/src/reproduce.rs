@@ -34,7 +34,7 @@ pub struct SourceArgs {
 
 impl SourceArgs {
     fn source(&self) -> anyhow::Result<DataSource> {
-        DataSource::from_args(self.data.clone(), self.mnist.clone())
+        vpbench_harness::data::source_from_args(self.data.clone(), self.mnist.clone())
     }
     fn device(&self) -> anyhow::Result<ComputeDevice> {
         ComputeDevice::parse(&self.device)

@@ -13,7 +13,8 @@ pub use npy::{npy_sequences_bytes, read_npy_sequences};
 
 use std::path::{Path, PathBuf};
 
-use crate::{DataError, Sequences};
+use crate::dataset::downsample_factor;
+use crate::{ClipRequest, DataError, DataLayout, DataSource, Dataset, Geometry, Sequences, TrainTest};
 
 /// Where Moving MNIST clips come from.
 #[derive(Clone, Debug)]
@@ -73,4 +74,52 @@ pub fn find_mnist_images(path: &Path) -> Result<PathBuf, DataError> {
             "expected train-images-idx3-ubyte or train-images-idx3-ubyte.gz in this folder",
         )
     })
+}
+
+/// Moving MNIST in the paper: 64x64, 10 -> 10, split 7:3 by clip index as the authors do.
+pub struct MovingMnist;
+
+impl Dataset for MovingMnist {
+    fn name(&self) -> &'static str {
+        "mmnist"
+    }
+
+    fn aliases(&self) -> &'static [&'static str] {
+        &["moving-mnist", "movingmnist"]
+    }
+
+    fn paper_geometry(&self) -> Geometry {
+        Geometry::square(64, 10, 10)
+    }
+
+    fn load(&self, source: &DataSource, request: &ClipRequest) -> Result<TrainTest, DataError> {
+        let source = match source {
+            DataSource::Synthetic => MovingMnistSource::Synthetic,
+            DataSource::Path(p) if p.is_dir() => MovingMnistSource::MnistDigits(p.clone()),
+            DataSource::Path(p) => MovingMnistSource::Npy(p.clone()),
+            DataSource::MnistDigits(p) => MovingMnistSource::MnistDigits(p.clone()),
+        };
+        let options = GenerateOptions {
+            clips: request.generated_clips,
+            seq_len: request.len,
+            seed: request.seed,
+            motion: MotionOptions {
+                one_pixel_shift: request.layout == DataLayout::Authors,
+                ..MotionOptions::default()
+            },
+        };
+        let all = load(&source, &options)?;
+        if all.len < request.len {
+            return Err(DataError::file(
+                &all.provenance.source,
+                format!(
+                    "clips have {} frames, the profile needs in_len + out_len = {}",
+                    all.len, request.len
+                ),
+            ));
+        }
+        let factor = downsample_factor(&all, request.frame_size, "frames")?;
+        let (train, test) = all.first_frames(request.len).downsample(factor).split(7, 10);
+        Ok(TrainTest::new(train, test))
+    }
 }

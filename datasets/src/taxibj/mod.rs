@@ -23,7 +23,10 @@ pub use synthetic::synthetic_flows;
 
 use std::collections::HashMap;
 
-use crate::{DataError, Provenance, Sequences};
+use std::path::Path;
+
+use crate::dataset::{downsample_factor, only_moving_mnist_reads_digits};
+use crate::{ClipRequest, DataError, DataLayout, DataSource, Dataset, Geometry, Provenance, Sequences, TrainTest};
 
 /// Half-hour slots per day.
 pub const SLOTS_PER_DAY: usize = 48;
@@ -120,13 +123,6 @@ impl FlowYear {
     }
 }
 
-/// Train and test windows, and what the pipeline noticed on the way.
-pub struct TaxiBjSplit {
-    pub train: Sequences,
-    pub test: Sequences,
-    pub warnings: Vec<String>,
-}
-
 /// Settings of the pipeline.
 #[derive(Clone, Copy, Debug)]
 pub struct TaxiBjOptions {
@@ -178,17 +174,66 @@ pub fn build_clips(
     years: Vec<FlowYear>,
     options: &TaxiBjOptions,
     provenance: Provenance,
-) -> Result<TaxiBjSplit, DataError> {
-    let TaxiBjOptions {
-        layout,
+) -> Result<TrainTest, DataError> {
+    let TaxiBjOptions { layout, len, test_windows } = *options;
+    let mut warnings = Vec::new();
+    let cleaned = clean_years(years, &mut warnings)?;
+    let rows: usize = cleaned.iter().map(|y| y.slots.len()).sum();
+    if rows <= test_windows {
+        return Err(DataError::Config(format!(
+            "TaxiBJ: {rows} complete half-hour rows in all, need more than the {test_windows} held out of the min-max fit"
+        )));
+    }
+    let scale = MinMax::fit(&cleaned, rows - test_windows);
+    let windows = make_windows(&cleaned, layout, len, scale);
+    if windows.skipped > 0 {
+        warnings.push(format!(
+            "{} timestamps skipped: a slot of the {len} before them is missing (the authors skip them silently)",
+            windows.skipped
+        ));
+    }
+    let count = windows.count;
+    if count <= test_windows {
+        return Err(DataError::Config(format!(
+            "TaxiBJ: {count} windows of {len} slots, need more than the {test_windows} test windows"
+        )));
+    }
+    if windows.above > 0 {
+        let above = windows.above;
+        warnings.push(match layout {
+            TaxiBjLayout::Authors => format!(
+                "{above} window values exceed the training maximum; uint8(x*255) wraps them modulo 256, as in the authors' code"
+            ),
+            TaxiBjLayout::Common => format!("{above} window values exceed the training maximum; saturated at 255"),
+        });
+    }
+    let (height, width) = (cleaned[0].height, cleaned[0].width);
+    let all = Sequences {
+        count,
         len,
-        test_windows,
-    } = *options;
+        channels: layout.channels(),
+        height,
+        width,
+        pixels: windows.pixels,
+        provenance: Provenance {
+            synthetic: provenance.synthetic,
+            source: format!("{}; {}", provenance.source, layout.describe()),
+        },
+    };
+    Ok(TrainTest {
+        train: all.range(0, count - test_windows),
+        test: all.range(count - test_windows, count),
+        warnings,
+    })
+}
+
+/// Every year with its incomplete days dropped and negative flows set to 0, all of the first
+/// year's map size.
+fn clean_years(years: Vec<FlowYear>, warnings: &mut Vec<String>) -> Result<Vec<FlowYear>, DataError> {
     let Some(first) = years.first() else {
         return Err(DataError::Config("TaxiBJ: no year files given".into()));
     };
     let (height, width) = (first.height, first.width);
-    let mut warnings = Vec::new();
     let mut cleaned = Vec::with_capacity(years.len());
     for year in years {
         if (year.height, year.width) != (height, width) {
@@ -210,96 +255,62 @@ pub fn build_clips(
         year.flows.iter_mut().for_each(|v| *v = v.max(0.0));
         cleaned.push(year);
     }
-    let rows: usize = cleaned.iter().map(|y| y.slots.len()).sum();
-    if rows <= test_windows {
-        return Err(DataError::Config(format!(
-            "TaxiBJ: {rows} complete half-hour rows in all, need more than the {test_windows} held out of the min-max fit"
-        )));
-    }
-    // min-max over every row but the last `test_windows` (both channels), as the authors fit it
-    let fit_values = cleaned
-        .iter()
-        .flat_map(|y| y.flows.iter().copied())
-        .take((rows - test_windows) * first_map_size(&cleaned));
-    let (lo, hi) = fit_values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
-        (lo.min(v), hi.max(v))
-    });
-    let range = if hi > lo { hi - lo } else { 1.0 };
+    Ok(cleaned)
+}
 
-    let channels = layout.channels();
-    let plane = height * width;
-    let mut pixels: Vec<u8> = Vec::new();
-    let mut windows = 0usize;
-    let mut skipped = 0usize;
-    let mut above = 0usize;
-    for year in &cleaned {
-        let index: HashMap<i64, usize> = year
-            .slots
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (s.minutes, i))
-            .collect();
+/// The min-max scaling the authors fit.
+#[derive(Clone, Copy)]
+struct MinMax {
+    lo: f64,
+    range: f64,
+}
+
+impl MinMax {
+    /// Over the first `fit_rows` rows of all years (both channels): every row but the test's.
+    fn fit(years: &[FlowYear], fit_rows: usize) -> Self {
+        let values = years.iter().flat_map(|y| y.flows.iter().copied()).take(fit_rows * first_map_size(years));
+        let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
+        Self { lo, range: if hi > lo { hi - lo } else { 1.0 } }
+    }
+}
+
+/// The windows' pixels, how many there are, how many timestamps lacked a full history, and
+/// how many values exceeded the fitted maximum.
+struct Windows {
+    pixels: Vec<u8>,
+    count: usize,
+    skipped: usize,
+    above: usize,
+}
+
+/// A window of the `len` half-hour slots before each timestamp whose history is complete,
+/// newest slot first (the authors') or chronological (common), scaled and quantised.
+fn make_windows(years: &[FlowYear], layout: TaxiBjLayout, len: usize, scale: MinMax) -> Windows {
+    let plane_values = layout.channels() * years.first().map_or(0, |y| y.height * y.width);
+    let mut w = Windows { pixels: Vec::new(), count: 0, skipped: 0, above: 0 };
+    for year in years {
+        let index: HashMap<i64, usize> = year.slots.iter().enumerate().map(|(i, s)| (s.minutes, i)).collect();
         for i in len..year.slots.len() {
             let t = year.slots[i].minutes;
-            let history: Option<Vec<usize>> = (1..=len as i64)
-                .map(|j| index.get(&(t - 30 * j)).copied())
-                .collect();
+            let history: Option<Vec<usize>> = (1..=len as i64).map(|j| index.get(&(t - 30 * j)).copied()).collect();
             let Some(mut history) = history else {
-                skipped += 1;
+                w.skipped += 1;
                 continue;
             };
             if layout == TaxiBjLayout::Common {
                 history.reverse();
             }
             for row in history {
-                let map = year.row(row);
-                for v in &map[..channels * plane] {
-                    let x = (v - lo) / range;
-                    above += usize::from(x > 1.0);
-                    pixels.push(quantise(layout, x));
+                for v in &year.row(row)[..plane_values] {
+                    let x = (v - scale.lo) / scale.range;
+                    w.above += usize::from(x > 1.0);
+                    w.pixels.push(quantise(layout, x));
                 }
             }
-            windows += 1;
+            w.count += 1;
         }
     }
-    if skipped > 0 {
-        warnings.push(format!(
-            "{skipped} timestamps skipped: a slot of the {len} before them is missing (the authors skip them silently)"
-        ));
-    }
-    if windows <= test_windows {
-        return Err(DataError::Config(format!(
-            "TaxiBJ: {windows} windows of {len} slots, need more than the {test_windows} test windows"
-        )));
-    }
-    let all = Sequences {
-        count: windows,
-        len,
-        channels,
-        height,
-        width,
-        pixels,
-        provenance: Provenance {
-            synthetic: provenance.synthetic,
-            source: format!("{}; {}", provenance.source, layout.describe()),
-        },
-    };
-    let test = all.range(windows - test_windows, windows);
-    if above > 0 {
-        warnings.push(match layout {
-            TaxiBjLayout::Authors => format!(
-                "{above} window values exceed the training maximum; uint8(x*255) wraps them modulo 256, as in the authors' code"
-            ),
-            TaxiBjLayout::Common => format!(
-                "{above} window values exceed the training maximum; saturated at 255"
-            ),
-        });
-    }
-    Ok(TaxiBjSplit {
-        train: all.range(0, windows - test_windows),
-        test,
-        warnings,
-    })
+    w
 }
 
 fn first_map_size(years: &[FlowYear]) -> usize {
@@ -314,4 +325,110 @@ fn quantise(layout: TaxiBjLayout, x: f64) -> u8 {
         TaxiBjLayout::Authors => (v.trunc() as i64).rem_euclid(256) as u8,
         TaxiBjLayout::Common => v.round().clamp(0.0, 255.0) as u8,
     }
+}
+
+/// TaxiBJ in the paper: 32x32, 4 -> 4; the authors' layout or the common two-channel one.
+pub struct TaxiBj;
+
+impl Dataset for TaxiBj {
+    fn name(&self) -> &'static str {
+        "taxibj"
+    }
+
+    fn aliases(&self) -> &'static [&'static str] {
+        &["taxi-bj"]
+    }
+
+    fn paper_geometry(&self) -> Geometry {
+        Geometry::square(32, 4, 4)
+    }
+
+    fn load(&self, source: &DataSource, request: &ClipRequest) -> Result<TrainTest, DataError> {
+        let split = match source {
+            DataSource::Synthetic => synthetic_split(request)?,
+            DataSource::Path(p) if p.is_file() => npz_split(p, request)?,
+            DataSource::Path(dir)
+                if dir.join("dataset.npz").is_file() && !dir.join(BJ_FILES[0]).is_file() =>
+            {
+                npz_split(&dir.join("dataset.npz"), request)?
+            }
+            DataSource::Path(dir) => {
+                let provenance = Provenance {
+                    synthetic: false,
+                    source: format!("{} (BJ13-BJ16 year files)", dir.display()),
+                };
+                let options = pipeline_options(request, PAPER_TEST_WINDOWS);
+                build_clips(read_bj_folder(dir)?, &options, provenance)?
+            }
+            DataSource::MnistDigits(_) => {
+                return Err(only_moving_mnist_reads_digits("TaxiBJ", "folder or dataset.npz"));
+            }
+        };
+        if split.train.channels != request.channels {
+            return Err(DataError::file(
+                &split.train.provenance.source,
+                format!(
+                    "frames have {} channels, the profile sets channels = {} (TaxiBJ: 1 for the authors' layout, 2 for the common layout)",
+                    split.train.channels, request.channels
+                ),
+            ));
+        }
+        let factor = downsample_factor(&split.train, request.frame_size, "maps")?;
+        Ok(TrainTest {
+            train: split.train.downsample(factor),
+            test: split.test.downsample(factor),
+            warnings: split.warnings,
+        })
+    }
+}
+
+fn layout_of(request: &ClipRequest) -> TaxiBjLayout {
+    match request.layout {
+        DataLayout::Authors => TaxiBjLayout::Authors,
+        DataLayout::Common => TaxiBjLayout::Common,
+    }
+}
+
+fn pipeline_options(request: &ClipRequest, test_windows: usize) -> TaxiBjOptions {
+    TaxiBjOptions {
+        layout: layout_of(request),
+        len: request.len,
+        test_windows,
+    }
+}
+
+/// A synthetic city of enough days for `generated_clips` windows; the paper's four test weeks
+/// when there are enough windows, else 3 in 10.
+fn synthetic_split(request: &ClipRequest) -> Result<TrainTest, DataError> {
+    let len = request.len;
+    let days = (request.generated_clips + len).div_ceil(SLOTS_PER_DAY);
+    let year = synthetic_flows(days, request.frame_size, request.seed);
+    let windows = days * SLOTS_PER_DAY - len;
+    let provenance = Provenance {
+        synthetic: true,
+        source: year.source.clone(),
+    };
+    let test = (windows * 3 / 10).min(PAPER_TEST_WINDOWS);
+    build_clips(vec![year], &pipeline_options(request, test), provenance)
+}
+
+/// OpenSTL's `dataset.npz`, which only the common layout can describe.
+fn npz_split(path: &Path, request: &ClipRequest) -> Result<TrainTest, DataError> {
+    if layout_of(request) != TaxiBjLayout::Common {
+        return Err(DataError::file(
+            path,
+            "OpenSTL's dataset.npz holds inflow and outflow in chronological order; use a profile with layout = \"common\" and channels = 2 (such as paper-common)",
+        ));
+    }
+    let (train, test) = read_openstl_npz(path)?;
+    if train.len != request.len {
+        return Err(DataError::file(
+            path,
+            format!(
+                "clips have {} frames (X then Y), the profile needs in_len + out_len = {}",
+                train.len, request.len
+            ),
+        ));
+    }
+    Ok(TrainTest::new(train, test))
 }

@@ -1,7 +1,8 @@
 //! `vpbench cost`: trainable parameters and paper-convention MACs of a model.
 
 use clap::Args;
-use vpbench_datasets::DatasetKind;
+use vpbench_datasets::Dataset;
+use vpbench_datasets::registry as datasets;
 use vpbench_models::cost::cost_report;
 use vpbench_models::{ModelConfig, registry};
 
@@ -22,7 +23,7 @@ pub struct CostArgs {
 }
 
 /// The paper's model configuration on `dataset` with `hidden` channels, 6 layers, k = 3.
-pub fn paper_config(dataset: DatasetKind, hidden: usize) -> ModelConfig {
+pub fn paper_config(dataset: &dyn Dataset, hidden: usize) -> ModelConfig {
     let g = dataset.paper_geometry();
     ModelConfig {
         image_channels: g.channels,
@@ -37,19 +38,20 @@ pub fn paper_config(dataset: DatasetKind, hidden: usize) -> ModelConfig {
 }
 
 pub fn run(args: &CostArgs) -> anyhow::Result<()> {
-    let dataset = DatasetKind::parse(&args.dataset)?;
+    let dataset = datasets::lookup(&args.dataset)?;
     let config = paper_config(dataset, args.hidden);
     let model = registry::build(&args.model, &config, &burn::tensor::Device::flex())?;
     let report = cost_report(&model)?;
     if args.json {
         let mut value = serde_json::to_value(&report)?;
-        value["dataset"] = dataset.short_name().into();
+        value["dataset"] = dataset.name().into();
         value["config"] = serde_json::to_value(&config)?;
         println!("{}", serde_json::to_string(&value)?);
     } else {
         println!("model    {}", report.model);
         println!(
-            "dataset  {dataset} ({}x{}x{}, {} in + {} out, {} steps)",
+            "dataset  {} ({}x{}x{}, {} in + {} out, {} steps)",
+            dataset.name(),
             config.height,
             config.width,
             config.image_channels,

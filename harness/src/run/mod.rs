@@ -12,7 +12,7 @@ mod test;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
 
-use vpbench_datasets::DatasetKind;
+use vpbench_datasets::Dataset;
 
 use crate::atomic::write_atomic;
 use crate::data::DataSplit;
@@ -30,7 +30,7 @@ pub struct RunPlan<'a> {
     pub profile_name: &'a str,
     /// The profile as it applies to this model (overrides applied).
     pub profile: Profile,
-    pub dataset: DatasetKind,
+    pub dataset: &'static dyn Dataset,
     pub data: &'a DataSplit,
     pub device: &'a ComputeDevice,
     pub run_dir: PathBuf,

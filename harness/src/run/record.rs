@@ -3,7 +3,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use vpbench_datasets::DatasetKind;
+use vpbench_datasets::Dataset;
 use vpbench_models::cost::{analytic_memory, count_macs};
 use vpbench_models::{ModelConfig, registry};
 
@@ -70,7 +70,7 @@ pub(super) fn costs(
     model: &str,
     run_config: &ModelConfig,
     run_batch: usize,
-    dataset: DatasetKind,
+    dataset: &dyn Dataset,
 ) -> anyhow::Result<CostInfo> {
     let host = burn::tensor::Device::flex();
     let g = dataset.paper_geometry();

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use burn::tensor::{Tensor, TensorData};
-use vpbench_datasets::{DatasetKind, Sequences};
+use vpbench_datasets::Sequences;
 use vpbench_models::{Feeding, Model, ModelConfig};
 
 use super::RunPlan;
@@ -13,7 +13,7 @@ use crate::experiment::LossKind;
 use crate::metrics::{Convention, MetricAccumulator};
 use crate::recipe::{criterion, targets};
 use crate::record::TestMetrics;
-use crate::skill::{SkillAccumulator, ZrRelation};
+use crate::skill::SkillAccumulator;
 
 /// What the test stage measured.
 pub(super) struct Tested {
@@ -27,8 +27,8 @@ pub(super) fn test(plan: &RunPlan<'_>, model: &Model) -> anyhow::Result<Tested> 
     let mut scorers = Scorers {
         authors: MetricAccumulator::new(Convention::Authors, config.out_len, config.seq_len()),
         common: MetricAccumulator::new(Convention::Common, config.out_len, config.seq_len()),
-        // skill scores mean something for rain only
-        skill: (plan.dataset == DatasetKind::GermanRadar).then(|| SkillAccumulator::new(ZrRelation::DWD)),
+        // the dataset says whether its pixels are rain
+        skill: plan.dataset.rain_relation().map(SkillAccumulator::new),
     };
     let loss = evaluate(model, &plan.data.test, &config, profile.eval_batch, profile.loss, Some(&mut scorers))?;
     let metrics = TestMetrics {
