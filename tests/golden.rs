@@ -92,3 +92,71 @@ fn every_public_golden_file_has_a_test() {
         );
     }
 }
+
+/// The authors' checkpoints load: a golden file's weights saved as their code saves them
+/// (`torch.save` of a DistributedDataParallel state dict, every name after `module.`) give
+/// the golden outputs. The checkpoint is written at test time by
+/// tests/fixtures/pth/write_pth.py where Python has torch, else the committed one it wrote.
+#[test]
+fn a_pytorch_checkpoint_of_the_authors_code_reproduces_the_golden_outputs() {
+    use burn::tensor::Tensor;
+    use vpbench_models::golden::{GoldenFile, relative_error};
+    use vpbench_models::{Feeding, registry};
+
+    let golden = golden_file("convlstm");
+    let pth = pytorch_checkpoint_of(&golden);
+    let file = GoldenFile::open(&golden).unwrap();
+    let config = file.config().unwrap();
+    let device = Device::flex();
+    let mut from_pth = registry::build("convlstm", &config, &device).unwrap();
+    from_pth.load_pytorch_checkpoint(&pth).unwrap();
+    let mut from_golden = registry::build("convlstm", &config, &device).unwrap();
+    from_golden.load_pytorch_safetensors(&golden, "param.").unwrap();
+
+    let batch = file.meta_usize("batch").unwrap();
+    let shape = [batch, config.seq_len(), config.image_channels, config.height, config.width];
+    let frames = Tensor::<5>::from_data(file.tensor("frames", Some(&shape)).unwrap(), &device);
+    let values = |m: &vpbench_models::Model| {
+        let out = m.forward(frames.clone(), &Feeding::Autoregressive).unwrap();
+        out.predictions.into_data().try_to_vec::<f32>().unwrap()
+    };
+    let (got, same_weights) = (values(&from_pth), values(&from_golden));
+    assert_eq!(got, same_weights, "the .pth and the golden file hold the same weights");
+    let mut expected_shape = shape;
+    expected_shape[1] -= 1;
+    let expected = file.tensor("expected", Some(&expected_shape)).unwrap().try_to_vec::<f32>().unwrap();
+    let error = relative_error(&got, &expected);
+    assert!(error < TOLERANCE, "output relative error {error:e}");
+
+    // a checkpoint of another model is refused, naming what is missing
+    let mut other = registry::build("predrnn", &config, &device).unwrap();
+    let e = other.load_pytorch_checkpoint(&pth).unwrap_err().to_string();
+    assert!(e.contains("convlstm.pth") && e.contains("missing"), "{e}");
+}
+
+/// tests/fixtures/pth/convlstm.pth written again from `golden` by the fixture script if a
+/// Python with torch is at hand (the project's .venv-torch first), else the committed file.
+fn pytorch_checkpoint_of(golden: &std::path::Path) -> std::path::PathBuf {
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/pth");
+    let committed = fixtures.join("convlstm.pth");
+    let venv = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv-torch/bin/python");
+    for python in [venv.to_string_lossy().to_string(), "python3".to_string()] {
+        let has_torch = std::process::Command::new(&python).args(["-c", "import torch"]).output();
+        if !has_torch.is_ok_and(|o| o.status.success()) {
+            continue;
+        }
+        let dir = std::env::temp_dir().join(format!("vpbench-pth-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let out = dir.join("convlstm.pth");
+        let status = std::process::Command::new(&python)
+            .arg(fixtures.join("write_pth.py"))
+            .arg(golden)
+            .arg(&out)
+            .status()
+            .unwrap();
+        assert!(status.success(), "{python} write_pth.py failed");
+        return out;
+    }
+    eprintln!("no Python with torch: using the committed {}", committed.display());
+    committed
+}

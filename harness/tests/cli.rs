@@ -116,3 +116,29 @@ fn verify_metrics_names_a_file_that_is_not_a_metric_golden() {
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("convlstm.safetensors") && out.contains("metadata field"), "{out}");
 }
+
+/// `vpbench evaluate` scores a checkpoint of the authors' code (the golden ConvLSTM's weights
+/// as their `torch.save` writes them: tests/fixtures/pth) on synthetic Moving MNIST at the
+/// smoke profile's frames, with the checkpoint's 8 hidden channels, and writes its scores.
+#[test]
+fn evaluate_scores_an_authors_pytorch_checkpoint_and_writes_the_scores() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let pth = root.join("tests/fixtures/pth/convlstm.pth").display().to_string();
+    let out = std::env::temp_dir().join(format!("vpbench-evaluate-{}.json", std::process::id()));
+    let profiles = root.join("configs/profiles/mmnist.toml").display().to_string();
+    let out_arg = out.display().to_string();
+    let args = ["evaluate", "--model", "convlstm", "--weights", &pth, "--profile", "smoke", "--profiles", &profiles];
+    let (code, stdout, err) = vpbench(&[&args[..], &["--hidden", "8", "--out", &out_arg]].concat());
+    assert_eq!(code, 0, "{stdout}{err}");
+    assert!(stdout.contains("convlstm on mmnist") && stdout.contains("MSE"), "{stdout}");
+    let written: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert!(written["test"]["authors"]["mse"].as_f64().unwrap() > 0.0);
+    assert_eq!(written["data"]["synthetic"], true);
+    assert_eq!(written["data"]["test_clips"], 4);
+    let _ = std::fs::remove_file(&out);
+
+    // the profile's own 4 hidden channels do not fit the checkpoint: refused, naming it
+    let (code, stdout, err) = vpbench(&args);
+    assert_eq!(code, 2, "{stdout}");
+    assert!(err.contains("convlstm.pth"), "{err}");
+}

@@ -102,7 +102,7 @@ impl GoldenFile {
         })
     }
 
-    fn config(&self) -> Result<ModelConfig, ModelError> {
+    pub fn config(&self) -> Result<ModelConfig, ModelError> {
         Ok(ModelConfig {
             image_channels: self.meta_usize("C")?,
             height: self.meta_usize("H")?,
@@ -131,7 +131,7 @@ impl GoldenFile {
     }
 
     /// Reads float32 tensor `key`, checking its shape if `shape` is given.
-    fn tensor(&self, key: &str, shape: Option<&[usize]>) -> Result<TensorData, ModelError> {
+    pub fn tensor(&self, key: &str, shape: Option<&[usize]>) -> Result<TensorData, ModelError> {
         let tensors = SafeTensors::deserialize(&self.bytes)
             .map_err(|e| ModelError::file(&self.path, format!("not a safetensors file: {e}")))?;
         let view = tensors

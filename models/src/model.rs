@@ -6,7 +6,8 @@ use std::path::Path;
 use burn::module::{Module, ModuleVisitor, Param, ParamId};
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::store::{
-    ApplyResult, ModuleSnapshot, RecordError, SafetensorsStore, SafetensorsStoreError,
+    ApplyResult, ModuleSnapshot, PytorchStore, PytorchStoreError, RecordError, SafetensorsStore,
+    SafetensorsStoreError,
 };
 use burn::tensor::Gradients;
 use burn::tensor::{Device, Tensor, TensorData};
@@ -47,6 +48,8 @@ pub(crate) enum Conversion<'a> {
 pub(crate) enum WeightStore<'a> {
     /// By PyTorch name, in a safetensors store (parameter ids are the model's own).
     Safetensors(&'a mut SafetensorsStore),
+    /// By PyTorch name, from a PyTorch checkpoint (`torch.save(state_dict)`); read only.
+    Pytorch(&'a mut PytorchStore),
     /// burn's native record file, which keeps parameter ids (for the optimiser's state).
     Record(&'a Path),
 }
@@ -54,7 +57,10 @@ pub(crate) enum WeightStore<'a> {
 /// Why a [`WeightStore`] could not be read or written.
 pub(crate) enum StoreError {
     Safetensors(SafetensorsStoreError),
+    Pytorch(PytorchStoreError),
     Record(RecordError),
+    /// A store that can only be read was asked to write.
+    ReadOnly,
 }
 
 /// The object-safe face of a [`Predictor`], so that the registry can return one type: the
@@ -104,6 +110,7 @@ impl<P: Predictor> DynPredictor for P {
     fn save(&self, store: WeightStore<'_>) -> Result<(), StoreError> {
         match store {
             WeightStore::Safetensors(store) => ModuleSnapshot::save_into(self, store).map_err(StoreError::Safetensors),
+            WeightStore::Pytorch(_) => Err(StoreError::ReadOnly),
             WeightStore::Record(path) => self.clone().save_file(path).map_err(StoreError::Record),
         }
     }
@@ -111,6 +118,9 @@ impl<P: Predictor> DynPredictor for P {
         match store {
             WeightStore::Safetensors(store) => {
                 ModuleSnapshot::load_from(self, store).map(Some).map_err(StoreError::Safetensors)
+            }
+            WeightStore::Pytorch(store) => {
+                ModuleSnapshot::load_from(self, store).map(Some).map_err(StoreError::Pytorch)
             }
             WeightStore::Record(path) => {
                 *self = self.clone().try_load_file(path).map_err(StoreError::Record)?;
@@ -124,7 +134,9 @@ impl std::fmt::Display for StoreError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             StoreError::Safetensors(e) => write!(f, "{e}"),
+            StoreError::Pytorch(e) => write!(f, "{e}"),
             StoreError::Record(e) => write!(f, "{e}"),
+            StoreError::ReadOnly => f.write_str("PyTorch checkpoints are read, never written"),
         }
     }
 }
@@ -339,6 +351,11 @@ impl Model {
     pub(crate) fn load_from(&mut self, store: &mut SafetensorsStore) -> Result<ApplyResult, StoreError> {
         let applied = self.net.load(WeightStore::Safetensors(store))?;
         Ok(applied.expect("a safetensors store reports what it applied"))
+    }
+
+    pub(crate) fn load_from_pytorch(&mut self, store: &mut PytorchStore) -> Result<ApplyResult, StoreError> {
+        let applied = self.net.load(WeightStore::Pytorch(store))?;
+        Ok(applied.expect("a PyTorch store reports what it applied"))
     }
 
     pub(crate) fn save_into(&self, store: &mut SafetensorsStore) -> Result<(), StoreError> {

@@ -9,7 +9,7 @@
 
 use std::path::Path;
 
-use burn::store::{BurnToPyTorchAdapter, PyTorchToBurnAdapter, SafetensorsStore};
+use burn::store::{ApplyResult, BurnToPyTorchAdapter, PyTorchToBurnAdapter, PytorchStore, SafetensorsStore};
 
 use crate::ModelError;
 use crate::model::Model;
@@ -36,6 +36,32 @@ impl Model {
         let result = self
             .load_from(&mut store)
             .map_err(|e| ModelError::file(path, format!("cannot read weights: {e}")))?;
+        self.check_applied(path, prefix, &result)
+    }
+
+    /// Loads every parameter from a PyTorch checkpoint, `torch.save(model.state_dict())`
+    /// (the authors' `epoch_<N>.pth`), by the authors' names, with or without the `module.`
+    /// that their DistributedDataParallel wrapper puts before every name. Entries the model
+    /// does not have are ignored; a missing or misshapen parameter is an error naming it.
+    pub fn load_pytorch_checkpoint(&mut self, path: &Path) -> Result<(), ModelError> {
+        if !path.is_file() {
+            return Err(ModelError::file(path, "PyTorch checkpoint not found"));
+        }
+        let mut store = PytorchStore::from_file(path)
+            .with_key_remapping(r"^module\.", "")
+            .skip_enum_variants(true)
+            // the names are the module's own, sparse nn.Sequential indices included
+            .map_indices_contiguous(false)
+            .allow_partial(true)
+            .validate(true);
+        let result = self
+            .load_from_pytorch(&mut store)
+            .map_err(|e| ModelError::file(path, format!("cannot read the PyTorch checkpoint: {e}")))?;
+        self.check_applied(path, "", &result)
+    }
+
+    /// An error for the first parameter that could not be applied or is missing.
+    fn check_applied(&self, path: &Path, prefix: &str, result: &ApplyResult) -> Result<(), ModelError> {
         if let Some(err) = result.errors.first() {
             return Err(ModelError::file(path, format!("{err}")));
         }

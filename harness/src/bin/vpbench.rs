@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use vpbench_harness::commands::{cost, models, verify_golden, verify_metrics};
+use vpbench_harness::commands::{cost, evaluate, models, verify_golden, verify_metrics};
 
 /// Benchmark harness for spatiotemporal video prediction (the MS-LSTM paper and beyond).
 #[derive(Parser, Debug)]
@@ -22,6 +22,9 @@ enum Command {
     VerifyMetrics(verify_metrics::VerifyMetricsArgs),
     /// Trainable parameters and MACs (paper convention) of a model.
     Cost(cost::CostArgs),
+    /// Score given weights (the authors' PyTorch checkpoints, or vpbench's) on a dataset's
+    /// test clips with the harness's metrics.
+    Evaluate(evaluate::EvaluateArgs),
     /// List the models the registry can build.
     Models,
 }
@@ -33,6 +36,7 @@ fn main() -> ExitCode {
         Command::VerifyGolden(args) => verify_golden::run(args),
         Command::VerifyMetrics(args) => verify_metrics::run(args),
         Command::Cost(args) => cost::run(args).map(|()| true),
+        Command::Evaluate(args) => evaluate::run(args),
         Command::Models => {
             models::run();
             Ok(true)

@@ -9,6 +9,8 @@ mod prepare;
 mod record;
 mod test;
 
+pub use test::score_test_set;
+
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
 

@@ -5,11 +5,11 @@ use std::time::Instant;
 
 use anyhow::Context;
 use burn::tensor::{Tensor, TensorData};
-use vpbench_datasets::Sequences;
+use vpbench_datasets::{Dataset, Sequences};
 use vpbench_models::{Feeding, Model, ModelConfig};
 
 use super::RunPlan;
-use crate::experiment::LossKind;
+use crate::experiment::{LossKind, Profile};
 use crate::metrics::{Convention, MetricAccumulator};
 use crate::recipe::{criterion, targets};
 use crate::record::TestMetrics;
@@ -23,21 +23,26 @@ pub(super) struct Tested {
 
 pub(super) fn test(plan: &RunPlan<'_>, model: &Model) -> anyhow::Result<Tested> {
     let start = Instant::now();
-    let (profile, config) = (&plan.profile, plan.profile.model_config());
+    let metrics = score_test_set(model, &plan.data.test, &plan.profile, plan.dataset)?;
+    Ok(Tested { metrics, seconds: start.elapsed().as_secs_f64() })
+}
+
+/// The loss and every metric of `model` over `clips` at the profile's sizes, eval batch and
+/// loss, in evaluation feeding; the skill scores where `dataset`'s pixels are rain.
+pub fn score_test_set(model: &Model, clips: &Sequences, profile: &Profile, dataset: &dyn Dataset) -> anyhow::Result<TestMetrics> {
+    let config = profile.model_config();
     let mut scorers = Scorers {
         authors: MetricAccumulator::new(Convention::Authors, config.out_len, config.seq_len()),
         common: MetricAccumulator::new(Convention::Common, config.out_len, config.seq_len()),
-        // the dataset says whether its pixels are rain
-        skill: plan.dataset.rain_relation().map(SkillAccumulator::new),
+        skill: dataset.rain_relation().map(SkillAccumulator::new),
     };
-    let loss = evaluate(model, &plan.data.test, &config, profile.eval_batch, profile.loss, Some(&mut scorers))?;
-    let metrics = TestMetrics {
+    let loss = evaluate(model, clips, &config, profile.eval_batch, profile.loss, Some(&mut scorers))?;
+    Ok(TestMetrics {
         loss,
         authors: scorers.authors.finish(),
         common: scorers.common.finish(),
         skill: scorers.skill.map(|s| s.finish()),
-    };
-    Ok(Tested { metrics, seconds: start.elapsed().as_secs_f64() })
+    })
 }
 
 /// What the test pass accumulates.
