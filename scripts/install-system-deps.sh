@@ -2,10 +2,11 @@
 # The system packages vpbench's tests need beyond crates: a real Vulkan driver that runs on the
 # CPU (Mesa's lavapipe) and the Vulkan loader, so that burn's GPU kernels (the CubeCL code that
 # CUDA and every GPU run too) execute in the tests of a machine without a GPU; and pdflatex
-# (texlive-latex-base), so that a test compiles the LaTeX tables the reports write.
+# (texlive-latex-base), so that a test compiles the LaTeX tables the reports write; and
+# Chromium, in which a test opens the HTML report headless.
 # Debian/Ubuntu; idempotent; as root or through sudo.
 set -euo pipefail
-packages=(libvulkan1 mesa-vulkan-drivers texlive-latex-base)
+packages=(libvulkan1 mesa-vulkan-drivers texlive-latex-base chromium)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

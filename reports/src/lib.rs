@@ -5,6 +5,7 @@ pub mod curves;
 pub mod figure;
 mod font;
 pub mod frames;
+pub mod html;
 pub mod paper;
 pub mod paper_table;
 pub mod radar;

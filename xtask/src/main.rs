@@ -5,6 +5,7 @@ mod bench_pytorch;
 mod build_gpu;
 mod ci_regress;
 mod figures;
+mod report;
 mod reproduce;
 mod root;
 mod slurm;
@@ -30,6 +31,9 @@ enum Task {
     CiRegress(ci_regress::CiRegressArgs),
     /// Render every table and figure again from existing run records, without training.
     Figures(reproduce::FiguresArgs),
+    /// One self-contained index.html per output folder: every table beside the paper's
+    /// numbers, every figure inline, the provenance of each number, links to the records.
+    Report(report::ReportArgs),
     /// Training and evaluation throughput, peak memory and MAC rate of each model of a table,
     /// written under benchmarks/results/.
     Bench(bench::BenchArgs),
@@ -64,6 +68,7 @@ fn main() -> ExitCode {
         Task::ReproduceTable(args) => reproduce::run(&args).map(|()| true),
         Task::CiRegress(args) => ci_regress::run(&args),
         Task::Figures(args) => reproduce::figures(&args),
+        Task::Report(args) => report::run(&args),
         Task::Bench(args) => bench::run(&args),
         Task::BuildGpu(args) => build_gpu::run(&args),
         Task::VerifyGolden(args) => vpbench_harness::commands::verify_golden::run(&args),

@@ -189,37 +189,12 @@ pub struct FiguresArgs {
 }
 
 pub fn figures(args: &FiguresArgs) -> anyhow::Result<bool> {
-    let mut tables: Vec<u32> = available_tables()
-        .iter()
-        .filter_map(|t| t.parse().ok())
-        .collect();
-    tables.sort();
     let mut rendered = 0;
-    for table in tables {
-        let config = workspace_root().join(format!("configs/table{table}.toml"));
-        let experiment = Experiment::load(&config)?;
-        let Ok(profile) = experiment.profile(&args.profile).cloned() else {
-            continue;
-        };
-        let out_dir = args
-            .out_root
-            .join(format!("{}-{}", experiment.dataset, args.profile));
-        let options = SweepOptions {
-            experiment: experiment.clone(),
-            profile: args.profile.clone(),
-            source: args.source.source()?,
-            device: args.source.device()?,
-            out_dir: out_dir.clone(),
-            resume: false,
-            retry_failed: false,
-            quiet: true,
-            command: std::env::args().collect::<Vec<_>>().join(" "),
-            isolate: None,
-            train_missing: false,
-        };
-        match run_sweep(&options) {
+    for existing in existing_sweeps(&args.profile, &args.source, &args.out_root)? {
+        let table = existing.experiment.table;
+        match &existing.sweep {
             Ok(sweep) => {
-                for path in render_outputs(&sweep, &experiment, &profile, &out_dir)? {
+                for path in render_outputs(sweep, &existing.experiment, &existing.profile, &existing.out_dir)? {
                     println!("table {table}: wrote {}", path.display());
                 }
                 if !sweep.missing.is_empty() {
@@ -232,6 +207,45 @@ pub fn figures(args: &FiguresArgs) -> anyhow::Result<bool> {
     }
     println!("figures: {rendered} tables rendered from existing records");
     Ok(rendered > 0)
+}
+
+/// A table's sweep as its records under the output root hold it (nothing trained).
+pub struct ExistingSweep {
+    pub experiment: Experiment,
+    pub profile: Profile,
+    pub out_dir: PathBuf,
+    pub sweep: anyhow::Result<SweepResult>,
+}
+
+/// Every table that defines `profile`, in table order, with its records in
+/// `<out_root>/<dataset>-<profile>`.
+pub fn existing_sweeps(profile: &str, source: &SourceArgs, out_root: &Path) -> anyhow::Result<Vec<ExistingSweep>> {
+    let mut tables: Vec<u32> = available_tables().iter().filter_map(|t| t.parse().ok()).collect();
+    tables.sort();
+    let mut found = Vec::new();
+    for table in tables {
+        let experiment = Experiment::load(&workspace_root().join(format!("configs/table{table}.toml")))?;
+        let Ok(profile_settings) = experiment.profile(profile).cloned() else {
+            continue;
+        };
+        let out_dir = out_root.join(format!("{}-{profile}", experiment.dataset));
+        let options = SweepOptions {
+            experiment: experiment.clone(),
+            profile: profile.to_string(),
+            source: source.source()?,
+            device: source.device()?,
+            out_dir: out_dir.clone(),
+            resume: false,
+            retry_failed: false,
+            quiet: true,
+            command: std::env::args().collect::<Vec<_>>().join(" "),
+            isolate: None,
+            train_missing: false,
+        };
+        let sweep = run_sweep(&options);
+        found.push(ExistingSweep { experiment, profile: profile_settings, out_dir, sweep });
+    }
+    Ok(found)
 }
 
 fn available_tables() -> Vec<String> {

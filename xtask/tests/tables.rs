@@ -348,3 +348,68 @@ fn figures_are_rendered_again_from_records_without_training() {
     assert!(md.contains("| MS-LSTM |") && !md.contains("| TMS-LSTM |"), "{md}");
     let _ = std::fs::remove_dir_all(&root);
 }
+
+/// `cargo xtask report` writes one self-contained page per output folder; a real browser
+/// (headless Chromium, where it is installed) loads it, and its DOM holds every table with
+/// a row per model and the figure inline. Without Chromium the browser half says it was
+/// skipped.
+#[test]
+fn the_report_page_renders_its_tables_and_figures_in_headless_chromium() {
+    let root = std::env::temp_dir().join(format!("vpbench-report-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let sweep = root.join("mmnist-smoke");
+    reproduce("3", &sweep);
+    let output = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(["report", "--profile", "smoke", "--out-root"])
+        .arg(&root)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}{}", String::from_utf8_lossy(&output.stderr));
+    let page = sweep.join("index.html");
+    assert!(stdout.contains(&format!("report: wrote {}", page.display())), "{stdout}");
+    let html = std::fs::read_to_string(&page).unwrap();
+    for external in ["<script", "<link", "src=\"http", "href=\"http", "url(http"] {
+        assert!(!html.contains(external), "the page refers to something outside it: {external}");
+    }
+    for run in std::fs::read_dir(sweep.join("runs")).unwrap() {
+        let id = run.unwrap().file_name().into_string().unwrap();
+        assert!(html.contains(&format!("href=\"runs/{id}/record.json\"")), "no link to {id}");
+    }
+
+    let Some(chromium) = ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|c| Command::new(c).arg("--version").output().is_ok_and(|o| o.status.success()))
+    else {
+        eprintln!("SKIPPED: the headless Chromium half of this test: no chromium on PATH (scripts/install-system-deps.sh installs Debian's)");
+        let _ = std::fs::remove_dir_all(&root);
+        return;
+    };
+    let url = format!("file://{}", page.display());
+    let browser = |extra: &[String]| {
+        let profile = root.join("chromium-profile");
+        let out = Command::new(chromium)
+            .args(["--headless", "--no-sandbox", "--disable-gpu", "--window-size=1400,3000"])
+            .arg(format!("--user-data-dir={}", profile.display()))
+            .args(extra)
+            .arg(&url)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{chromium}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let dom = browser(&["--dump-dom".to_string()]);
+    // table 3 as the browser parsed it: its title, a row per model, the radar figure inline
+    let section = dom.split("<section>").find(|s| s.contains("Table 3:")).unwrap_or_else(|| panic!("no Table 3 in the DOM:\n{dom}"));
+    let comparison = section.split("<table class=\"comparison\">").nth(1).unwrap().split("</table>").next().unwrap();
+    assert_eq!(comparison.matches("<tr>").count(), 1 + 4, "header + 4 models:\n{comparison}");
+    for model in ["ConvLSTM", "SMS-LSTM", "TMS-LSTM", "MS-LSTM"] {
+        assert!(comparison.contains(&format!("<td>{model}</td>")), "{model} missing:\n{comparison}");
+    }
+    let figure = section.split("<figure id=\"fig4_radar\">").nth(1).expect("Fig. 4 in the DOM");
+    assert!(figure.trim_start().starts_with("<svg") && figure.contains("</svg>"), "Fig. 4 is not an inline SVG");
+    let screenshot = root.join("report.png");
+    browser(&[format!("--screenshot={}", screenshot.display())]);
+    assert!(std::fs::metadata(&screenshot).unwrap().len() > 10_000, "an empty screenshot");
+    let _ = std::fs::remove_dir_all(&root);
+}
