@@ -3,10 +3,11 @@
 # CPU (Mesa's lavapipe) and the Vulkan loader, so that burn's GPU kernels (the CubeCL code that
 # CUDA and every GPU run too) execute in the tests of a machine without a GPU; and pdflatex
 # (texlive-latex-base), so that a test compiles the LaTeX tables the reports write; and
-# Chromium, in which a test opens the HTML report headless.
+# Chromium, in which a test opens the HTML report headless; and Fashion-MNIST's files, the
+# other dataset of the generalisation evaluation.
 # Debian/Ubuntu; idempotent; as root or through sudo.
 set -euo pipefail
-packages=(libvulkan1 mesa-vulkan-drivers texlive-latex-base chromium)
+packages=(libvulkan1 mesa-vulkan-drivers texlive-latex-base chromium dataset-fashion-mnist)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

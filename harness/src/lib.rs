@@ -15,6 +15,7 @@ pub mod memory;
 pub mod metric_golden;
 pub mod metrics;
 pub mod panic;
+pub mod perturb;
 pub mod progress;
 pub mod recipe;
 pub mod record;

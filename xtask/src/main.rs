@@ -4,6 +4,7 @@ mod bench;
 mod bench_pytorch;
 mod build_gpu;
 mod ci_regress;
+mod evaluate;
 mod figures;
 mod report;
 mod reproduce;
@@ -31,6 +32,9 @@ enum Task {
     CiRegress(ci_regress::CiRegressArgs),
     /// Render every table and figure again from existing run records, without training.
     Figures(reproduce::FiguresArgs),
+    /// Score a table's trained models on changed test sets: longer horizons, perturbed
+    /// inputs, another dataset of the same geometry (no training).
+    Evaluate(evaluate::EvaluateArgs),
     /// One self-contained index.html per output folder: every table beside the paper's
     /// numbers, every figure inline, the provenance of each number, links to the records.
     Report(report::ReportArgs),
@@ -69,6 +73,7 @@ fn main() -> ExitCode {
         Task::CiRegress(args) => ci_regress::run(&args),
         Task::Figures(args) => reproduce::figures(&args),
         Task::Report(args) => report::run(&args),
+        Task::Evaluate(args) => evaluate::run(&args),
         Task::Bench(args) => bench::run(&args),
         Task::BuildGpu(args) => build_gpu::run(&args),
         Task::VerifyGolden(args) => vpbench_harness::commands::verify_golden::run(&args),

@@ -33,10 +33,10 @@ pub struct SourceArgs {
 }
 
 impl SourceArgs {
-    fn source(&self) -> anyhow::Result<DataSource> {
+    pub fn source(&self) -> anyhow::Result<DataSource> {
         vpbench_harness::data::source_from_args(self.data.clone(), self.mnist.clone())
     }
-    fn device(&self) -> anyhow::Result<ComputeDevice> {
+    pub fn device(&self) -> anyhow::Result<ComputeDevice> {
         ComputeDevice::parse(&self.device)
     }
 }
@@ -229,23 +229,29 @@ pub fn existing_sweeps(profile: &str, source: &SourceArgs, out_root: &Path) -> a
             continue;
         };
         let out_dir = out_root.join(format!("{}-{profile}", experiment.dataset));
-        let options = SweepOptions {
-            experiment: experiment.clone(),
-            profile: profile.to_string(),
-            source: source.source()?,
-            device: source.device()?,
-            out_dir: out_dir.clone(),
-            resume: false,
-            retry_failed: false,
-            quiet: true,
-            command: std::env::args().collect::<Vec<_>>().join(" "),
-            isolate: None,
-            train_missing: false,
-        };
-        let sweep = run_sweep(&options);
+        let sweep = recorded_sweep(&experiment, profile, source, &out_dir);
         found.push(ExistingSweep { experiment, profile: profile_settings, out_dir, sweep });
     }
     Ok(found)
+}
+
+/// The records of `experiment`'s runs in `profile` under `out_dir`, nothing trained; an
+/// error where there is none.
+pub fn recorded_sweep(experiment: &Experiment, profile: &str, source: &SourceArgs, out_dir: &Path) -> anyhow::Result<SweepResult> {
+    let options = SweepOptions {
+        experiment: experiment.clone(),
+        profile: profile.to_string(),
+        source: source.source()?,
+        device: source.device()?,
+        out_dir: out_dir.to_path_buf(),
+        resume: false,
+        retry_failed: false,
+        quiet: true,
+        command: std::env::args().collect::<Vec<_>>().join(" "),
+        isolate: None,
+        train_missing: false,
+    };
+    run_sweep(&options)
 }
 
 fn available_tables() -> Vec<String> {

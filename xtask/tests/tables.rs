@@ -413,3 +413,53 @@ fn the_report_page_renders_its_tables_and_figures_in_headless_chromium() {
     assert!(std::fs::metadata(&screenshot).unwrap().len() > 10_000, "an empty screenshot");
     let _ = std::fs::remove_dir_all(&root);
 }
+
+/// `cargo xtask evaluate` on Table 3's smoke runs: each dimension scores the trained weights
+/// (nothing is trained again) and writes its table, CSV, JSON and per-frame figure.
+/// Generalisation needs Fashion-MNIST's files (Debian's dataset-fashion-mnist, which
+/// scripts/install-system-deps.sh installs); without them that dimension says it was skipped.
+#[test]
+fn each_evaluation_dimension_scores_the_trained_models_and_renders_its_table_and_figure() {
+    let root = std::env::temp_dir().join(format!("vpbench-evaluate-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let sweep = root.join("mmnist-smoke");
+    reproduce("3", &sweep);
+    let record = std::fs::read_dir(sweep.join("runs")).unwrap().next().unwrap().unwrap().path().join("record.json");
+    let before = std::fs::read_to_string(&record).unwrap();
+    let fashion = Path::new("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz").is_file();
+    for (dimension, variants) in [("horizon", 3), ("robustness", 4), ("generalisation", 2)] {
+        if dimension == "generalisation" && !fashion {
+            eprintln!("SKIPPED: --dimension generalisation: no Fashion-MNIST under /usr/share/datasets/fashion-mnist");
+            continue;
+        }
+        let output = Command::new(env!("CARGO_BIN_EXE_xtask"))
+            .args(["evaluate", "--dimension", dimension, "--table", "3", "--profile", "smoke", "--out"])
+            .arg(&sweep)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(output.status.success(), "{dimension}: {stdout}{}", String::from_utf8_lossy(&output.stderr));
+        let stem = sweep.join(format!("{dimension}-table3"));
+        for ext in ["md", "csv", "json", "png", "svg"] {
+            assert!(stem.with_extension(ext).is_file(), "{dimension}: no .{ext}: {stdout}");
+        }
+        let md = std::fs::read_to_string(stem.with_extension("md")).unwrap();
+        for model in ["ConvLSTM", "SMS-LSTM", "TMS-LSTM", "MS-LSTM"] {
+            let row = md.lines().find(|l| l.starts_with(&format!("| {model} |"))).unwrap_or_else(|| panic!("{dimension}: no {model} row:\n{md}"));
+            // MSE and SSIM per variant, and the MSE change of each variant but the first
+            assert_eq!(row.matches('|').count(), 2 + 3 * variants - 1, "{dimension}: {row}");
+            assert!(!row.contains("not applicable") && !row.contains(" – "), "{dimension}: {row}");
+        }
+        let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(stem.with_extension("json")).unwrap()).unwrap();
+        let scores = &json["models"][0]["scores"];
+        assert_eq!(scores.as_array().unwrap().len(), variants);
+        if dimension == "horizon" {
+            // 3 -> 3, 6 and 9 predicted frames, each scored frame by frame
+            for (k, frames) in [3, 6, 9].into_iter().enumerate() {
+                assert_eq!(scores[k]["Ok"]["per_frame"]["mse"].as_array().unwrap().len(), frames);
+            }
+        }
+    }
+    assert_eq!(std::fs::read_to_string(&record).unwrap(), before, "nothing was retrained");
+    let _ = std::fs::remove_dir_all(&root);
+}

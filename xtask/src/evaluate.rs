@@ -1,0 +1,292 @@
+//! `cargo xtask evaluate --dimension horizon|robustness|generalisation --table N`: a table's
+//! trained models (their tested weights, from the run records; nothing is trained) scored on
+//! changed test sets: longer horizons, perturbed inputs, another dataset of the same
+//! geometry. Each dimension writes a table (Markdown, CSV, JSON) and a per-frame figure.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use clap::{Args, ValueEnum};
+use serde::Serialize;
+use vpbench_datasets::{DataSource, Dataset, Sequences, registry as datasets};
+use vpbench_harness::atomic::write_atomic;
+use vpbench_harness::data::prepare;
+use vpbench_harness::device::ComputeDevice;
+use vpbench_harness::experiment::{Experiment, Profile};
+use vpbench_harness::metrics::QualityMetrics;
+use vpbench_harness::perturb::{drop_input_frame, half_frame_rate, noisy_inputs};
+use vpbench_harness::record::RunRecord;
+use vpbench_harness::run::score_test_set;
+use vpbench_models::registry;
+use vpbench_reports::curves::{CurveFigure, CurvePanel};
+use vpbench_reports::figure::Figure;
+
+use crate::reproduce::{SourceArgs, recorded_sweep};
+use crate::workspace_root;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Dimension {
+    /// Rolled out autoregressively to 1x, 2x and 3x the trained horizon (recurrent models).
+    Horizon,
+    /// A dropped input frame, Gaussian noise on the inputs, half the frame rate.
+    Robustness,
+    /// Trained on one dataset's clips, tested on another's of the same geometry (Moving
+    /// MNIST digits -> Fashion-MNIST clips from the same generator).
+    Generalisation,
+}
+
+#[derive(Args, Debug)]
+pub struct EvaluateArgs {
+    #[arg(long, value_enum)]
+    pub dimension: Dimension,
+    /// The table whose trained models are evaluated (configs/table<N>.toml).
+    #[arg(long, default_value_t = 3)]
+    pub table: u32,
+    /// The profile the models were trained in.
+    #[arg(long, default_value = "quick")]
+    pub profile: String,
+    /// The data and device of the runs (as given to reproduce-table).
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// The sweep folder holding the runs (default: out/<dataset>-<profile>).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Generalisation: the other dataset's MNIST-format image files (Debian's
+    /// dataset-fashion-mnist installs Fashion-MNIST here).
+    #[arg(long, default_value = "/usr/share/datasets/fashion-mnist")]
+    pub other_digits: PathBuf,
+    /// Robustness: the noise's standard deviation on the [0, 1] pixel scale.
+    #[arg(long, default_value_t = 0.05)]
+    pub noise_sigma: f64,
+}
+
+/// One changed test set, and the profile (lengths) it is scored at.
+struct Variant {
+    name: String,
+    profile: Profile,
+    clips: Sequences,
+    /// Whether models that predict a fixed number of frames (SimVP, Earthformer) can be scored.
+    fixed_horizon_ok: bool,
+}
+
+/// A model's scores on every variant (`Err`: why it was not scored there).
+#[derive(Serialize)]
+struct ModelScores {
+    model: String,
+    paper_name: String,
+    run_id: String,
+    scores: Vec<Result<QualityMetrics, String>>,
+}
+
+#[derive(Serialize)]
+struct DimensionReport {
+    dimension: Dimension,
+    table: u32,
+    profile: String,
+    variants: Vec<String>,
+    variant_data: Vec<String>,
+    provenance: Vec<String>,
+    models: Vec<ModelScores>,
+}
+
+pub fn run(args: &EvaluateArgs) -> anyhow::Result<bool> {
+    let experiment = Experiment::load(&workspace_root().join(format!("configs/table{}.toml", args.table)))?;
+    let profile = experiment.profile(&args.profile)?.clone();
+    let out_dir = args.out.clone().unwrap_or_else(|| PathBuf::from(format!("out/{}-{}", experiment.dataset, args.profile)));
+    let sweep = recorded_sweep(&experiment, &args.profile, &args.source, &out_dir)?;
+    let dataset = datasets::lookup(&experiment.dataset)?;
+    let variants = variants(args, dataset, &profile)?;
+    let device = args.source.device()?;
+    let mut models = Vec::new();
+    for record in sweep.records.iter().filter(|r| r.is_finished()) {
+        let weights = out_dir.join("runs").join(&record.run_id).join("final.safetensors");
+        let scores = variants.iter().map(|v| score(record, &weights, v, dataset, &device).map_err(|e| format!("{e:#}"))).collect();
+        models.push(ModelScores { model: record.model.clone(), paper_name: record.paper_name.clone(), run_id: record.run_id.clone(), scores });
+    }
+    let report = DimensionReport {
+        dimension: args.dimension,
+        table: experiment.table,
+        profile: args.profile.clone(),
+        variants: variants.iter().map(|v| v.name.clone()).collect(),
+        variant_data: variants.iter().map(|v| v.clips.provenance.label()).collect(),
+        provenance: provenance(args, &sweep.records, &variants),
+        models,
+    };
+    write_outputs(&report, &out_dir)?;
+    Ok(report.models.iter().all(|m| m.scores.iter().any(Result::is_ok)))
+}
+
+/// The test sets of the dimension, all from the dataset's own source but the other
+/// dataset of generalisation.
+fn variants(args: &EvaluateArgs, dataset: &dyn Dataset, profile: &Profile) -> anyhow::Result<Vec<Variant>> {
+    let source = args.source.source()?;
+    let test = |p: &Profile, source: &DataSource| -> anyhow::Result<Sequences> { Ok(prepare(dataset, source, p)?.test) };
+    let variant = |name: String, profile: Profile, clips, fixed_horizon_ok| Variant { name, profile, clips, fixed_horizon_ok };
+    let clean = test(profile, &source)?;
+    Ok(match args.dimension {
+        Dimension::Horizon => {
+            let mut out = Vec::new();
+            for factor in 1..=3 {
+                let mut p = profile.clone();
+                p.out_len *= factor;
+                let name = format!("{factor}x horizon ({} -> {})", p.in_len, p.out_len);
+                out.push(variant(name, p.clone(), test(&p, &source).with_context(|| format!("{factor}x horizon"))?, factor == 1));
+            }
+            out
+        }
+        Dimension::Robustness => {
+            let mut doubled = profile.clone();
+            (doubled.in_len, doubled.out_len) = (2 * profile.in_len, 2 * profile.out_len - 1);
+            let dropped_frame = (profile.in_len / 2).max(1);
+            vec![
+                variant("clean".into(), profile.clone(), clean.clone(), true),
+                variant(format!("input frame {} dropped", dropped_frame + 1), profile.clone(), drop_input_frame(&clean, dropped_frame), true),
+                variant(format!("noise sigma {}", args.noise_sigma), profile.clone(), noisy_inputs(&clean, profile.in_len, args.noise_sigma, profile.seed), true),
+                variant("half frame rate".into(), profile.clone(), half_frame_rate(&test(&doubled, &source)?), true),
+            ]
+        }
+        Dimension::Generalisation => {
+            if dataset.name() != "mmnist" {
+                bail!("--dimension generalisation: defined for Moving MNIST (digits -> Fashion-MNIST), not for {}", dataset.name());
+            }
+            let other = DataSource::MnistDigits(args.other_digits.clone());
+            let fashion = test(profile, &other).with_context(|| {
+                format!("--other-digits {}: Fashion-MNIST's idx files (Debian: apt install dataset-fashion-mnist)", args.other_digits.display())
+            })?;
+            vec![
+                variant("trained dataset".into(), profile.clone(), clean, true),
+                variant(format!("other digits ({})", args.other_digits.display()), profile.clone(), fashion, true),
+            ]
+        }
+    })
+}
+
+/// The run's tested weights on one variant, future frames only (the common convention).
+fn score(record: &RunRecord, weights: &std::path::Path, variant: &Variant, dataset: &dyn Dataset, device: &ComputeDevice) -> anyhow::Result<QualityMetrics> {
+    let entry = registry::lookup(&record.model)?;
+    if !variant.fixed_horizon_ok && entry.family != "RNN" {
+        bail!("not applicable: {} predicts a fixed number of frames", record.paper_name);
+    }
+    let profile = variant.profile.for_model(&record.model);
+    let mut model = registry::build(&record.model, &profile.model_config(), &device.device)?;
+    model.load_weights(weights)?;
+    Ok(score_test_set(&model, &variant.clips, &profile, dataset)?.common)
+}
+
+fn provenance(args: &EvaluateArgs, records: &[RunRecord], variants: &[Variant]) -> Vec<String> {
+    let distinct = |f: fn(&RunRecord) -> String| {
+        let mut v: Vec<String> = records.iter().map(f).collect();
+        v.sort();
+        v.dedup();
+        v.join(" | ")
+    };
+    let mut lines = vec![
+        format!("Models: the tested weights of the profile-{} runs (trained on: {})", args.profile, distinct(|r| r.data.label.clone())),
+        format!("Backend: {}; device: {}", distinct(|r| r.backend.clone()), distinct(|r| r.device.clone())),
+        "Scores: common convention, the predicted future frames only (MSE/MAE: per-frame pixel sums on [0,1]; SSIM uniform 7x7)".into(),
+    ];
+    for v in variants {
+        lines.push(format!("{}: {}", v.name, v.clips.provenance.label()));
+    }
+    lines.push(format!("Commit: {}; command: {}", vpbench_harness::host::build_commit(), std::env::args().collect::<Vec<_>>().join(" ")));
+    lines
+}
+
+fn write_outputs(report: &DimensionReport, out_dir: &std::path::Path) -> anyhow::Result<()> {
+    let dimension = format!("{:?}", report.dimension).to_lowercase();
+    let stem = format!("{dimension}-table{}", report.table);
+    let mut written = vec![out_dir.join(format!("{stem}.json"))];
+    write_atomic(&written[0], serde_json::to_string_pretty(report)?.as_bytes())?;
+    for (ext, body) in [("md", to_markdown(report)), ("csv", to_csv(report)?)] {
+        let path = out_dir.join(format!("{stem}.{ext}"));
+        write_atomic(&path, body.as_bytes())?;
+        written.push(path);
+    }
+    written.extend(figure(report).render(out_dir, &stem)?);
+    for path in written {
+        println!("evaluate {dimension}: wrote {}", path.display());
+    }
+    Ok(())
+}
+
+/// MSE and SSIM on each variant, and MSE's change against the first variant.
+fn to_markdown(report: &DimensionReport) -> String {
+    let mut out = format!("# {:?}: table {} models, profile {}\n\n", report.dimension, report.table, report.profile);
+    for line in &report.provenance {
+        let _ = writeln!(out, "- {line}");
+    }
+    out.push_str("\n| Model |");
+    for (i, v) in report.variants.iter().enumerate() {
+        let _ = write!(out, " {v}: MSE |{} {v}: SSIM |", if i > 0 { " Δ MSE |" } else { "" });
+    }
+    out.push_str("\n|---|");
+    out.push_str(&"---:|".repeat(3 * report.variants.len() - 1));
+    out.push('\n');
+    for m in &report.models {
+        let _ = write!(out, "| {} |", m.paper_name);
+        let reference = m.scores[0].as_ref().ok().map(|q| q.mse);
+        for (i, s) in m.scores.iter().enumerate() {
+            match s {
+                Ok(q) => {
+                    let _ = write!(out, " {:.3} |", q.mse);
+                    if i > 0 {
+                        let change = reference.map_or("–".into(), |r| format!("{:+.1}%", 100.0 * (q.mse - r) / r));
+                        let _ = write!(out, " {change} |");
+                    }
+                    let _ = write!(out, " {:.4} |", q.ssim);
+                }
+                Err(why) => {
+                    let rest = if i > 0 { " – | – |" } else { " – |" };
+                    let _ = write!(out, " {} |{rest}", why.replace('|', "/"));
+                }
+            }
+        }
+        out.push('\n');
+    }
+    out
+}
+
+fn to_csv(report: &DimensionReport) -> anyhow::Result<String> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(["model", "variant", "data", "mse", "mae", "ssim", "psnr", "status"])?;
+    for m in &report.models {
+        for ((variant, data), s) in report.variants.iter().zip(&report.variant_data).zip(&m.scores) {
+            let cells = match s {
+                Ok(q) => [q.mse, q.mae, q.ssim, q.psnr].map(|x| x.to_string()),
+                Err(_) => Default::default(),
+            };
+            let status = s.as_ref().err().map_or("scored".to_string(), Clone::clone);
+            w.write_record([m.model.as_str(), variant, data, &cells[0], &cells[1], &cells[2], &cells[3], &status])?;
+        }
+    }
+    Ok(String::from_utf8(w.into_inner()?)?)
+}
+
+/// Per-frame MSE by lead time: one panel per variant, one line per model.
+fn figure(report: &DimensionReport) -> CurveFigure {
+    let panels = report
+        .variants
+        .iter()
+        .enumerate()
+        .map(|(i, v)| CurvePanel {
+            title: format!("{v}: MSE per frame"),
+            x_label: "lead time (predicted frame)".into(),
+            series: report
+                .models
+                .iter()
+                .filter_map(|m| {
+                    let q = m.scores[i].as_ref().ok()?;
+                    Some((m.paper_name.clone(), q.per_frame.mse.iter().enumerate().map(|(k, &e)| ((k + 1) as f64, e)).collect()))
+                })
+                .collect(),
+        })
+        .collect::<Vec<_>>();
+    CurveFigure {
+        title: format!("{:?} of table {}'s models (profile {})", report.dimension, report.table, report.profile),
+        caption: report.provenance[..2].to_vec(),
+        columns: panels.len().min(2),
+        panels,
+    }
+}
