@@ -56,6 +56,61 @@ pub struct QualityMetrics {
     #[serde(default)]
     pub gdl: Option<f64>,
     pub per_frame: PerFrame,
+    /// Bootstrap 95% intervals of MSE, MAE, SSIM and PSNR over the test clips (absent with
+    /// fewer than 2 clips, and in records made before they were computed).
+    #[serde(default)]
+    pub interval95: Option<Intervals>,
+    /// The same over the future frames only (what a table scoring future frames shows).
+    #[serde(default)]
+    pub interval95_future: Option<Intervals>,
+}
+
+/// Percentile bootstrap 95% intervals of the mean over clips: the clips are resampled with
+/// replacement [`BOOTSTRAP_RESAMPLES`] times (seeded), and the 2.5th and 97.5th percentiles
+/// of the resampled means are the bounds.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Intervals {
+    pub resamples: usize,
+    pub mse: [f64; 2],
+    pub mae: [f64; 2],
+    pub ssim: [f64; 2],
+    pub psnr: [f64; 2],
+}
+
+pub const BOOTSTRAP_RESAMPLES: usize = 1000;
+const BOOTSTRAP_SEED: u64 = 0x5eed_b007;
+
+impl Intervals {
+    /// From each clip's `[mse, mae, ssim, psnr]` averaged over its scored frames.
+    fn of_clips(per_clip: &[[f64; 4]]) -> Option<Self> {
+        use rand::{Rng, SeedableRng};
+        let n = per_clip.len();
+        if n < 2 {
+            return None;
+        }
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(BOOTSTRAP_SEED);
+        let mut means: [Vec<f64>; 4] = Default::default();
+        for _ in 0..BOOTSTRAP_RESAMPLES {
+            let mut sum = [0.0; 4];
+            for _ in 0..n {
+                let clip = &per_clip[rng.random_range(0..n)];
+                (0..4).for_each(|m| sum[m] += clip[m]);
+            }
+            (0..4).for_each(|m| means[m].push(sum[m] / n as f64));
+        }
+        let [mse, mae, ssim, psnr] = means.map(|mut v| {
+            v.sort_by(f64::total_cmp);
+            [percentile(&v, 0.025), percentile(&v, 0.975)]
+        });
+        Some(Self { resamples: BOOTSTRAP_RESAMPLES, mse, mae, ssim, psnr })
+    }
+}
+
+/// The `q` quantile of sorted values, linearly interpolated.
+fn percentile(sorted: &[f64], q: f64) -> f64 {
+    let at = q * (sorted.len() - 1) as f64;
+    let (lo, hi) = (at.floor() as usize, at.ceil() as usize);
+    sorted[lo] + (sorted[hi] - sorted[lo]) * (at - lo as f64)
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -80,6 +135,10 @@ pub struct MetricAccumulator {
     predicted: usize,
     sums: PerFrame,
     samples: usize,
+    /// Each clip's `[mse, mae, ssim, psnr]` summed over its scored frames, and over its
+    /// future frames only (for the bootstrap intervals).
+    per_clip: Vec<[f64; 4]>,
+    per_clip_future: Vec<[f64; 4]>,
 }
 
 impl MetricAccumulator {
@@ -92,6 +151,8 @@ impl MetricAccumulator {
             predicted: 0,
             sums: PerFrame::default(),
             samples: 0,
+            per_clip: Vec::new(),
+            per_clip_future: Vec::new(),
         }
     }
 
@@ -123,17 +184,27 @@ impl MetricAccumulator {
             };
         }
         let image = FrameShape { channels: frame_pixels / (height * width), height, width };
+        // ground-truth frames after the first seq_len - out_len are the future
+        let first_future = steps.saturating_sub(self.out_len);
         for b in 0..batch {
+            let (mut clip, mut future) = ([0.0; 4], [0.0; 4]);
             for k in 0..self.scored.len() {
                 let at = (b * steps + self.scored[k]) * frame_pixels;
-                self.add_frame(k, &prediction[at..at + frame_pixels], &truth[at..at + frame_pixels], image);
+                let scores = self.add_frame(k, &prediction[at..at + frame_pixels], &truth[at..at + frame_pixels], image);
+                (0..4).for_each(|m| clip[m] += scores[m]);
+                if self.scored[k] >= first_future {
+                    (0..4).for_each(|m| future[m] += scores[m]);
+                }
             }
+            self.per_clip.push(clip);
+            self.per_clip_future.push(future);
         }
         self.samples += batch;
     }
 
-    /// Adds one sample's frame `p` (prediction) against `g` (truth) to scored frame `k`.
-    fn add_frame(&mut self, k: usize, p: &[f32], g: &[f32], image: FrameShape) {
+    /// Adds one sample's frame `p` (prediction) against `g` (truth) to scored frame `k`;
+    /// returns its `[mse, mae, ssim, psnr]`.
+    fn add_frame(&mut self, k: usize, p: &[f32], g: &[f32], image: FrameShape) -> [f64; 4] {
         let clipped: Vec<f32> = p.iter().map(|v| v.clamp(0.0, 1.0)).collect();
         let (error_source, psnr_eps, ssim) = match self.convention {
             Convention::Authors => (&clipped[..], 1e-5, image.mean_over_channels(&clipped, g, ssim_gaussian)),
@@ -141,14 +212,18 @@ impl MetricAccumulator {
         };
         let differences = |a: &[f32]| a.iter().zip(g).map(|(&x, &y)| x as f64 - y as f64).collect::<Vec<_>>();
         let (d, clipped_d) = (differences(error_source), differences(&clipped));
-        self.sums.mse[k] += d.iter().map(|v| v * v).sum::<f64>();
-        self.sums.mae[k] += d.iter().map(|v| v.abs()).sum::<f64>();
-        self.sums.ssim[k] += ssim;
+        let mse = d.iter().map(|v| v * v).sum::<f64>();
+        let mae = d.iter().map(|v| v.abs()).sum::<f64>();
         let clipped_sq: f64 = clipped_d.iter().map(|v| v * v).sum();
-        self.sums.psnr[k] += psnr(clipped_sq / p.len() as f64, psnr_eps);
+        let psnr = psnr(clipped_sq / p.len() as f64, psnr_eps);
+        self.sums.mse[k] += mse;
+        self.sums.mae[k] += mae;
+        self.sums.ssim[k] += ssim;
+        self.sums.psnr[k] += psnr;
         if self.convention == Convention::Authors {
             self.sums.gdl[k] += image.channel_sum(&clipped, g, gdl) as f64;
         }
+        [mse, mae, ssim, psnr]
     }
 
     pub fn finish(&self) -> QualityMetrics {
@@ -177,7 +252,21 @@ impl MetricAccumulator {
             psnr: mean(&per_frame.psnr),
             gdl: (self.convention == Convention::Authors).then(|| mean(&per_frame.gdl)),
             per_frame,
+            interval95: Intervals::of_clips(&self.clip_means(&self.per_clip, self.scored.len())),
+            interval95_future: Intervals::of_clips(&self.clip_means(&self.per_clip_future, self.future_frames())),
         }
+    }
+
+    /// How many of the scored frames are future frames.
+    fn future_frames(&self) -> usize {
+        let first_future = self.predicted.saturating_sub(self.out_len);
+        self.scored.iter().filter(|&&k| k >= first_future).count()
+    }
+
+    /// Per-clip sums over `frames` frames as means.
+    fn clip_means(&self, sums: &[[f64; 4]], frames: usize) -> Vec<[f64; 4]> {
+        let frames = frames.max(1) as f64;
+        sums.iter().map(|s| s.map(|v| v / frames)).collect()
     }
 }
 
@@ -311,6 +400,34 @@ fn filter_valid(img: &[f64], height: usize, width: usize, w: &[f64]) -> Vec<f64>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bootstrap_intervals_bracket_the_mean_are_seeded_and_cover_the_future_frames() {
+        // 8 clips of 3 predicted 2x2 frames, the error growing with the clip index
+        let (batch, steps, pixels) = (8, 3, 4);
+        let truth = vec![0.5f32; batch * steps * pixels];
+        let prediction: Vec<f32> = (0..batch * steps * pixels).map(|i| 0.5 + 0.05 * (i / (steps * pixels)) as f32).collect();
+        let run = || {
+            let mut acc = MetricAccumulator::new(Convention::Authors, 2, 4);
+            acc.add(&prediction, &truth, batch, pixels, 2, 2);
+            acc.finish()
+        };
+        let q = run();
+        let ci = q.interval95.as_ref().unwrap();
+        assert_eq!(ci.resamples, BOOTSTRAP_RESAMPLES);
+        assert!(ci.mse[0] < q.mse && q.mse < ci.mse[1], "{:?} around {}", ci.mse, q.mse);
+        assert!(ci.ssim[0] <= q.ssim && q.ssim <= ci.ssim[1]);
+        assert_eq!(run().interval95, q.interval95, "seeded");
+        // every frame of a clip has the same error here, so the future-frame interval is the same
+        let future = q.interval95_future.as_ref().unwrap();
+        assert!((future.mse[0] - ci.mse[0]).abs() < 1e-12 && (future.mse[1] - ci.mse[1]).abs() < 1e-12);
+        // identical clips: no spread
+        let mut acc = MetricAccumulator::new(Convention::Common, 2, 4);
+        acc.add(&vec![0.6; batch * steps * pixels], &truth, batch, pixels, 2, 2);
+        let flat = acc.finish();
+        let ci = flat.interval95.unwrap();
+        assert!((ci.mse[0] - flat.mse).abs() < 1e-12 && (ci.mse[1] - flat.mse).abs() < 1e-12);
+    }
 
     #[test]
     fn identical_frames_score_perfectly() {

@@ -22,6 +22,8 @@ pub struct Row {
     pub paper: Vec<Option<f64>>,
     /// `measured - paper` where both exist.
     pub delta: Vec<Option<f64>>,
+    /// The bootstrap 95% interval of the measured value, where it has one (quality columns).
+    pub interval: Vec<Option<[f64; 2]>>,
 }
 
 #[derive(Clone, Debug)]
@@ -37,6 +39,14 @@ pub struct ComparisonTable {
 
 fn fmt(v: Option<f64>, decimals: usize) -> String {
     v.map_or_else(|| "–".to_string(), |x| format!("{x:.decimals$}"))
+}
+
+/// `value [low, high]`, or the value alone where there is no interval.
+pub fn with_interval(v: Option<f64>, interval: Option<[f64; 2]>, decimals: usize) -> String {
+    match (v, interval) {
+        (Some(x), Some([lo, hi])) => format!("{x:.decimals$} [{lo:.decimals$}, {hi:.decimals$}]"),
+        _ => fmt(v, decimals),
+    }
 }
 
 fn signed(v: Option<f64>, decimals: usize) -> String {
@@ -73,7 +83,7 @@ impl ComparisonTable {
                 let m = if r.failure.is_some() && r.measured[i].is_none() {
                     "failed".to_string()
                 } else {
-                    fmt(r.measured[i], c.decimals)
+                    with_interval(r.measured[i], r.interval[i], c.decimals)
                 };
                 let _ = write!(
                     out,
@@ -107,6 +117,8 @@ impl ComparisonTable {
         for c in &self.columns {
             header.extend([
                 format!("{}_measured", c.key),
+                format!("{}_ci95_low", c.key),
+                format!("{}_ci95_high", c.key),
                 format!("{}_paper", c.key),
                 format!("{}_delta", c.key),
             ]);
@@ -126,7 +138,8 @@ impl ComparisonTable {
             }
             for (i, _) in self.columns.iter().enumerate() {
                 let num = |v: Option<f64>| v.map_or(String::new(), |x| format!("{x}"));
-                rec.extend([num(r.measured[i]), num(r.paper[i]), num(r.delta[i])]);
+                let [lo, hi] = r.interval[i].map_or([None, None], |[lo, hi]| [Some(lo), Some(hi)]);
+                rec.extend([num(r.measured[i]), num(lo), num(hi), num(r.paper[i]), num(r.delta[i])]);
             }
             rec.push(how.clone());
             w.write_record(&rec)?;
@@ -270,6 +283,7 @@ mod latex_tests {
                 measured: vec![Some(1.5)],
                 paper: vec![None],
                 delta: vec![None],
+                interval: vec![Some([1.25, 1.75])],
             }],
         }
     }

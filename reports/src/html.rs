@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use vpbench_harness::record::{RunRecord, RunStatus};
 
-use crate::comparison::ComparisonTable;
+use crate::comparison::{ComparisonTable, with_interval};
 
 /// A figure as drawn into the folder, its SVG text inlined.
 pub struct InlineFigure {
@@ -100,7 +100,9 @@ fn write_table(out: &mut String, t: &ComparisonTable) {
                 (Some(why), None) => {
                     let _ = write!(out, "<td class=\"failed\" title=\"{}\">failed</td>", escape(why));
                 }
-                (_, m) => out.push_str(&number(m, c.decimals, false)),
+                (_, m) => {
+                    let _ = write!(out, "<td class=\"num\">{}</td>", escape(&with_interval(m, r.interval[i], c.decimals)));
+                }
             }
             out.push_str(&number(r.paper[i], c.decimals, false));
             out.push_str(&number(r.delta[i], c.decimals, true));
@@ -151,8 +153,8 @@ mod tests {
             provenance: vec!["Data: synthetic: \"glyphs\"".into()],
             columns: vec![Column { key: "mse".into(), header: "MSE".into(), decimals: 2 }],
             rows: vec![
-                Row { model: "ConvLSTM".into(), label: None, failure: None, measured: vec![Some(7.1)], paper: vec![Some(7.0)], delta: vec![Some(0.1)] },
-                Row { model: "MS-LSTM".into(), label: None, failure: Some("loss <nan>".into()), measured: vec![None], paper: vec![None], delta: vec![None] },
+                Row { model: "ConvLSTM".into(), label: None, failure: None, measured: vec![Some(7.1)], paper: vec![Some(7.0)], delta: vec![Some(0.1)], interval: vec![Some([6.9, 7.3])] },
+                Row { model: "MS-LSTM".into(), label: None, failure: Some("loss <nan>".into()), measured: vec![None], paper: vec![None], delta: vec![None], interval: vec![None] },
             ],
         };
         let page = ReportPage {
@@ -167,7 +169,7 @@ mod tests {
         let html = page.to_html();
         assert!(html.contains("Table 3: &lt;ablation&gt; &amp; more"), "{html}");
         assert!(html.contains("synthetic: &quot;glyphs&quot;"));
-        assert!(html.contains("<td class=\"num\">7.10</td><td class=\"num\">7.00</td><td class=\"num\">+0.10</td>"));
+        assert!(html.contains("<td class=\"num\">7.10 [6.90, 7.30]</td><td class=\"num\">7.00</td><td class=\"num\">+0.10</td>"));
         assert!(html.contains("title=\"loss &lt;nan&gt;\">failed</td><td class=\"num\">–</td>"));
         assert!(html.contains("<figure id=\"fig4_radar\">\n<svg width=\"1\"></svg>") && !html.contains("<?xml"));
         assert!(html.contains("not in the table: mim-mmnist-smoke-1"));

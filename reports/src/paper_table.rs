@@ -126,6 +126,23 @@ pub fn measured_on(r: &RunRecord, key: &str, scored: ScoredFrames) -> Option<f64
     }
 }
 
+/// The bootstrap 95% interval of a quality column (authors' convention, over the frames the
+/// table scores), where the record has one.
+fn interval(r: &RunRecord, key: &str, scored: ScoredFrames) -> Option<[f64; 2]> {
+    let m = &r.test.as_ref()?.authors;
+    let intervals = match scored {
+        ScoredFrames::All => m.interval95.as_ref()?,
+        ScoredFrames::Future => m.interval95_future.as_ref()?,
+    };
+    match key {
+        "mse" => Some(intervals.mse),
+        "mae" => Some(intervals.mae),
+        "ssim" => Some(intervals.ssim),
+        "psnr" => Some(intervals.psnr),
+        _ => None,
+    }
+}
+
 fn exp_has_skill(columns: &[String]) -> bool {
     columns
         .iter()
@@ -240,6 +257,10 @@ fn measurement_notes(records: &[RunRecord], columns: &[String], scored: ScoredFr
         );
     }
     if ["mse", "mae", "ssim", "psnr"].iter().any(|k| has(k)) {
+        lines.push(format!(
+            "Quality intervals [low, high]: percentile bootstrap 95% over the test clips ({} resamples, seeded)",
+            vpbench_harness::metrics::BOOTSTRAP_RESAMPLES
+        ));
         lines.push(match scored {
             ScoredFrames::All => "Quality: authors' convention (all S-1 output frames, clipped; MSE/MAE per-frame pixel sums on [0,1]; \
                  Gaussian-11 SSIM); the common (future-frames) convention is in each run record"
@@ -311,6 +332,7 @@ pub fn table(
                 RunStatus::Finished => None,
             },
             measured: values.iter().map(|v| v.measured[i]).collect(),
+            interval: columns.iter().map(|c| interval(r, &c.key, exp.scored_frames)).collect(),
             paper: values.iter().map(|v| v.paper[i]).collect(),
             delta: values.iter().map(|v| v.delta[i]).collect(),
         })
