@@ -27,6 +27,7 @@ fn smoke_sweep(out_dir: PathBuf) -> SweepOptions {
         command: "end_to_end test".into(),
         isolate: None,
         train_missing: true,
+        seeds: 1,
     }
 }
 
@@ -228,4 +229,34 @@ fn a_new_dataset_is_one_implementation_and_runs_like_the_shipped_ones() {
     let example = example.split("// README: adding a dataset (end)").next().unwrap();
     let readme = std::fs::read_to_string(workspace().join("README.md")).unwrap();
     assert!(readme.contains(example), "README.md's 'Adding a dataset' differs from tests/end_to_end.rs");
+}
+
+/// `--seeds 2`: each model runs from the profile's seed and the next, as two runs with their
+/// own ids, and the table shows the mean and standard deviation over them beside the paper's
+/// single number.
+#[test]
+fn two_seeds_run_twice_per_model_and_the_table_shows_mean_and_spread() {
+    let out = std::env::temp_dir().join(format!("vpbench-e2e-seeds-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
+    let mut options = smoke_sweep(out.clone());
+    options.experiment.models = vec!["convlstm".into()];
+    options.seeds = 2;
+    let records = run_sweep(&options).unwrap().records;
+    assert_eq!(records.len(), 2);
+    assert_eq!((records[0].training.seed, records[1].training.seed), (2022, 2023));
+    assert!(!records[0].run_id.contains("-seed") && records[1].run_id.ends_with("-seed2023"), "{}", records[1].run_id);
+    let (a, b) = (records[0].test.as_ref().unwrap().authors.mse, records[1].test.as_ref().unwrap().authors.mse);
+    assert_ne!(a, b, "another seed, other weights");
+    assert_eq!(records[0].data.label, records[1].data.label, "the same data");
+
+    let paper = vpbench_reports::paper::PaperTable::load(&options.experiment.paper).unwrap();
+    let table = vpbench_reports::paper_table::table(&records, &paper, &options.experiment, "smoke").unwrap();
+    assert_eq!(table.rows.len(), 1);
+    let mse = table.columns.iter().position(|c| c.key == "mse").unwrap();
+    let row = &table.rows[0];
+    assert!((row.measured[mse].unwrap() - (a + b) / 2.0).abs() < 1e-9);
+    assert!((row.std[mse].unwrap() - (a - b).abs() / 2f64.sqrt()).abs() < 1e-9);
+    let md = table.to_markdown();
+    assert!(md.contains(" ± ") && md.contains("Seeds: up to 2 runs per model (ConvLSTM 2022/2023)"), "{md}");
+    let _ = std::fs::remove_dir_all(&out);
 }

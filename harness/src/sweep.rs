@@ -42,6 +42,8 @@ pub struct SweepOptions {
     /// Train the runs that have no record; when false, a missing record is an error
     /// (rendering from existing records only).
     pub train_missing: bool,
+    /// Runs per model, each from its own seed: the profile's, then the next ones.
+    pub seeds: usize,
 }
 
 /// One run as the process that carries it out receives it: everything it needs, as one
@@ -68,6 +70,10 @@ pub struct RunSpec {
     pub quiet: bool,
     /// The command line that started the sweep, for the record.
     pub command: String,
+    /// The seed of the model's initial weights and batch order where it is not the
+    /// profile's (the further seeds of `--seeds`); the data is the profile's all the same.
+    #[serde(default)]
+    pub training_seed: Option<u64>,
 }
 
 impl RunSpec {
@@ -99,6 +105,7 @@ impl RunSpec {
             source,
             device: device.to_string(),
             out_dir: out_dir.to_path_buf(),
+            training_seed: None,
             run_id: None,
             resume: true,
             quiet: false,
@@ -160,29 +167,14 @@ pub fn run_sweep(opts: &SweepOptions) -> anyhow::Result<SweepResult> {
     ));
     let (mut records, mut missing) = (Vec::new(), Vec::new());
     for model in &exp.models {
-        let mut spec = RunSpec::of_sweep(opts, model)?;
-        let run_id = run_id(&spec, &data);
-        spec.run_id = Some(run_id.clone());
-        let record_path = opts.out_dir.join("runs").join(&run_id).join("record.json");
-        if record_path.is_file() {
-            let old = RunRecord::read(&record_path)?;
-            if old.is_finished() || !opts.retry_failed {
-                progress.println(&format!("{run_id}: already recorded ({}), skipped", status_word(&old.status)));
-                records.push(old);
-                continue;
+        for extra_seed in 0..opts.seeds.max(1) as u64 {
+            let mut spec = RunSpec::of_sweep(opts, model)?;
+            spec.training_seed = (extra_seed > 0).then(|| spec.profile.seed + extra_seed);
+            match sweep_one(opts, spec, &data, &progress)? {
+                Ok(record) => records.push(record),
+                Err(run_id) => missing.push(run_id),
             }
         }
-        if !opts.train_missing {
-            progress.println(&format!("{run_id}: no record in {}, missing", opts.out_dir.display()));
-            missing.push(run_id);
-            continue;
-        }
-        let record = match &opts.isolate {
-            None => run_spec(&spec, &data, &opts.device, &progress, false)?,
-            Some((program, prefix)) => run_in_child(&spec, &data, &opts.device, program, prefix)?,
-        };
-        progress.println(&summary(&record));
-        records.push(record);
     }
     if records.is_empty() && !missing.is_empty() {
         anyhow::bail!(
@@ -194,23 +186,53 @@ pub fn run_sweep(opts: &SweepOptions) -> anyhow::Result<SweepResult> {
     Ok(SweepResult { records, data, missing })
 }
 
+/// One run of the sweep: its record if there is one (or when it could be made), else its id.
+fn sweep_one(opts: &SweepOptions, mut spec: RunSpec, data: &DataSplit, progress: &Progress) -> anyhow::Result<Result<RunRecord, String>> {
+    let run_id = run_id(&spec, data);
+    spec.run_id = Some(run_id.clone());
+    let record_path = opts.out_dir.join("runs").join(&run_id).join("record.json");
+    if record_path.is_file() {
+        let old = RunRecord::read(&record_path)?;
+        if old.is_finished() || !opts.retry_failed {
+            progress.println(&format!("{run_id}: already recorded ({}), skipped", status_word(&old.status)));
+            return Ok(Ok(old));
+        }
+    }
+    if !opts.train_missing {
+        progress.println(&format!("{run_id}: no record in {}, missing", opts.out_dir.display()));
+        return Ok(Err(run_id));
+    }
+    let record = match &opts.isolate {
+        None => run_spec(&spec, data, &opts.device, progress, false)?,
+        Some((program, prefix)) => run_in_child(&spec, data, &opts.device, program, prefix)?,
+    };
+    progress.println(&summary(&record));
+    Ok(Ok(record))
+}
+
 /// The id of a run: model, dataset, profile and a fingerprint of the profile's settings, the
 /// data and the device, so that runs are shared only when they are the same.
 pub fn run_id(spec: &RunSpec, data: &DataSplit) -> String {
     let profile = serde_json::to_string(&spec.profile).expect("a profile serialises");
     let fingerprint = fnv1a(&format!("{profile}|{}|{}", data.info.label, spec.device));
-    format!("{}-{}-{}-{fingerprint:08x}", spec.model, data.info.dataset, spec.profile_name)
+    let id = format!("{}-{}-{}-{fingerprint:08x}", spec.model, data.info.dataset, spec.profile_name);
+    match spec.training_seed {
+        Some(seed) => format!("{id}-seed{seed}"),
+        None => id,
+    }
 }
 
 /// The run plan of `spec` (whose run id is set) on `data` and `device`.
 fn plan<'a>(spec: &'a RunSpec, data: &'a DataSplit, device: &'a ComputeDevice, exit_with_parent: bool) -> anyhow::Result<RunPlan<'a>> {
     let run_id = spec.run_id.clone().context("the run plan has no run id")?;
+    let mut profile = spec.profile.clone();
+    profile.seed = spec.training_seed.unwrap_or(profile.seed);
     Ok(RunPlan {
         run_dir: spec.out_dir.join("runs").join(&run_id),
         run_id,
         model: &spec.model,
         profile_name: &spec.profile_name,
-        profile: spec.profile.clone(),
+        profile,
         dataset: datasets::lookup(&spec.dataset)?,
         data,
         device,

@@ -24,6 +24,8 @@ pub struct Row {
     pub delta: Vec<Option<f64>>,
     /// The bootstrap 95% interval of the measured value, where it has one (quality columns).
     pub interval: Vec<Option<[f64; 2]>>,
+    /// The standard deviation over seeds, where the model ran with several.
+    pub std: Vec<Option<f64>>,
 }
 
 #[derive(Clone, Debug)]
@@ -41,10 +43,11 @@ fn fmt(v: Option<f64>, decimals: usize) -> String {
     v.map_or_else(|| "–".to_string(), |x| format!("{x:.decimals$}"))
 }
 
-/// `value [low, high]`, or the value alone where there is no interval.
-pub fn with_interval(v: Option<f64>, interval: Option<[f64; 2]>, decimals: usize) -> String {
-    match (v, interval) {
-        (Some(x), Some([lo, hi])) => format!("{x:.decimals$} [{lo:.decimals$}, {hi:.decimals$}]"),
+/// `mean ± std` over seeds, `value [low, high]` with a bootstrap interval, or the value.
+pub fn measured_cell(v: Option<f64>, interval: Option<[f64; 2]>, std: Option<f64>, decimals: usize) -> String {
+    match (v, interval, std) {
+        (Some(x), _, Some(s)) => format!("{x:.decimals$} ± {s:.decimals$}"),
+        (Some(x), Some([lo, hi]), None) => format!("{x:.decimals$} [{lo:.decimals$}, {hi:.decimals$}]"),
         _ => fmt(v, decimals),
     }
 }
@@ -83,7 +86,7 @@ impl ComparisonTable {
                 let m = if r.failure.is_some() && r.measured[i].is_none() {
                     "failed".to_string()
                 } else {
-                    with_interval(r.measured[i], r.interval[i], c.decimals)
+                    measured_cell(r.measured[i], r.interval[i], r.std[i], c.decimals)
                 };
                 let _ = write!(
                     out,
@@ -119,6 +122,7 @@ impl ComparisonTable {
                 format!("{}_measured", c.key),
                 format!("{}_ci95_low", c.key),
                 format!("{}_ci95_high", c.key),
+                format!("{}_std", c.key),
                 format!("{}_paper", c.key),
                 format!("{}_delta", c.key),
             ]);
@@ -139,7 +143,7 @@ impl ComparisonTable {
             for (i, _) in self.columns.iter().enumerate() {
                 let num = |v: Option<f64>| v.map_or(String::new(), |x| format!("{x}"));
                 let [lo, hi] = r.interval[i].map_or([None, None], |[lo, hi]| [Some(lo), Some(hi)]);
-                rec.extend([num(r.measured[i]), num(lo), num(hi), num(r.paper[i]), num(r.delta[i])]);
+                rec.extend([num(r.measured[i]), num(lo), num(hi), num(r.std[i]), num(r.paper[i]), num(r.delta[i])]);
             }
             rec.push(how.clone());
             w.write_record(&rec)?;
@@ -284,6 +288,7 @@ mod latex_tests {
                 paper: vec![None],
                 delta: vec![None],
                 interval: vec![Some([1.25, 1.75])],
+                std: vec![None],
             }],
         }
     }

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use vpbench_harness::record::{RunRecord, RunStatus};
 
-use crate::comparison::{ComparisonTable, with_interval};
+use crate::comparison::{ComparisonTable, measured_cell};
 
 /// A figure as drawn into the folder, its SVG text inlined.
 pub struct InlineFigure {
@@ -101,7 +101,7 @@ fn write_table(out: &mut String, t: &ComparisonTable) {
                     let _ = write!(out, "<td class=\"failed\" title=\"{}\">failed</td>", escape(why));
                 }
                 (_, m) => {
-                    let _ = write!(out, "<td class=\"num\">{}</td>", escape(&with_interval(m, r.interval[i], c.decimals)));
+                    let _ = write!(out, "<td class=\"num\">{}</td>", escape(&measured_cell(m, r.interval[i], r.std[i], c.decimals)));
                 }
             }
             out.push_str(&number(r.paper[i], c.decimals, false));
@@ -153,8 +153,8 @@ mod tests {
             provenance: vec!["Data: synthetic: \"glyphs\"".into()],
             columns: vec![Column { key: "mse".into(), header: "MSE".into(), decimals: 2 }],
             rows: vec![
-                Row { model: "ConvLSTM".into(), label: None, failure: None, measured: vec![Some(7.1)], paper: vec![Some(7.0)], delta: vec![Some(0.1)], interval: vec![Some([6.9, 7.3])] },
-                Row { model: "MS-LSTM".into(), label: None, failure: Some("loss <nan>".into()), measured: vec![None], paper: vec![None], delta: vec![None], interval: vec![None] },
+                Row { model: "ConvLSTM".into(), label: None, failure: None, measured: vec![Some(7.1)], paper: vec![Some(7.0)], delta: vec![Some(0.1)], interval: vec![Some([6.9, 7.3])], std: vec![None] },
+                Row { model: "MS-LSTM".into(), label: None, failure: Some("loss <nan>".into()), measured: vec![None], paper: vec![None], delta: vec![None], interval: vec![None], std: vec![None] },
             ],
         };
         let page = ReportPage {

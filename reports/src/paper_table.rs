@@ -274,30 +274,47 @@ fn measurement_notes(records: &[RunRecord], columns: &[String], scored: ScoredFr
     lines
 }
 
-/// One table column's values, one per run: measured, the paper's, and their difference
-/// (absent where either is).
+/// One table column's values, one per model: measured (the mean over its seeds), their
+/// standard deviation (several seeds), the paper's, and the difference (absent where either
+/// is).
 struct ColumnValues {
     measured: Vec<Option<f64>>,
+    std: Vec<Option<f64>>,
     paper: Vec<Option<f64>>,
     delta: Vec<Option<f64>>,
 }
 
-fn column_values(records: &[RunRecord], paper: &PaperTable, key: &str, scored: ScoredFrames) -> ColumnValues {
-    let measured: Vec<Option<f64>> = records.iter().map(|r| measured_on(r, key, scored)).collect();
-    let paper: Vec<Option<f64>> = records
-        .iter()
-        .map(|r| paper.value(&r.paper_name, key))
-        .collect();
-    let delta = measured
-        .iter()
-        .zip(&paper)
-        .map(|(m, p)| Some((*m)? - (*p)?))
-        .collect();
-    ColumnValues {
-        measured,
-        paper,
-        delta,
+/// The records of each model in table order: one, or one per seed with `--seeds`.
+pub fn by_model(records: &[RunRecord]) -> Vec<Vec<&RunRecord>> {
+    let mut groups: Vec<Vec<&RunRecord>> = Vec::new();
+    for r in records {
+        match groups.iter_mut().find(|g| g[0].model == r.model) {
+            Some(g) => g.push(r),
+            None => groups.push(vec![r]),
+        }
     }
+    groups
+}
+
+/// Mean and sample standard deviation (`None` below 2 values).
+fn mean_std(values: &[f64]) -> (Option<f64>, Option<f64>) {
+    let n = values.len() as f64;
+    if values.is_empty() {
+        return (None, None);
+    }
+    let mean = values.iter().sum::<f64>() / n;
+    let std = (values.len() > 1).then(|| (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt());
+    (Some(mean), std)
+}
+
+fn column_values(groups: &[Vec<&RunRecord>], paper: &PaperTable, key: &str, scored: ScoredFrames) -> ColumnValues {
+    let (measured, std): (Vec<_>, Vec<_>) = groups
+        .iter()
+        .map(|g| mean_std(&g.iter().filter_map(|r| measured_on(r, key, scored)).collect::<Vec<_>>()))
+        .unzip();
+    let paper: Vec<Option<f64>> = groups.iter().map(|g| paper.value(&g[0].paper_name, key)).collect();
+    let delta = measured.iter().zip(&paper).map(|(m, p)| Some((*m)? - (*p)?)).collect();
+    ColumnValues { measured, std, paper, delta }
 }
 
 pub fn table(
@@ -307,40 +324,40 @@ pub fn table(
     profile_description: &str,
 ) -> anyhow::Result<ComparisonTable> {
     let labelled = exp.columns.iter().any(|k| k == "basics");
-    let columns = exp
-        .columns
-        .iter()
-        .filter(|k| *k != "basics")
-        .map(|k| column(k))
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let values: Vec<ColumnValues> = columns
-        .iter()
-        .map(|c| column_values(records, paper, &c.key, exp.scored_frames))
-        .collect();
-    let rows = records
+    let columns = exp.columns.iter().filter(|k| *k != "basics").map(|k| column(k)).collect::<anyhow::Result<Vec<_>>>()?;
+    let groups = by_model(records);
+    let values: Vec<ColumnValues> = columns.iter().map(|c| column_values(&groups, paper, &c.key, exp.scored_frames)).collect();
+    let rows = groups
         .iter()
         .enumerate()
-        .map(|(i, r)| Row {
-            model: r.paper_name.clone(),
-            label: labelled.then(|| {
-                registry::lookup(&r.model)
-                    .map_or("?", |e| e.family)
-                    .to_string()
+        .map(|(i, g)| Row {
+            model: g[0].paper_name.clone(),
+            label: labelled.then(|| registry::lookup(&g[0].model).map_or("?", |e| e.family).to_string()),
+            // a model fails where no run of it finished
+            failure: g.iter().all(|r| !r.is_finished()).then(|| match &g[0].status {
+                RunStatus::Failed { reason } => reason.clone(),
+                RunStatus::Finished => unreachable!("filtered"),
             }),
-            failure: match &r.status {
-                RunStatus::Failed { reason } => Some(reason.clone()),
-                RunStatus::Finished => None,
-            },
             measured: values.iter().map(|v| v.measured[i]).collect(),
-            interval: columns.iter().map(|c| interval(r, &c.key, exp.scored_frames)).collect(),
+            std: values.iter().map(|v| v.std[i]).collect(),
+            // the bootstrap interval of a single run; several seeds show their spread instead
+            interval: columns.iter().map(|c| if g.len() == 1 { interval(g[0], &c.key, exp.scored_frames) } else { None }).collect(),
             paper: values.iter().map(|v| v.paper[i]).collect(),
             delta: values.iter().map(|v| v.delta[i]).collect(),
         })
         .collect();
+    let mut provenance = provenance(records, profile_description, &exp.columns, exp.scored_frames);
+    let most = groups.iter().map(Vec::len).max().unwrap_or(1);
+    if most > 1 {
+        provenance.push(format!(
+            "Seeds: up to {most} runs per model ({}): mean ± sample standard deviation over the finished ones",
+            groups.iter().map(|g| format!("{} {}", g[0].paper_name, g.iter().map(|r| r.training.seed.to_string()).collect::<Vec<_>>().join("/"))).collect::<Vec<_>>().join(", ")
+        ));
+    }
     Ok(ComparisonTable {
         title: format!("Table {}: {}", exp.table, exp.title),
         label_header: labelled.then(|| "Basics".to_string()),
-        provenance: provenance(records, profile_description, &exp.columns, exp.scored_frames),
+        provenance,
         columns,
         rows,
     })

@@ -169,6 +169,7 @@ fn train_regress_sweep(args: &CiRegressArgs, root: &Path) -> anyhow::Result<Vec<
         command: format!("cargo xtask ci-regress --device {}", args.device),
         isolate: None,
         train_missing: true,
+        seeds: 1,
     };
     let records = run_sweep(&options).map(|s| s.records);
     let _ = std::fs::remove_dir_all(&out_dir);

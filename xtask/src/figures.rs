@@ -34,17 +34,22 @@ pub fn render_figure(
         )
     };
     match figure {
-        "fig4_radar" => radar(&sweep.records, caption.clone()).render(out_dir, figure),
+        "fig4_radar" => radar(&first_seeds(&sweep.records), caption.clone()).render(out_dir, figure),
         "fig6_frames" | "fig9_frames" => strip(Palette::Grey, false)?.render(out_dir, figure),
         "fig7_difference" => strip(Palette::Heat, true)?.render(out_dir, figure),
         "fig11_frames" => strip(Palette::Rain, false)?.render(out_dir, figure),
-        "fig8_curves" => quality_curves(&sweep.records, caption).render(out_dir, figure),
-        "fig10_skill" => skill_curves(&sweep.records, caption).render(out_dir, figure),
+        "fig8_curves" => quality_curves(&first_seeds(&sweep.records), caption).render(out_dir, figure),
+        "fig10_skill" => skill_curves(&first_seeds(&sweep.records), caption).render(out_dir, figure),
         other => bail!(
             "table {}: unknown figure '{other}' (known: fig4_radar, fig6_frames, fig7_difference, fig8_curves, fig9_frames, fig10_skill, fig11_frames)",
             experiment.table
         ),
     }
+}
+
+/// The first run of each model (the profile's seed): the figures draw one per model.
+fn first_seeds(records: &[RunRecord]) -> Vec<RunRecord> {
+    vpbench_reports::paper_table::by_model(records).into_iter().map(|g| g[0].clone()).collect()
 }
 
 /// Fig. 8: SSIM and PSNR of each model by predicted frame (authors' convention).
@@ -153,7 +158,7 @@ fn frame_strip(
             first_column: profile.in_len,
         },
     ];
-    for record in sweep.records.iter().filter(|r| r.is_finished()) {
+    for record in first_seeds(&sweep.records).iter().filter(|r| r.is_finished()) {
         let predicted = predict_clip(record, &SweepResult::run_dir(out_dir, record), clips, 0)?;
         let future_predicted: Vec<Vec<f32>> = predicted[predicted.len() - profile.out_len..]
             .iter()

@@ -30,6 +30,10 @@ pub struct SourceArgs {
     /// parallel over those devices.
     #[arg(long, visible_alias = "devices", default_value = "cpu")]
     pub device: String,
+    /// Runs per model, each from its own seed (the profile's, then the next ones); tables
+    /// show the mean and standard deviation over them.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    pub seeds: u64,
 }
 
 impl SourceArgs {
@@ -96,6 +100,9 @@ pub fn run(args: &ReproduceArgs) -> anyhow::Result<()> {
         .clone()
         .unwrap_or_else(|| PathBuf::from(format!("out/{}-{}", experiment.dataset, args.profile)));
     if let Some(dir) = &args.emit_slurm {
+        if args.source.seeds > 1 {
+            bail!("--emit-slurm writes one task per model and seed 1 only; --seeds {} is not supported with it", args.source.seeds);
+        }
         let mut source_args = vec!["--device".to_string(), args.source.device.clone()];
         for (flag, path) in [
             ("--data", &args.source.data),
@@ -136,6 +143,7 @@ pub fn run(args: &ReproduceArgs) -> anyhow::Result<()> {
         // (out of memory) is recorded as failed while the sweep goes on.
         isolate: Some((std::env::current_exe()?, vec!["run-one".to_string()])),
         train_missing: !args.render_only,
+        seeds: args.source.seeds as usize,
     };
     let sweep = run_sweep(&options)?;
     let written = render_outputs(&sweep, &experiment, &profile, &out_dir)?;
@@ -250,6 +258,7 @@ pub fn recorded_sweep(experiment: &Experiment, profile: &str, source: &SourceArg
         command: std::env::args().collect::<Vec<_>>().join(" "),
         isolate: None,
         train_missing: false,
+        seeds: source.seeds as usize,
     };
     run_sweep(&options)
 }
