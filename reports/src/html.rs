@@ -23,9 +23,20 @@ pub struct ReportSection {
     pub missing: Vec<String>,
 }
 
+/// An evaluation beyond the paper (`cargo xtask evaluate`): its table as rendered cells,
+/// its provenance and its figure.
+pub struct EvaluationSection {
+    pub title: String,
+    pub provenance: Vec<String>,
+    pub header: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+    pub figure: Option<InlineFigure>,
+}
+
 pub struct ReportPage {
     pub title: String,
     pub sections: Vec<ReportSection>,
+    pub evaluations: Vec<EvaluationSection>,
 }
 
 const STYLE: &str = "body{font-family:sans-serif;margin:2em;max-width:80em}\
@@ -46,6 +57,9 @@ impl ReportPage {
         let _ = writeln!(out, "<h1>{}</h1>", escape(&self.title));
         for section in &self.sections {
             section.write_html(&mut out);
+        }
+        for evaluation in &self.evaluations {
+            evaluation.write_html(&mut out);
         }
         out.push_str("</body>\n</html>\n");
         out
@@ -70,6 +84,33 @@ impl ReportSection {
             let _ = writeln!(out, "<figure id=\"{}\">\n{}\n<figcaption>{}</figcaption>\n</figure>", escape(&f.name), svg_body(&f.svg), escape(&f.name));
         }
         write_runs(out, &self.runs);
+        out.push_str("</section>\n");
+    }
+}
+
+impl EvaluationSection {
+    fn write_html(&self, out: &mut String) {
+        let _ = writeln!(out, "<section class=\"evaluation\">\n<h2>{}</h2>\n<ul class=\"provenance\">", escape(&self.title));
+        for line in &self.provenance {
+            let _ = writeln!(out, "<li>{}</li>", escape(line));
+        }
+        out.push_str("</ul>\n<div class=\"wide\">\n<table class=\"evaluation\">\n<thead><tr>");
+        for h in &self.header {
+            let _ = write!(out, "<th>{}</th>", escape(h));
+        }
+        out.push_str("</tr></thead>\n<tbody>\n");
+        for row in &self.rows {
+            out.push_str("<tr>");
+            for (i, cell) in row.iter().enumerate() {
+                let class = if i == 0 { "" } else { " class=\"num\"" };
+                let _ = write!(out, "<td{class}>{}</td>", escape(cell));
+            }
+            out.push_str("</tr>\n");
+        }
+        out.push_str("</tbody>\n</table>\n</div>\n");
+        if let Some(f) = &self.figure {
+            let _ = writeln!(out, "<figure id=\"{}\">\n{}\n<figcaption>{}</figcaption>\n</figure>", escape(&f.name), svg_body(&f.svg), escape(&f.name));
+        }
         out.push_str("</section>\n");
     }
 }
@@ -165,6 +206,13 @@ mod tests {
                 runs: Vec::new(),
                 missing: vec!["mim-mmnist-smoke-1".into()],
             }],
+            evaluations: vec![EvaluationSection {
+                title: "Robustness".into(),
+                provenance: vec!["noise <0.05>".into()],
+                header: vec!["Model".into(), "clean: MSE".into()],
+                rows: vec![vec!["ConvLSTM".into(), "23.425".into()]],
+                figure: None,
+            }],
         };
         let html = page.to_html();
         assert!(html.contains("Table 3: &lt;ablation&gt; &amp; more"), "{html}");
@@ -173,6 +221,7 @@ mod tests {
         assert!(html.contains("title=\"loss &lt;nan&gt;\">failed</td><td class=\"num\">–</td>"));
         assert!(html.contains("<figure id=\"fig4_radar\">\n<svg width=\"1\"></svg>") && !html.contains("<?xml"));
         assert!(html.contains("not in the table: mim-mmnist-smoke-1"));
+        assert!(html.contains("<li>noise &lt;0.05&gt;</li>") && html.contains("<td>ConvLSTM</td><td class=\"num\">23.425</td>"));
         assert!(!html.contains("http://") && !html.contains("https://") && !html.contains("<script"));
     }
 }

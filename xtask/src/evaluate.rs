@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use vpbench_datasets::{DataSource, Dataset, Sequences, registry as datasets};
 use vpbench_harness::atomic::write_atomic;
 use vpbench_harness::data::prepare;
@@ -25,7 +25,7 @@ use vpbench_reports::figure::Figure;
 use crate::reproduce::{SourceArgs, recorded_sweep};
 use crate::workspace_root;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Dimension {
     /// Rolled out autoregressively to 1x, 2x and 3x the trained horizon (recurrent models).
@@ -72,7 +72,7 @@ struct Variant {
 }
 
 /// A model's scores on every variant (`Err`: why it was not scored there).
-#[derive(Serialize)]
+#[derive(Serialize, Deserialize)]
 struct ModelScores {
     model: String,
     paper_name: String,
@@ -80,8 +80,8 @@ struct ModelScores {
     scores: Vec<Result<QualityMetrics, String>>,
 }
 
-#[derive(Serialize)]
-struct DimensionReport {
+#[derive(Serialize, Deserialize)]
+pub struct DimensionReport {
     dimension: Dimension,
     table: u32,
     profile: String,
@@ -196,7 +196,7 @@ fn provenance(args: &EvaluateArgs, records: &[RunRecord], variants: &[Variant]) 
 
 fn write_outputs(report: &DimensionReport, out_dir: &std::path::Path) -> anyhow::Result<()> {
     let dimension = format!("{:?}", report.dimension).to_lowercase();
-    let stem = format!("{dimension}-table{}", report.table);
+    let stem = DimensionReport::stem(report.dimension, report.table);
     let mut written = vec![out_dir.join(format!("{stem}.json"))];
     write_atomic(&written[0], serde_json::to_string_pretty(report)?.as_bytes())?;
     for (ext, body) in [("md", to_markdown(report)), ("csv", to_csv(report)?)] {
@@ -211,39 +211,73 @@ fn write_outputs(report: &DimensionReport, out_dir: &std::path::Path) -> anyhow:
     Ok(())
 }
 
-/// MSE and SSIM on each variant, and MSE's change against the first variant.
+impl DimensionReport {
+    /// The report `<dimension>-table<N>.json` in `dir` holds, if any.
+    pub fn read(path: &std::path::Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+        serde_json::from_str(&text).with_context(|| format!("{}: not an evaluation report", path.display()))
+    }
+
+    pub fn title(&self) -> String {
+        format!("{:?}: table {} models, profile {}", self.dimension, self.table, self.profile)
+    }
+
+    /// The file stem of its outputs (`robustness-table3`).
+    pub fn stem(dimension: Dimension, table: u32) -> String {
+        format!("{}-table{table}", format!("{dimension:?}").to_lowercase())
+    }
+
+    pub fn provenance(&self) -> &[String] {
+        &self.provenance
+    }
+
+    /// Header and rows: MSE and SSIM on each variant, and MSE's change against the first.
+    pub fn cells(&self) -> (Vec<String>, Vec<Vec<String>>) {
+        let mut header = vec!["Model".to_string()];
+        for (i, v) in self.variants.iter().enumerate() {
+            header.push(format!("{v}: MSE"));
+            if i > 0 {
+                header.push("Δ MSE".into());
+            }
+            header.push(format!("{v}: SSIM"));
+        }
+        let rows = self.models.iter().map(|m| model_cells(m)).collect();
+        (header, rows)
+    }
+}
+
+fn model_cells(m: &ModelScores) -> Vec<String> {
+    let mut row = vec![m.paper_name.clone()];
+    let reference = m.scores[0].as_ref().ok().map(|q| q.mse);
+    for (i, s) in m.scores.iter().enumerate() {
+        match s {
+            Ok(q) => {
+                row.push(format!("{:.3}", q.mse));
+                if i > 0 {
+                    row.push(reference.map_or("–".into(), |r| format!("{:+.1}%", 100.0 * (q.mse - r) / r)));
+                }
+                row.push(format!("{:.4}", q.ssim));
+            }
+            Err(why) => {
+                row.push(why.clone());
+                row.extend(std::iter::repeat_n("–".to_string(), if i > 0 { 2 } else { 1 }));
+            }
+        }
+    }
+    row
+}
+
 fn to_markdown(report: &DimensionReport) -> String {
-    let mut out = format!("# {:?}: table {} models, profile {}\n\n", report.dimension, report.table, report.profile);
+    let mut out = format!("# {}\n\n", report.title());
     for line in &report.provenance {
         let _ = writeln!(out, "- {line}");
     }
-    out.push_str("\n| Model |");
-    for (i, v) in report.variants.iter().enumerate() {
-        let _ = write!(out, " {v}: MSE |{} {v}: SSIM |", if i > 0 { " Δ MSE |" } else { "" });
-    }
-    out.push_str("\n|---|");
-    out.push_str(&"---:|".repeat(3 * report.variants.len() - 1));
-    out.push('\n');
-    for m in &report.models {
-        let _ = write!(out, "| {} |", m.paper_name);
-        let reference = m.scores[0].as_ref().ok().map(|q| q.mse);
-        for (i, s) in m.scores.iter().enumerate() {
-            match s {
-                Ok(q) => {
-                    let _ = write!(out, " {:.3} |", q.mse);
-                    if i > 0 {
-                        let change = reference.map_or("–".into(), |r| format!("{:+.1}%", 100.0 * (q.mse - r) / r));
-                        let _ = write!(out, " {change} |");
-                    }
-                    let _ = write!(out, " {:.4} |", q.ssim);
-                }
-                Err(why) => {
-                    let rest = if i > 0 { " – | – |" } else { " – |" };
-                    let _ = write!(out, " {} |{rest}", why.replace('|', "/"));
-                }
-            }
-        }
-        out.push('\n');
+    let (header, rows) = report.cells();
+    let _ = writeln!(out, "\n| {} |", header.join(" | "));
+    let _ = writeln!(out, "|---|{}", "---:|".repeat(header.len() - 1));
+    for row in rows {
+        let cells: Vec<String> = row.iter().map(|c| c.replace('|', "/")).collect();
+        let _ = writeln!(out, "| {} |", cells.join(" | "));
     }
     out
 }

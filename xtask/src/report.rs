@@ -6,10 +6,12 @@ use std::path::PathBuf;
 
 use clap::Args;
 use vpbench_harness::atomic::write_atomic;
-use vpbench_reports::html::{InlineFigure, ReportPage, ReportSection};
+use clap::ValueEnum;
+use vpbench_reports::html::{EvaluationSection, InlineFigure, ReportPage, ReportSection};
 use vpbench_reports::paper::PaperTable;
 use vpbench_reports::paper_table::table;
 
+use crate::evaluate::{Dimension, DimensionReport};
 use crate::reproduce::{ExistingSweep, SourceArgs, existing_sweeps};
 
 #[derive(Args, Debug)]
@@ -26,11 +28,11 @@ pub struct ReportArgs {
 }
 
 pub fn run(args: &ReportArgs) -> anyhow::Result<bool> {
-    let mut pages: BTreeMap<PathBuf, Vec<ReportSection>> = BTreeMap::new();
+    let mut pages: BTreeMap<PathBuf, Vec<Numbered>> = BTreeMap::new();
     for existing in existing_sweeps(&args.profile, &args.source, &args.out_root)? {
         let number = existing.experiment.table;
         match section(&existing) {
-            Ok(Some(section)) => pages.entry(existing.out_dir.clone()).or_default().push(section),
+            Ok(Some(section)) => pages.entry(existing.out_dir.clone()).or_default().push(Numbered { table_number: number, section }),
             Ok(None) => {}
             Err(e) => println!("table {number}: skipped: {e:#}"),
         }
@@ -40,13 +42,41 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<bool> {
         return Ok(false);
     }
     for (dir, sections) in pages {
-        let (tables, figures) = (sections.len(), sections.iter().map(|s| s.figures.len()).sum::<usize>());
-        let page = ReportPage { title: format!("vpbench: {}", dir.display()), sections };
+        let evaluations = evaluations(&dir, sections.iter().map(|s| s.table_number).collect())?;
+        let (tables, figures) = (sections.len() + evaluations.len(), sections.iter().map(|s| s.section.figures.len()).sum::<usize>() + evaluations.iter().filter(|e| e.figure.is_some()).count());
+        let sections = sections.into_iter().map(|s| s.section).collect();
+        let page = ReportPage { title: format!("vpbench: {}", dir.display()), sections, evaluations };
         let path = dir.join("index.html");
         write_atomic(&path, page.to_html().as_bytes())?;
         println!("report: wrote {} ({tables} tables, {figures} figures)", path.display());
     }
     Ok(true)
+}
+
+/// A paper table's section and its number.
+struct Numbered {
+    table_number: u32,
+    section: ReportSection,
+}
+
+/// The evaluations (`cargo xtask evaluate`) written into `dir` for these tables, with
+/// their figures.
+fn evaluations(dir: &std::path::Path, tables: Vec<u32>) -> anyhow::Result<Vec<EvaluationSection>> {
+    let mut found = Vec::new();
+    for table in tables {
+        for &dimension in Dimension::value_variants() {
+            let stem = DimensionReport::stem(dimension, table);
+            let json = dir.join(format!("{stem}.json"));
+            if !json.is_file() {
+                continue;
+            }
+            let report = DimensionReport::read(&json)?;
+            let (header, rows) = report.cells();
+            let figure = std::fs::read_to_string(dir.join(format!("{stem}.svg"))).ok().map(|svg| InlineFigure { name: stem.clone(), svg });
+            found.push(EvaluationSection { title: report.title(), provenance: report.provenance().to_vec(), header, rows, figure });
+        }
+    }
+    Ok(found)
 }
 
 /// A table with its figures' SVG files and records; `None` where the sweep has no record.

@@ -359,6 +359,12 @@ fn the_report_page_renders_its_tables_and_figures_in_headless_chromium() {
     let _ = std::fs::remove_dir_all(&root);
     let sweep = root.join("mmnist-smoke");
     reproduce("3", &sweep);
+    let evaluated = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(["evaluate", "--dimension", "robustness", "--table", "3", "--profile", "smoke", "--out"])
+        .arg(&sweep)
+        .output()
+        .unwrap();
+    assert!(evaluated.status.success(), "{}", String::from_utf8_lossy(&evaluated.stderr));
     let output = Command::new(env!("CARGO_BIN_EXE_xtask"))
         .args(["report", "--profile", "smoke", "--out-root"])
         .arg(&root)
@@ -408,6 +414,11 @@ fn the_report_page_renders_its_tables_and_figures_in_headless_chromium() {
     }
     let figure = section.split("<figure id=\"fig4_radar\">").nth(1).expect("Fig. 4 in the DOM");
     assert!(figure.trim_start().starts_with("<svg") && figure.contains("</svg>"), "Fig. 4 is not an inline SVG");
+    // the robustness evaluation: its table (header + 4 models) and its figure, inline
+    let evaluation = dom.split("<section class=\"evaluation\">").nth(1).expect("the robustness section in the DOM");
+    let table = evaluation.split("<table class=\"evaluation\">").nth(1).unwrap().split("</table>").next().unwrap();
+    assert_eq!(table.matches("<tr>").count(), 1 + 4, "{table}");
+    assert!(evaluation.contains("<figure id=\"robustness-table3\">"), "no robustness figure");
     let screenshot = root.join("report.png");
     browser(&[format!("--screenshot={}", screenshot.display())]);
     assert!(std::fs::metadata(&screenshot).unwrap().len() > 10_000, "an empty screenshot");
