@@ -132,7 +132,12 @@ fn variants(args: &EvaluateArgs, dataset: &dyn Dataset, profile: &Profile) -> an
                 let mut p = profile.clone();
                 p.out_len *= factor;
                 let name = format!("{factor}x horizon ({} -> {})", p.in_len, p.out_len);
-                out.push(variant(name, p.clone(), test(&p, &source).with_context(|| format!("{factor}x horizon"))?, factor == 1));
+                // real files may hold too few frames for the longer horizons: those are left out
+                match test(&p, &source) {
+                    Ok(clips) => out.push(variant(name, p.clone(), clips, factor == 1)),
+                    Err(e) if factor > 1 => println!("evaluate horizon: {name} left out: {e:#}"),
+                    Err(e) => return Err(e),
+                }
             }
             out
         }
