@@ -164,7 +164,7 @@ pub fn provenance(
 }
 
 /// The distinct values of `f` over the records, joined by ` | `.
-fn distinct(records: &[RunRecord], f: impl Fn(&RunRecord) -> String) -> String {
+pub fn distinct(records: &[RunRecord], f: impl Fn(&RunRecord) -> String) -> String {
     records.iter().map(f).collect::<BTreeSet<_>>().into_iter().collect::<Vec<_>>().join(" | ")
 }
 

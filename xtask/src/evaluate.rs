@@ -21,6 +21,7 @@ use vpbench_harness::run::score_test_set;
 use vpbench_models::registry;
 use vpbench_reports::curves::{CurveFigure, CurvePanel};
 use vpbench_reports::figure::Figure;
+use vpbench_reports::paper_table::distinct;
 
 use crate::reproduce::{SourceArgs, recorded_sweep};
 use crate::workspace_root;
@@ -97,12 +98,12 @@ pub fn run(args: &EvaluateArgs) -> anyhow::Result<bool> {
     let out_dir = args.out.clone().unwrap_or_else(|| PathBuf::from(format!("out/{}-{}", experiment.dataset, args.profile)));
     let sweep = recorded_sweep(&experiment, &args.profile, &args.source, &out_dir)?;
     let dataset = datasets::lookup(&experiment.dataset)?;
-    let variants = variants(args, dataset, &profile)?;
+    let variants = variants(args, dataset, &profile, &sweep.data.test)?;
     let device = args.source.device()?;
     let mut models = Vec::new();
     for record in sweep.records.iter().filter(|r| r.is_finished()) {
         let weights = out_dir.join("runs").join(&record.run_id).join("final.safetensors");
-        let scores = variants.iter().map(|v| score(record, &weights, v, dataset, &device).map_err(|e| format!("{e:#}"))).collect();
+        let scores = score_run(record, &weights, &variants, dataset, &device);
         models.push(ModelScores { model: record.model.clone(), paper_name: record.paper_name.clone(), run_id: record.run_id.clone(), scores });
     }
     let report = DimensionReport {
@@ -120,11 +121,12 @@ pub fn run(args: &EvaluateArgs) -> anyhow::Result<bool> {
 
 /// The test sets of the dimension, all from the dataset's own source but the other
 /// dataset of generalisation.
-fn variants(args: &EvaluateArgs, dataset: &dyn Dataset, profile: &Profile) -> anyhow::Result<Vec<Variant>> {
+/// `clean` is the sweep's own test set, already read.
+fn variants(args: &EvaluateArgs, dataset: &dyn Dataset, profile: &Profile, clean: &Sequences) -> anyhow::Result<Vec<Variant>> {
     let source = args.source.source()?;
     let test = |p: &Profile, source: &DataSource| -> anyhow::Result<Sequences> { Ok(prepare(dataset, source, p)?.test) };
     let variant = |name: String, profile: Profile, clips, fixed_horizon_ok| Variant { name, profile, clips, fixed_horizon_ok };
-    let clean = test(profile, &source)?;
+    let clean = clean.clone();
     Ok(match args.dimension {
         Dimension::Horizon => {
             let mut out = Vec::new();
@@ -133,7 +135,8 @@ fn variants(args: &EvaluateArgs, dataset: &dyn Dataset, profile: &Profile) -> an
                 p.out_len *= factor;
                 let name = format!("{factor}x horizon ({} -> {})", p.in_len, p.out_len);
                 // real files may hold too few frames for the longer horizons: those are left out
-                match test(&p, &source) {
+                let clips = if factor == 1 { Ok(clean.clone()) } else { test(&p, &source) };
+                match clips {
                     Ok(clips) => out.push(variant(name, p.clone(), clips, factor == 1)),
                     Err(e) if factor > 1 => println!("evaluate horizon: {name} left out: {e:#}"),
                     Err(e) => return Err(e),
@@ -168,25 +171,33 @@ fn variants(args: &EvaluateArgs, dataset: &dyn Dataset, profile: &Profile) -> an
     })
 }
 
-/// The run's tested weights on one variant, future frames only (the common convention).
-fn score(record: &RunRecord, weights: &std::path::Path, variant: &Variant, dataset: &dyn Dataset, device: &ComputeDevice) -> anyhow::Result<QualityMetrics> {
-    let entry = registry::lookup(&record.model)?;
-    if !variant.fixed_horizon_ok && entry.family != "RNN" {
-        bail!("not applicable: {} predicts a fixed number of frames", record.paper_name);
-    }
-    let profile = variant.profile.for_model(&record.model);
-    let mut model = registry::build(&record.model, &profile.model_config(), &device.device)?;
-    model.load_weights(weights)?;
-    Ok(score_test_set(&model, &variant.clips, &profile, dataset)?.common)
+/// The run's tested weights on every variant, future frames only (the common convention);
+/// the model is built and its weights read again only where a variant's lengths differ.
+fn score_run(record: &RunRecord, weights: &std::path::Path, variants: &[Variant], dataset: &dyn Dataset, device: &ComputeDevice) -> Vec<Result<QualityMetrics, String>> {
+    let mut built: Option<vpbench_models::Model> = None;
+    variants
+        .iter()
+        .map(|variant| {
+            let entry = registry::lookup(&record.model)?;
+            if !variant.fixed_horizon_ok && entry.family != "RNN" {
+                bail!("not applicable: {} predicts a fixed number of frames", record.paper_name);
+            }
+            let profile = variant.profile.for_model(&record.model);
+            let config = profile.model_config();
+            if built.as_ref().is_none_or(|m| *m.config() != config) {
+                let mut model = registry::build(&record.model, &config, &device.device)?;
+                model.load_weights(weights)?;
+                built = Some(model);
+            }
+            let model = built.as_ref().expect("built above");
+            Ok(score_test_set(model, &variant.clips, &profile, dataset)?.common)
+        })
+        .map(|scored: anyhow::Result<QualityMetrics>| scored.map_err(|e| format!("{e:#}")))
+        .collect()
 }
 
 fn provenance(args: &EvaluateArgs, records: &[RunRecord], variants: &[Variant]) -> Vec<String> {
-    let distinct = |f: fn(&RunRecord) -> String| {
-        let mut v: Vec<String> = records.iter().map(f).collect();
-        v.sort();
-        v.dedup();
-        v.join(" | ")
-    };
+    let distinct = |f: fn(&RunRecord) -> String| distinct(records, f);
     let mut lines = vec![
         format!("Models: the tested weights of the profile-{} runs (trained on: {})", args.profile, distinct(|r| r.data.label.clone())),
         format!("Backend: {}; device: {}", distinct(|r| r.backend.clone()), distinct(|r| r.device.clone())),

@@ -31,13 +31,13 @@ enum Task {
     /// Run the smoke profile with fixed seeds and compare with the committed baseline.
     CiRegress(ci_regress::CiRegressArgs),
     /// Render every table and figure again from existing run records, without training.
-    Figures(reproduce::FiguresArgs),
+    Figures(reproduce::RecordedRunsArgs),
     /// Score a table's trained models on changed test sets: longer horizons, perturbed
     /// inputs, another dataset of the same geometry (no training).
     Evaluate(evaluate::EvaluateArgs),
     /// One self-contained index.html per output folder: every table beside the paper's
     /// numbers, every figure inline, the provenance of each number, links to the records.
-    Report(report::ReportArgs),
+    Report(reproduce::RecordedRunsArgs),
     /// Training and evaluation throughput, peak memory and MAC rate of each model of a table,
     /// written under benchmarks/results/.
     Bench(bench::BenchArgs),

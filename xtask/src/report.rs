@@ -4,7 +4,6 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use clap::Args;
 use vpbench_harness::atomic::write_atomic;
 use clap::ValueEnum;
 use vpbench_reports::html::{EvaluationSection, InlineFigure, ReportPage, ReportSection};
@@ -12,22 +11,9 @@ use vpbench_reports::paper::PaperTable;
 use vpbench_reports::paper_table::table;
 
 use crate::evaluate::{Dimension, DimensionReport};
-use crate::reproduce::{ExistingSweep, SourceArgs, existing_sweeps};
+use crate::reproduce::{ExistingSweep, RecordedRunsArgs, existing_sweeps};
 
-#[derive(Args, Debug)]
-pub struct ReportArgs {
-    /// The profile whose runs to report.
-    #[arg(long, default_value = "quick")]
-    pub profile: String,
-    /// The data and device the runs used (as given to reproduce-table).
-    #[command(flatten)]
-    pub source: SourceArgs,
-    /// Root holding the sweep folders (out/<dataset>-<profile>).
-    #[arg(long, default_value = "out")]
-    pub out_root: PathBuf,
-}
-
-pub fn run(args: &ReportArgs) -> anyhow::Result<bool> {
+pub fn run(args: &RecordedRunsArgs) -> anyhow::Result<bool> {
     let mut pages: BTreeMap<PathBuf, Vec<Numbered>> = BTreeMap::new();
     for existing in existing_sweeps(&args.profile, &args.source, &args.out_root)? {
         let number = existing.experiment.table;

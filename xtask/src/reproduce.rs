@@ -182,10 +182,11 @@ fn render_outputs(
     Ok(written)
 }
 
-/// `cargo xtask figures`: every table and figure again from existing run records, no training.
+/// The runs already recorded under an output root: what `cargo xtask figures` renders again
+/// and `cargo xtask report` puts on a page, neither training anything.
 #[derive(Args, Debug)]
-pub struct FiguresArgs {
-    /// The profile whose runs to render.
+pub struct RecordedRunsArgs {
+    /// The profile whose runs to use.
     #[arg(long, default_value = "quick")]
     pub profile: String,
     /// The data and device the runs used (as given to reproduce-table).
@@ -196,7 +197,7 @@ pub struct FiguresArgs {
     pub out_root: PathBuf,
 }
 
-pub fn figures(args: &FiguresArgs) -> anyhow::Result<bool> {
+pub fn figures(args: &RecordedRunsArgs) -> anyhow::Result<bool> {
     let mut rendered = 0;
     for existing in existing_sweeps(&args.profile, &args.source, &args.out_root)? {
         let table = existing.experiment.table;

@@ -72,7 +72,7 @@ struct Evaluation {
 
 pub fn run(args: &EvaluateArgs) -> anyhow::Result<bool> {
     let dataset = datasets::lookup(&args.dataset)?;
-    let profile = profile_of(args)?;
+    let profile = profile_of(args, dataset.name())?;
     let device = ComputeDevice::parse(&args.device)?;
     let mut model = registry::build(&args.model, &profile.model_config(), &device.device)?;
     load(&mut model, &args.weights)?;
@@ -98,11 +98,8 @@ pub fn run(args: &EvaluateArgs) -> anyhow::Result<bool> {
 }
 
 /// The named profile for the model, with the checkpoint's size where given.
-fn profile_of(args: &EvaluateArgs) -> anyhow::Result<Profile> {
-    let path = args
-        .profiles
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(format!("configs/profiles/{}.toml", datasets::lookup(&args.dataset).map(|d| d.name()).unwrap_or("?"))));
+fn profile_of(args: &EvaluateArgs, dataset: &str) -> anyhow::Result<Profile> {
+    let path = args.profiles.clone().unwrap_or_else(|| PathBuf::from(format!("configs/profiles/{dataset}.toml")));
     let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read profile file {} (give --profiles)", path.display()))?;
     let profiles = parse_profiles(&text, &path)?;
     let profile = profiles.get(&args.profile).with_context(|| {
