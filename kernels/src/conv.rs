@@ -5,11 +5,13 @@
 //! The three products have the forward's MAC count each, and all are row-major with no
 //! strided scatter, so they run at the `gemm` crate's matrix-product rate.
 
+use std::mem::MaybeUninit;
 use std::ops::Range;
 
 use gemm::Parallelism;
 use rayon::prelude::*;
 
+use crate::conv_input::{Input, span_of};
 use crate::im2col::{col2im, im2col};
 
 /// Shapes of one stride-1, dilation-1, single-group convolution.
@@ -60,10 +62,6 @@ impl ConvGeometry {
         self.out_h * self.out_w
     }
 
-    fn in_image(&self) -> usize {
-        self.channels_in * self.height * self.width
-    }
-
     fn out_image(&self) -> usize {
         self.channels_out * self.out_pixels()
     }
@@ -89,37 +87,47 @@ fn split(g: &ConvGeometry) -> (bool, Parallelism) {
     }
 }
 
-/// Output rows per tile: the tile's patch matrix (`K x rows * out_w`) stays within about
-/// 512 KiB, so it is still in the core's L2 cache when the product reads it. A whole image's
-/// matrix is 4.7 MB at the paper's 64x64 with 32 channels (13 MB for a 5x5 kernel).
+/// Output rows per tile for a patch matrix of `depth` rows: the tile's matrix
+/// (`depth x rows * out_w`) stays within about 512 KiB, so it is still in the core's L2
+/// cache when the product reads it. A whole image's matrix is 4.7 MB at the paper's 64x64
+/// with 32 channels (13 MB for a 5x5 kernel).
 ///
 /// A tile is never narrower than 512 output pixels: the weight-gradient product reduces
 /// over the tile's pixels, and gemm runs it at a quarter of its rate when they are few
 /// (kernels/examples/gemm_probe.rs 128 800 128: 20 GMAC/s; 128 800 512: 82).
-fn tile_rows(g: &ConvGeometry) -> usize {
+fn tile_rows(g: &ConvGeometry, depth: usize) -> usize {
     const TILE_FLOATS: usize = 128 * 1024;
     const MIN_TILE_PIXELS: usize = 512;
-    (TILE_FLOATS / (g.patch_len() * g.out_w))
+    (TILE_FLOATS / (depth.max(1) * g.out_w))
         .max(MIN_TILE_PIXELS.div_ceil(g.out_w))
         .clamp(1, g.out_h)
 }
 
 /// The output-row ranges of one image's tiles.
-fn tiles(g: &ConvGeometry) -> impl Iterator<Item = Range<usize>> {
-    let step = tile_rows(g);
+fn tiles(g: &ConvGeometry, depth: usize) -> impl Iterator<Item = Range<usize>> {
+    let step = tile_rows(g, depth);
     (0..g.out_h).step_by(step).map(move |r| r..(r + step).min(g.out_h))
 }
 
-/// The patch matrix of rows `rows` of image `b`: borrowed for a pointwise kernel, else
-/// built in `scratch`. Row stride of the result: `rows.len() * out_w`, or `out_pixels` when
-/// borrowed (returned as the second value).
-fn patches<'a>(g: &ConvGeometry, x: &'a [f32], b: usize, rows: Range<usize>, scratch: &'a mut Vec<f32>) -> (&'a [f32], usize) {
-    let image = &x[b * g.in_image()..][..g.in_image()];
-    if g.is_pointwise() {
+/// The patch matrix of joined channels `channels`, output rows `rows`, of image `b`:
+/// borrowed for a pointwise kernel over channels of one part, else built in `scratch`. Row
+/// stride of the result: `rows.len() * out_w`, or `out_pixels` when borrowed (returned as
+/// the second value).
+fn patches<'a>(
+    g: &ConvGeometry,
+    input: &Input<'a>,
+    b: usize,
+    channels: Range<usize>,
+    rows: Range<usize>,
+    scratch: &'a mut Vec<f32>,
+) -> (&'a [f32], usize) {
+    if g.is_pointwise()
+        && let Some(image) = input.contiguous(b, channels.clone())
+    {
         return (&image[rows.start * g.out_w..], g.out_pixels());
     }
-    scratch.resize(g.patch_len() * rows.len() * g.out_w, 0.0);
-    im2col(g, image, rows.clone(), scratch);
+    scratch.resize(channels.len() * g.kernel_h * g.kernel_w * rows.len() * g.out_w, 0.0);
+    im2col(g, input, b, channels, rows.clone(), scratch);
     (scratch, rows.len() * g.out_w)
 }
 
@@ -148,42 +156,65 @@ fn product(
     }
 }
 
-/// `y = conv(x, weight) + bias`, NCHW in and out.
-pub fn forward(g: &ConvGeometry, x: &[f32], weight: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
+/// Sets every value of `buffer` and hands it back initialised: row `r` (of `row_len`
+/// values) to `row_value(r)`. Output buffers are filled here, on the thread that uses them
+/// next, rather than zeroed by the allocator on one thread first.
+fn fill_rows(buffer: &mut [MaybeUninit<f32>], row_len: usize, row_value: impl Fn(usize) -> f32) -> &mut [f32] {
+    for (r, row) in buffer.chunks_mut(row_len).enumerate() {
+        let v = row_value(r);
+        row.iter_mut().for_each(|x| {
+            x.write(v);
+        });
+    }
+    // SAFETY: every element was written just above; MaybeUninit<f32> has f32's layout.
+    unsafe { &mut *(buffer as *mut [MaybeUninit<f32>] as *mut [f32]) }
+}
+
+/// `y = conv(input, weight) + bias`, NCHW in and out; `weight` is `[cout, cin, kh, kw]` over
+/// the input's joined channels.
+pub fn forward(g: &ConvGeometry, input: &Input, weight: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
     let (k, n, cout) = (g.patch_len(), g.out_pixels(), g.channels_out);
-    let mut y = vec![0.0f32; g.batch * g.out_image()];
+    let taps = g.kernel_h * g.kernel_w;
+    let live = input.live_channels();
+    let (live_k, live_weight) = (live.len() * taps, &weight[live.start * taps..]);
+    let len = g.batch * g.out_image();
+    let mut y = Vec::with_capacity(len);
     let (per_thread, parallelism) = split(g);
-    let one_image = |(b, out): (usize, &mut [f32])| {
-        if let Some(bias) = bias {
-            out.chunks_exact_mut(n).zip(bias).for_each(|(row, &v)| row.fill(v));
+    let one_image = |(b, out): (usize, &mut [MaybeUninit<f32>])| {
+        let out = fill_rows(out, n, |r| bias.map_or(0.0, |bias| bias[r]));
+        if live_k == 0 {
+            return; // every input is zero: the output is the bias
         }
         let mut scratch = Vec::new();
-        for rows in tiles(g) {
+        for rows in tiles(g, live_k) {
             let width = rows.len() * g.out_w;
-            let (col, col_stride) = patches(g, x, b, rows.clone(), &mut scratch);
-            // y[:, tile] (cout x width, row stride N) (+)= W (cout x K) · col (K x width)
+            let (col, col_stride) = patches(g, input, b, live.clone(), rows.clone(), &mut scratch);
+            // y[:, tile] (cout x width, row stride N) += W[:, live] (cout x K') · col (K' x width)
             product(
-                [cout, width, k],
+                [cout, width, live_k],
                 (&mut out[rows.start * g.out_w..], n),
-                bias.is_some(),
-                (weight, 1, k as isize),
+                true,
+                (live_weight, 1, k as isize),
                 (col, 1, col_stride as isize),
                 parallelism,
             );
         }
     };
+    let spare = &mut y.spare_capacity_mut()[..len];
     if per_thread {
-        y.par_chunks_exact_mut(g.out_image()).enumerate().for_each(one_image);
+        spare.par_chunks_exact_mut(g.out_image()).enumerate().for_each(one_image);
     } else {
-        y.chunks_exact_mut(g.out_image()).enumerate().for_each(one_image);
+        spare.chunks_exact_mut(g.out_image()).enumerate().for_each(one_image);
     }
+    // SAFETY: `one_image` initialised every chunk of the first `len` values.
+    unsafe { y.set_len(len) };
     y
 }
 
-/// Which gradients the caller needs.
-#[derive(Clone, Copy, Debug)]
+/// Which gradients the caller needs: of each input part, the weight, the bias.
+#[derive(Clone, Debug)]
 pub struct Wanted {
-    pub x: bool,
+    pub x: Vec<bool>,
     pub weight: bool,
     pub bias: bool,
 }
@@ -191,7 +222,8 @@ pub struct Wanted {
 /// The gradients of one convolution; `None` where not wanted.
 #[derive(Debug, Default)]
 pub struct ConvGradients {
-    pub x: Option<Vec<f32>>,
+    /// One per input part.
+    pub x: Vec<Option<Vec<f32>>>,
     pub weight: Option<Vec<f32>>,
     pub bias: Option<Vec<f32>>,
 }
@@ -215,17 +247,35 @@ impl Partial {
     }
 }
 
+/// One image's input-gradient buffers, one per part (`None` where not wanted), not yet set.
+type ImageGradients<'a> = Vec<Option<&'a mut [MaybeUninit<f32>]>>;
+
+/// The per-image views of the parts' gradient buffers.
+fn image_gradients<'a>(g: &ConvGeometry, input: &Input, dx: &'a mut [Option<Vec<f32>>]) -> Vec<ImageGradients<'a>> {
+    let mut images: Vec<ImageGradients<'a>> = (0..g.batch).map(|_| Vec::with_capacity(dx.len())).collect();
+    for (part, buffer) in input.parts().iter().zip(dx.iter_mut()) {
+        let image_len = part.channels * g.height * g.width;
+        match buffer {
+            Some(buffer) => {
+                let spare = &mut buffer.spare_capacity_mut()[..g.batch * image_len];
+                spare.chunks_exact_mut(image_len).zip(&mut images).for_each(|(chunk, image)| image.push(Some(chunk)));
+            }
+            None => images.iter_mut().for_each(|image| image.push(None)),
+        }
+    }
+    images
+}
+
 /// Backward of [`forward`] for upstream gradient `dy` (`[batch, cout, oh, ow]`).
-pub fn backward(g: &ConvGeometry, x: &[f32], weight: &[f32], dy: &[f32], wanted: Wanted) -> ConvGradients {
-    let mut dx = wanted.x.then(|| vec![0.0f32; g.batch * g.in_image()]);
+pub fn backward(g: &ConvGeometry, input: &Input, weight: &[f32], dy: &[f32], wanted: &Wanted) -> ConvGradients {
+    let parts = input.parts();
+    let mut dx: Vec<Option<Vec<f32>>> =
+        parts.iter().zip(&wanted.x).map(|(part, &w)| w.then(|| Vec::with_capacity(part.values.len()))).collect();
     let (per_thread, parallelism) = split(g);
-    let one_image = |partial: Partial, (b, dx_b): (usize, Option<&mut [f32]>)| {
-        image_backward(g, x, weight, dy, b, dx_b, wanted, partial, parallelism)
+    let one_image = |partial: Partial, (b, dx_b): (usize, ImageGradients)| {
+        image_backward(g, input, weight, dy, b, dx_b, wanted, partial, parallelism)
     };
-    let images: Vec<(usize, Option<&mut [f32]>)> = match dx.as_mut() {
-        Some(dx) => dx.chunks_exact_mut(g.in_image()).map(Some).enumerate().collect(),
-        None => (0..g.batch).map(|b| (b, None)).collect(),
-    };
+    let images: Vec<(usize, ImageGradients)> = image_gradients(g, input, &mut dx).into_iter().enumerate().collect();
     let sums = if per_thread {
         images
             .into_par_iter()
@@ -234,6 +284,12 @@ pub fn backward(g: &ConvGeometry, x: &[f32], weight: &[f32], dy: &[f32], wanted:
     } else {
         images.into_iter().fold(Partial::zeros(g), one_image)
     };
+    for (buffer, part) in dx.iter_mut().zip(parts) {
+        if let Some(buffer) = buffer {
+            // SAFETY: `image_backward` set every image's gradient of this part.
+            unsafe { buffer.set_len(part.values.len()) };
+        }
+    }
     ConvGradients {
         x: dx,
         weight: wanted.weight.then(|| transpose(&sums.weight_t, g.patch_len(), g.channels_out)),
@@ -252,70 +308,56 @@ fn transpose(values: &[f32], rows: usize, cols: usize) -> Vec<f32> {
     out
 }
 
-/// One image's share of [`backward`]: adds to `partial`, writes `dx_b`, tile by tile.
+/// One image's share of [`backward`]: adds to `partial`, writes the image's input
+/// gradients, tile by tile. Only the live channels (see [`Input`]) have a weight gradient
+/// to add; only the wanted parts' channels get an input gradient.
 #[allow(clippy::too_many_arguments)]
 fn image_backward(
     g: &ConvGeometry,
-    x: &[f32],
+    input: &Input,
     weight: &[f32],
     dy: &[f32],
     b: usize,
-    mut dx_b: Option<&mut [f32]>,
-    wanted: Wanted,
+    dx_b: ImageGradients,
+    wanted: &Wanted,
     mut partial: Partial,
     parallelism: Parallelism,
 ) -> Partial {
-    let (k, n, cout) = (g.patch_len(), g.out_pixels(), g.channels_out);
+    let (k, n, cout, taps) = (g.patch_len(), g.out_pixels(), g.channels_out, g.kernel_h * g.kernel_w);
     let dy_b = &dy[b * g.out_image()..][..g.out_image()];
     if wanted.bias {
         partial.bias.iter_mut().zip(dy_b.chunks_exact(n)).for_each(|(s, row)| *s += row.iter().sum::<f32>());
     }
+    let mut dx_b: Vec<Option<&mut [f32]>> = dx_b.into_iter().map(|d| d.map(|d| fill_rows(d, n, |_| 0.0))).collect();
+    let live = if wanted.weight { input.live_channels() } else { 0..0 };
+    let graded = span_of(&input.starts(), input.parts(), &wanted.x);
     let (mut scratch, mut dcol) = (Vec::new(), Vec::new());
-    for rows in tiles(g) {
+    for rows in tiles(g, live.len().max(graded.len()) * taps) {
         let (width, start) = (rows.len() * g.out_w, rows.start * g.out_w);
         let dy_tile = &dy_b[start..];
-        if wanted.weight {
-            let (col, col_stride) = patches(g, x, b, rows.clone(), &mut scratch);
-            // dW^T (K x cout) += col (K x width) · dy_tile^T (width x cout): twice gemm's
-            // rate of dy · col^T at these shapes (kernels/examples/gemm_probe.rs).
-            product([k, cout, width], (&mut partial.weight_t, cout), true, (col, 1, col_stride as isize), (dy_tile, n as isize, 1), parallelism);
+        if !live.is_empty() {
+            let (col, col_stride) = patches(g, input, b, live.clone(), rows.clone(), &mut scratch);
+            // dW^T[live] (K' x cout) += col (K' x width) · dy_tile^T (width x cout): twice
+            // gemm's rate of dy · col^T at these shapes (kernels/examples/gemm_probe.rs).
+            let dw = &mut partial.weight_t[live.start * taps * cout..];
+            product([live.len() * taps, cout, width], (dw, cout), true, (col, 1, col_stride as isize), (dy_tile, n as isize, 1), parallelism);
         }
-        let Some(dx_b) = dx_b.as_deref_mut() else { continue };
-        // dcol (K x width) = W^T (K x cout) · dy_tile (cout x width)
-        if g.is_pointwise() {
-            product([k, width, cout], (&mut dx_b[start..], n), false, (weight, k as isize, 1), (dy_tile, 1, n as isize), parallelism);
+        if graded.is_empty() {
+            continue;
+        }
+        // dcol (K' x width) = W^T[graded] (K' x cout) · dy_tile (cout x width)
+        let (depth, w_t) = (graded.len() * taps, &weight[graded.start * taps..]);
+        let (part, local) = input.locate(graded.start);
+        let within_one_part = local + graded.len() <= input.parts()[part].channels;
+        if g.is_pointwise() && within_one_part {
+            let dx_part = dx_b[part].as_deref_mut().expect("a graded part");
+            let dst = &mut dx_part[local * n + start..];
+            product([depth, width, cout], (dst, n), false, (w_t, k as isize, 1), (dy_tile, 1, n as isize), parallelism);
         } else {
-            dcol.resize(k * width, 0.0);
-            product([k, width, cout], (&mut dcol, width), false, (weight, k as isize, 1), (dy_tile, 1, n as isize), parallelism);
-            col2im(g, &dcol, rows, dx_b);
+            dcol.resize(depth * width, 0.0);
+            product([depth, width, cout], (&mut dcol, width), false, (w_t, k as isize, 1), (dy_tile, 1, n as isize), parallelism);
+            col2im(g, input, &dcol, graded.clone(), rows, &mut dx_b);
         }
     }
     partial
-}
-
-/// Joins two tensors along their second axis: `a` is `[outer, a_channels, inner]`, `b`
-/// `[outer, b_channels, inner]`, the result `[outer, a_channels + b_channels, inner]`
-/// (images along channels with `inner = h w`; weights along input channels with
-/// `inner = kh kw`).
-pub fn concat_channels(a: (&[f32], usize), b: (&[f32], usize), outer: usize, inner: usize) -> Vec<f32> {
-    let (a_block, b_block) = (a.1 * inner, b.1 * inner);
-    assert!(a.0.len() == outer * a_block && b.0.len() == outer * b_block, "concat_channels: sizes do not match the shapes");
-    let mut joined = Vec::with_capacity(outer * (a_block + b_block));
-    for (a_part, b_part) in a.0.chunks_exact(a_block).zip(b.0.chunks_exact(b_block)) {
-        joined.extend_from_slice(a_part);
-        joined.extend_from_slice(b_part);
-    }
-    joined
-}
-
-/// The inverse of [`concat_channels`]: the first `a_channels` of every block, then the rest.
-pub fn split_channels(joined: &[f32], a_channels: usize, b_channels: usize, outer: usize, inner: usize) -> (Vec<f32>, Vec<f32>) {
-    let (a_block, b_block) = (a_channels * inner, b_channels * inner);
-    assert_eq!(joined.len(), outer * (a_block + b_block), "split_channels: size does not match the shapes");
-    let (mut a, mut b) = (Vec::with_capacity(outer * a_block), Vec::with_capacity(outer * b_block));
-    for block in joined.chunks_exact(a_block + b_block) {
-        a.extend_from_slice(&block[..a_block]);
-        b.extend_from_slice(&block[a_block..]);
-    }
-    (a, b)
 }

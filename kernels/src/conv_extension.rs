@@ -1,5 +1,6 @@
 //! The convolution as a burn backend extension: flex runs [`crate::conv`], and autodiff over
-//! flex records a backward that runs it too.
+//! flex records a backward that runs it too. Its input may be two or three tensors joined
+//! along channels, read in place (see [`crate::conv_input`]).
 
 use burn::backend::autodiff::checkpoint::{base::Checkpointer, strategy::CheckpointStrategy};
 use burn::backend::autodiff::grads::Gradients;
@@ -9,7 +10,10 @@ use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, Backend, Flex, backend_extension};
 use burn::tensor::{Shape, Tensor};
 
-use crate::conv::{self, ConvGeometry, Wanted, concat_channels, split_channels};
+use std::borrow::Cow;
+
+use crate::conv::{self, ConvGeometry, Wanted};
+use crate::conv_input::{Input, Part};
 use crate::flex::{dims4, f32_values, flex_tensor, register_gradients};
 
 #[backend_extension(Flex, Autodiff)]
@@ -26,248 +30,183 @@ pub trait CpuConvBackend: Backend {
     /// The same without a bias.
     fn conv2d_stride1(x: FloatTensor<Self>, weight: FloatTensor<Self>, pad_h: usize, pad_w: usize) -> FloatTensor<Self>;
 
-    /// `conv(x1, w1) + b1 + conv(x2, w2) + b2` for two biased convolutions of one kernel
-    /// size and padding over inputs of one batch and image size, as one convolution of the
-    /// channel-joined inputs with the input-channel-joined weights.
-    #[allow(clippy::too_many_arguments)]
-    fn conv2d_pair_stride1(
+    /// The biased convolution of `cat([x1, x2], 1)`, without the concatenation.
+    fn conv2d_cat2_stride1(
         x1: FloatTensor<Self>,
-        w1: FloatTensor<Self>,
-        b1: FloatTensor<Self>,
         x2: FloatTensor<Self>,
-        w2: FloatTensor<Self>,
-        b2: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        pad_h: usize,
+        pad_w: usize,
+    ) -> FloatTensor<Self>;
+
+    /// The biased convolution of `cat([x1, x2, x3], 1)`, without the concatenation.
+    #[allow(clippy::too_many_arguments)]
+    fn conv2d_cat3_stride1(
+        x1: FloatTensor<Self>,
+        x2: FloatTensor<Self>,
+        x3: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
         pad_h: usize,
         pad_w: usize,
     ) -> FloatTensor<Self>;
 }
 
-/// `conv2d(x, weight, bias)` with stride 1 and symmetric padding, on a flex device (check
-/// [`crate::runs_on_flex`] first; other devices panic).
-pub fn conv2d_flex(x: Tensor<4>, weight: Tensor<4>, bias: Option<Tensor<1>>, padding: [usize; 2]) -> Tensor<4> {
+type Ext = burn::backend::Dispatch;
+
+/// `conv2d(cat(inputs, 1), weight, bias)` with stride 1 and symmetric padding, on a flex
+/// device (check [`crate::runs_on_flex`] first; other devices panic). One to three inputs;
+/// more than one needs a bias.
+pub fn conv2d_flex(inputs: Vec<Tensor<4>>, weight: Tensor<4>, bias: Option<Tensor<1>>, padding: [usize; 2]) -> Tensor<4> {
     let [pad_h, pad_w] = padding;
-    let out = match bias {
-        Some(bias) => <burn::backend::Dispatch as CpuConvBackend>::conv2d_stride1_bias(
-            x.into_dispatch(),
-            weight.into_dispatch(),
-            bias.into_dispatch(),
-            pad_h,
-            pad_w,
-        ),
-        None => <burn::backend::Dispatch as CpuConvBackend>::conv2d_stride1(
-            x.into_dispatch(),
-            weight.into_dispatch(),
-            pad_h,
-            pad_w,
-        ),
+    let weight = weight.into_dispatch();
+    let arity = inputs.len();
+    let mut inputs = inputs.into_iter().map(|t| t.into_dispatch());
+    let mut next = || inputs.next().expect("conv2d_flex: fewer inputs than its arity");
+    let out = match (arity, bias) {
+        (1, None) => <Ext as CpuConvBackend>::conv2d_stride1(next(), weight, pad_h, pad_w),
+        (1, Some(bias)) => <Ext as CpuConvBackend>::conv2d_stride1_bias(next(), weight, bias.into_dispatch(), pad_h, pad_w),
+        (2, Some(bias)) => <Ext as CpuConvBackend>::conv2d_cat2_stride1(next(), next(), weight, bias.into_dispatch(), pad_h, pad_w),
+        (3, Some(bias)) => {
+            let (x1, x2, x3) = (next(), next(), next());
+            <Ext as CpuConvBackend>::conv2d_cat3_stride1(x1, x2, x3, weight, bias.into_dispatch(), pad_h, pad_w)
+        }
+        (n, bias) => panic!("conv2d_flex: {n} inputs with bias {} is not a form it has", bias.is_some()),
     };
     Tensor::from_dispatch(out)
 }
 
-/// `conv(x1, w1) + b1 + conv(x2, w2) + b2` on a flex device (see
-/// [`CpuConvBackend::conv2d_pair_stride1`]; check [`crate::runs_on_flex`] first).
-pub fn conv2d_pair_flex(first: [Tensor<4>; 2], first_bias: Tensor<1>, second: [Tensor<4>; 2], second_bias: Tensor<1>, padding: [usize; 2]) -> Tensor<4> {
-    let [x1, w1] = first.map(|t| t.into_dispatch());
-    let [x2, w2] = second.map(|t| t.into_dispatch());
-    Tensor::from_dispatch(<burn::backend::Dispatch as CpuConvBackend>::conv2d_pair_stride1(
-        x1,
-        w1,
-        first_bias.into_dispatch(),
-        x2,
-        w2,
-        second_bias.into_dispatch(),
-        padding[0],
-        padding[1],
-    ))
+/// The values of `tensors`, borrowed where contiguous.
+fn values_of<'a>(tensors: &[&'a FlexTensor]) -> Vec<Cow<'a, [f32]>> {
+    tensors.iter().map(|t| f32_values(t)).collect()
 }
 
-fn geometry(x: &FlexTensor, weight: &FlexTensor, padding: [usize; 2]) -> ConvGeometry {
-    ConvGeometry::new(dims4(x), dims4(weight), padding)
-        .unwrap_or_else(|| panic!("conv2d: weight {:?} does not fit input {:?} with padding {padding:?}", dims4(weight), dims4(x)))
+/// The joined input over `values` (of `tensors`) and its geometry with `weight`.
+fn joined<'a>(tensors: &[&FlexTensor], values: &'a [Cow<'a, [f32]>], weight: &FlexTensor, padding: [usize; 2]) -> (Input<'a>, ConvGeometry) {
+    let [batch, _, h, w] = dims4(tensors[0]);
+    let parts = tensors
+        .iter()
+        .zip(values)
+        .map(|(t, v)| {
+            let [b, c, th, tw] = dims4(t);
+            assert!([b, th, tw] == [batch, h, w], "conv2d: joined inputs {:?} and {:?} differ in batch or size", dims4(tensors[0]), dims4(t));
+            Part { values: v, channels: c }
+        })
+        .collect();
+    let input = Input::new(parts, batch, h * w);
+    let dims = [batch, input.channels(), h, w];
+    let g = ConvGeometry::new(dims, dims4(weight), padding)
+        .unwrap_or_else(|| panic!("conv2d: weight {:?} does not fit input {dims:?} with padding {padding:?}", dims4(weight)));
+    (input, g)
 }
 
-fn flex_forward(x: &FlexTensor, weight: &FlexTensor, bias: Option<&FlexTensor>, padding: [usize; 2]) -> FlexTensor {
-    let g = geometry(x, weight, padding);
+fn flex_forward(inputs: &[&FlexTensor], weight: &FlexTensor, bias: Option<&FlexTensor>, padding: [usize; 2]) -> FlexTensor {
+    let values = values_of(inputs);
+    let (input, g) = joined(inputs, &values, weight, padding);
     let bias = bias.map(f32_values);
-    let y = conv::forward(&g, &f32_values(x), &f32_values(weight), bias.as_deref());
-    flex_tensor(y, g.output_shape())
-}
-
-/// The joined operands of a convolution pair: inputs along channels, weights along input
-/// channels.
-struct JoinedPair {
-    x: FlexTensor,
-    weight: FlexTensor,
-    /// Input channels of the first and second convolution.
-    channels: [usize; 2],
-}
-
-fn join_pair(x: [&FlexTensor; 2], weight: [&FlexTensor; 2]) -> JoinedPair {
-    let ([b, c1, h, w], [_, c2, h2, w2]) = (dims4(x[0]), dims4(x[1]));
-    let ([cout, _, kh, kw], [cout2, _, kh2, kw2]) = (dims4(weight[0]), dims4(weight[1]));
-    assert!(
-        dims4(x[1])[0] == b && [h2, w2] == [h, w] && [cout2, kh2, kw2] == [cout, kh, kw],
-        "conv2d pair: inputs {:?} {:?} and weights {:?} {:?} do not pair",
-        dims4(x[0]),
-        dims4(x[1]),
-        dims4(weight[0]),
-        dims4(weight[1])
-    );
-    let joined_x = concat_channels((&f32_values(x[0]), c1), (&f32_values(x[1]), c2), b, h * w);
-    let joined_w = concat_channels((&f32_values(weight[0]), c1), (&f32_values(weight[1]), c2), cout, kh * kw);
-    JoinedPair {
-        x: flex_tensor(joined_x, [b, c1 + c2, h, w]),
-        weight: flex_tensor(joined_w, [cout, c1 + c2, kh, kw]),
-        channels: [c1, c2],
-    }
-}
-
-/// The pair's output: the joined convolution with the two biases summed.
-fn pair_forward(x: [&FlexTensor; 2], weight: [&FlexTensor; 2], bias: [&FlexTensor; 2], padding: [usize; 2]) -> FlexTensor {
-    let pair = join_pair(x, weight);
-    let bias: Vec<f32> = f32_values(bias[0]).iter().zip(f32_values(bias[1]).iter()).map(|(p, q)| p + q).collect();
-    let g = geometry(&pair.x, &pair.weight, padding);
-    let y = conv::forward(&g, &f32_values(&pair.x), &f32_values(&pair.weight), Some(&bias));
+    let y = conv::forward(&g, &input, &f32_values(weight), bias.as_deref());
     flex_tensor(y, g.output_shape())
 }
 
 impl CpuConvBackend for Flex {
-    fn conv2d_pair_stride1(
-        x1: FlexTensor,
-        w1: FlexTensor,
-        b1: FlexTensor,
-        x2: FlexTensor,
-        w2: FlexTensor,
-        b2: FlexTensor,
-        pad_h: usize,
-        pad_w: usize,
-    ) -> FlexTensor {
-        pair_forward([&x1, &x2], [&w1, &w2], [&b1, &b2], [pad_h, pad_w])
-    }
-
     fn conv2d_stride1_bias(x: FlexTensor, weight: FlexTensor, bias: FlexTensor, pad_h: usize, pad_w: usize) -> FlexTensor {
-        flex_forward(&x, &weight, Some(&bias), [pad_h, pad_w])
+        flex_forward(&[&x], &weight, Some(&bias), [pad_h, pad_w])
     }
 
     fn conv2d_stride1(x: FlexTensor, weight: FlexTensor, pad_h: usize, pad_w: usize) -> FlexTensor {
-        flex_forward(&x, &weight, None, [pad_h, pad_w])
+        flex_forward(&[&x], &weight, None, [pad_h, pad_w])
+    }
+
+    fn conv2d_cat2_stride1(x1: FlexTensor, x2: FlexTensor, weight: FlexTensor, bias: FlexTensor, pad_h: usize, pad_w: usize) -> FlexTensor {
+        flex_forward(&[&x1, &x2], &weight, Some(&bias), [pad_h, pad_w])
+    }
+
+    fn conv2d_cat3_stride1(
+        x1: FlexTensor,
+        x2: FlexTensor,
+        x3: FlexTensor,
+        weight: FlexTensor,
+        bias: FlexTensor,
+        pad_h: usize,
+        pad_w: usize,
+    ) -> FlexTensor {
+        flex_forward(&[&x1, &x2, &x3], &weight, Some(&bias), [pad_h, pad_w])
     }
 }
 
-/// The backward step: inputs and weights are kept (flex tensors share their buffers, so
-/// this copies nothing) and the gradients come from [`conv::backward`].
+/// The backward step of a convolution over `parts` joined inputs. Its parents are the
+/// inputs, the weight and (when there are `parts + 2`) the bias; its state the inputs and
+/// the weight (flex tensors share their buffers, so keeping them copies nothing).
 #[derive(Debug)]
 struct ConvBackward {
     padding: [usize; 2],
+    parts: usize,
 }
 
 impl ConvBackward {
-    fn gradients<const N: usize>(
-        &self,
-        (x, weight): &(FlexTensor, FlexTensor),
-        ops: &Ops<(FlexTensor, FlexTensor), N>,
-        grads: &mut Gradients,
-    ) -> conv::ConvGradients {
-        let g = geometry(x, weight, self.padding);
+    fn run<const N: usize>(self, ops: Ops<Vec<FlexTensor>, N>, grads: &mut Gradients) {
+        let parts = self.parts;
+        let (inputs, weight) = (ops.state[..parts].iter().collect::<Vec<_>>(), &ops.state[parts]);
+        let values = values_of(&inputs);
+        let (input, g) = joined(&inputs, &values, weight, self.padding);
         let dy = grads.consume::<Flex>(&ops.node);
+        let has_bias = N == parts + 2;
         let wanted = Wanted {
-            x: ops.parents[0].is_some(),
-            weight: ops.parents[1].is_some(),
-            bias: N == 3 && ops.parents[N - 1].is_some(),
+            x: (0..parts).map(|p| ops.parents[p].is_some()).collect(),
+            weight: ops.parents[parts].is_some(),
+            bias: has_bias && ops.parents[parts + 1].is_some(),
         };
-        conv::backward(&g, &f32_values(x), &f32_values(weight), &f32_values(&dy), wanted)
-    }
-
-    fn register<const N: usize>(shapes: [Shape; N], ops: Ops<(FlexTensor, FlexTensor), N>, grads: &mut Gradients, result: conv::ConvGradients) {
-        // x, weight and (with N = 3) bias, in the parents' order.
-        let mut values = [result.x, result.weight, result.bias].into_iter();
+        let result = conv::backward(&g, &input, &f32_values(weight), &f32_values(&dy), &wanted);
+        let shapes: [Shape; N] = std::array::from_fn(|i| match i {
+            i if i < parts => inputs[i].layout().shape().clone(),
+            i if i == parts => weight.layout().shape().clone(),
+            _ => Shape::new([g.channels_out]),
+        });
+        let mut values = result.x.into_iter().chain([result.weight, result.bias]);
         let parents = ops.parents.map(|p| p.map(|node| node.id));
         register_gradients(grads, parents, std::array::from_fn(|_| values.next().flatten()), shapes);
     }
 }
 
-impl Backward<Flex, 3> for ConvBackward {
-    type State = (FlexTensor, FlexTensor);
+macro_rules! conv_backward_with_parents {
+    ($($n:literal),*) => {$(
+        impl Backward<Flex, $n> for ConvBackward {
+            type State = Vec<FlexTensor>;
 
-    fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
-        let result = self.gradients(&ops.state, &ops, grads);
-        let (x, w) = &ops.state;
-        let shapes = [x.layout().shape().clone(), w.layout().shape().clone(), Shape::new([dims4(w)[0]])];
-        Self::register(shapes, ops, grads, result);
-    }
+            fn backward(self, ops: Ops<Self::State, $n>, grads: &mut Gradients, _: &mut Checkpointer) {
+                self.run(ops, grads);
+            }
+        }
+    )*};
 }
 
-/// The bias-free form: two parents.
-#[derive(Debug)]
-struct ConvNoBiasBackward(ConvBackward);
+// x + weight; x + weight + bias; two inputs + weight + bias; three inputs + weight + bias.
+conv_backward_with_parents!(2, 3, 4, 5);
 
-impl Backward<Flex, 2> for ConvNoBiasBackward {
-    type State = (FlexTensor, FlexTensor);
-
-    fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
-        let result = self.0.gradients(&ops.state, &ops, grads);
-        let (x, w) = &ops.state;
-        let shapes = [x.layout().shape().clone(), w.layout().shape().clone()];
-        ConvBackward::register(shapes, ops, grads, result);
-    }
-}
-
-/// The backward of a convolution pair: one backward of the joined convolution, its input
-/// and weight gradients split back into the two, the bias gradient handed to both biases.
-#[derive(Debug)]
-struct ConvPairBackward {
+/// Records the convolution of `tensors` (`parts` inputs, the weight, perhaps the bias) on
+/// the autodiff graph and runs its forward.
+fn autodiff_conv<C: CheckpointStrategy, const N: usize>(
+    tensors: [FloatTensor<Autodiff<Flex, C>>; N],
+    parts: usize,
     padding: [usize; 2],
-}
-
-impl Backward<Flex, 6> for ConvPairBackward {
-    /// The two inputs and weights as they came (they share their buffers with the graph's
-    /// tensors; joining them again here costs a copy, keeping them joined would cost memory
-    /// for as long as the graph lives).
-    type State = [FlexTensor; 4];
-
-    fn backward(self, ops: Ops<Self::State, 6>, grads: &mut Gradients, _: &mut Checkpointer) {
-        let [x1, w1, x2, w2] = &ops.state;
-        let pair = join_pair([x1, x2], [w1, w2]);
-        let g = geometry(&pair.x, &pair.weight, self.padding);
-        let dy = grads.consume::<Flex>(&ops.node);
-        let wants = |a: usize, b: usize| ops.parents[a].is_some() || ops.parents[b].is_some();
-        let wanted = Wanted { x: wants(0, 3), weight: wants(1, 4), bias: wants(2, 5) };
-        let result = conv::backward(&g, &f32_values(&pair.x), &f32_values(&pair.weight), &f32_values(&dy), wanted);
-        let [c1, c2] = pair.channels;
-        let (taps, plane) = (g.kernel_h * g.kernel_w, g.height * g.width);
-        let (dx1, dx2) = result.x.map(|dx| split_channels(&dx, c1, c2, g.batch, plane)).unzip();
-        let (dw1, dw2) = result.weight.map(|dw| split_channels(&dw, c1, c2, g.channels_out, taps)).unzip();
-        let db = result.bias;
-        let bias_shape = Shape::new([g.channels_out]);
-        let [x1, w1, x2, w2] = [x1, w1, x2, w2].map(|t| t.layout().shape().clone());
-        let shapes = [x1, w1, bias_shape.clone(), x2, w2, bias_shape];
-        let parents = ops.parents.map(|p| p.map(|node| node.id));
-        register_gradients(grads, parents, [dx1, dw1, db.clone(), dx2, dw2, db], shapes);
+) -> FloatTensor<Autodiff<Flex, C>>
+where
+    ConvBackward: Backward<Flex, N, State = Vec<FlexTensor>>,
+{
+    let nodes = tensors.each_ref().map(|t| t.node());
+    let primitives = tensors.map(|t| t.into_primitive());
+    let prepared = ConvBackward { padding, parts }.prepare::<C>(nodes).compute_bound().stateful();
+    let inputs: Vec<&FlexTensor> = primitives[..parts].iter().collect();
+    let bias = (N == parts + 2).then(|| &primitives[parts + 1]);
+    let y = flex_forward(&inputs, &primitives[parts], bias, padding);
+    match prepared {
+        OpsKind::Tracked(prep) => prep.finish(primitives[..=parts].to_vec(), y),
+        OpsKind::UnTracked(prep) => prep.finish(y),
     }
 }
 
 impl<C: CheckpointStrategy> CpuConvBackend for Autodiff<Flex, C> {
-    fn conv2d_pair_stride1(
-        x1: FloatTensor<Self>,
-        w1: FloatTensor<Self>,
-        b1: FloatTensor<Self>,
-        x2: FloatTensor<Self>,
-        w2: FloatTensor<Self>,
-        b2: FloatTensor<Self>,
-        pad_h: usize,
-        pad_w: usize,
-    ) -> FloatTensor<Self> {
-        let padding = [pad_h, pad_w];
-        let nodes = [x1.node(), w1.node(), b1.node(), x2.node(), w2.node(), b2.node()];
-        let [x1, w1, b1, x2, w2, b2] = [x1, w1, b1, x2, w2, b2].map(|t| t.into_primitive());
-        let prepared = ConvPairBackward { padding }.prepare::<C>(nodes).compute_bound().stateful();
-        let y = pair_forward([&x1, &x2], [&w1, &w2], [&b1, &b2], padding);
-        match prepared {
-            OpsKind::Tracked(prep) => prep.finish([x1, w1, x2, w2], y),
-            OpsKind::UnTracked(prep) => prep.finish(y),
-        }
-    }
-
     fn conv2d_stride1_bias(
         x: FloatTensor<Self>,
         weight: FloatTensor<Self>,
@@ -275,30 +214,33 @@ impl<C: CheckpointStrategy> CpuConvBackend for Autodiff<Flex, C> {
         pad_h: usize,
         pad_w: usize,
     ) -> FloatTensor<Self> {
-        let padding = [pad_h, pad_w];
-        let prepared = ConvBackward { padding }
-            .prepare::<C>([x.node(), weight.node(), bias.node()])
-            .compute_bound()
-            .stateful();
-        let (xp, wp, bp) = (x.into_primitive(), weight.into_primitive(), bias.into_primitive());
-        let y = flex_forward(&xp, &wp, Some(&bp), padding);
-        match prepared {
-            OpsKind::Tracked(prep) => prep.finish((xp, wp), y),
-            OpsKind::UnTracked(prep) => prep.finish(y),
-        }
+        autodiff_conv::<C, 3>([x, weight, bias], 1, [pad_h, pad_w])
     }
 
     fn conv2d_stride1(x: FloatTensor<Self>, weight: FloatTensor<Self>, pad_h: usize, pad_w: usize) -> FloatTensor<Self> {
-        let padding = [pad_h, pad_w];
-        let prepared = ConvNoBiasBackward(ConvBackward { padding })
-            .prepare::<C>([x.node(), weight.node()])
-            .compute_bound()
-            .stateful();
-        let (xp, wp) = (x.into_primitive(), weight.into_primitive());
-        let y = flex_forward(&xp, &wp, None, padding);
-        match prepared {
-            OpsKind::Tracked(prep) => prep.finish((xp, wp), y),
-            OpsKind::UnTracked(prep) => prep.finish(y),
-        }
+        autodiff_conv::<C, 2>([x, weight], 1, [pad_h, pad_w])
+    }
+
+    fn conv2d_cat2_stride1(
+        x1: FloatTensor<Self>,
+        x2: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        pad_h: usize,
+        pad_w: usize,
+    ) -> FloatTensor<Self> {
+        autodiff_conv::<C, 4>([x1, x2, weight, bias], 2, [pad_h, pad_w])
+    }
+
+    fn conv2d_cat3_stride1(
+        x1: FloatTensor<Self>,
+        x2: FloatTensor<Self>,
+        x3: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        pad_h: usize,
+        pad_w: usize,
+    ) -> FloatTensor<Self> {
+        autodiff_conv::<C, 5>([x1, x2, x3, weight, bias], 3, [pad_h, pad_w])
     }
 }

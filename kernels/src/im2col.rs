@@ -1,4 +1,4 @@
-//! Patch matrices of one NCHW image and their adjoint, for stride-1 convolutions.
+//! Patch matrices of one NCHW image (its channels possibly in several tensors) and their adjoint, for stride-1 convolutions.
 //!
 //! Row `(c * kh + ky) * kw + kx` of the patch matrix is channel `c` shifted by
 //! `(ky - pad_h, kx - pad_w)` with zeros outside the image, so every row is built from
@@ -7,6 +7,7 @@
 use std::ops::Range;
 
 use crate::conv::ConvGeometry;
+use crate::conv_input::Input;
 
 /// The output columns `[lo, hi)` whose input column `ox + kx - pad_w` lies inside the image.
 fn valid_columns(g: &ConvGeometry, kx: usize) -> (usize, usize) {
@@ -20,13 +21,14 @@ fn input_row(g: &ConvGeometry, oy: usize, ky: usize) -> Option<usize> {
     (oy + ky).checked_sub(g.pad_h).filter(|&iy| iy < g.height)
 }
 
-/// Output rows `rows` of the patch matrix: fills `col` (`[cin * kh * kw, rows.len() * out_w]`)
-/// from one image `x` (`[cin, h, w]`).
-pub fn im2col(g: &ConvGeometry, x: &[f32], rows: Range<usize>, col: &mut [f32]) {
+/// Output rows `rows` of the patch matrix of joined channels `channels` of image `b`: fills
+/// `col` (`[channels.len() * kh * kw, rows.len() * out_w]`).
+pub fn im2col(g: &ConvGeometry, input: &Input, b: usize, channels: Range<usize>, rows: Range<usize>, col: &mut [f32]) {
     let n = rows.len() * g.out_w;
-    for (r, row) in col[..g.patch_len() * n].chunks_exact_mut(n).enumerate() {
-        let (c, ky, kx) = (r / (g.kernel_h * g.kernel_w), (r / g.kernel_w) % g.kernel_h, r % g.kernel_w);
-        let plane = &x[c * g.height * g.width..][..g.height * g.width];
+    let taps = g.kernel_h * g.kernel_w;
+    for (r, row) in col[..channels.len() * taps * n].chunks_exact_mut(n).enumerate() {
+        let (c, ky, kx) = (channels.start + r / taps, (r / g.kernel_w) % g.kernel_h, r % g.kernel_w);
+        let plane = input.plane(b, c);
         let (lo, hi) = valid_columns(g, kx);
         for (oy, out) in rows.clone().zip(row.chunks_exact_mut(g.out_w)) {
             let Some(iy) = input_row(g, oy, ky) else {
@@ -41,15 +43,21 @@ pub fn im2col(g: &ConvGeometry, x: &[f32], rows: Range<usize>, col: &mut [f32]) 
     }
 }
 
-/// Adds the patch-matrix gradient `dcol` of output rows `rows` onto the image gradient `dx`
-/// (`[cin, h, w]`, zeroed by the caller before the first tile): the adjoint of [`im2col`].
-pub fn col2im(g: &ConvGeometry, dcol: &[f32], rows: Range<usize>, dx: &mut [f32]) {
+/// Adds the patch-matrix gradient `dcol` of joined channels `channels`, output rows `rows`,
+/// onto one image's input gradients: `dx[part]` is that part's `[channels, h, w]` gradient
+/// (zeroed by the caller before the first tile), `None` where not wanted. The adjoint of
+/// [`im2col`].
+pub fn col2im(g: &ConvGeometry, input: &Input, dcol: &[f32], channels: Range<usize>, rows: Range<usize>, dx: &mut [Option<&mut [f32]>]) {
     let n = rows.len() * g.out_w;
     let taps = g.kernel_h * g.kernel_w;
-    for (c, plane) in dx.chunks_exact_mut(g.height * g.width).enumerate() {
+    let plane_len = g.height * g.width;
+    for (row_block, c) in channels.enumerate() {
+        let (part, local) = input.locate(c);
+        let Some(dx_part) = dx[part].as_deref_mut() else { continue };
+        let plane = &mut dx_part[local * plane_len..][..plane_len];
         for tap in 0..taps {
             let (ky, kx) = (tap / g.kernel_w, tap % g.kernel_w);
-            let row = &dcol[(c * taps + tap) * n..][..n];
+            let row = &dcol[(row_block * taps + tap) * n..][..n];
             let (lo, hi) = valid_columns(g, kx);
             for (oy, src) in rows.clone().zip(row.chunks_exact(g.out_w)) {
                 let Some(iy) = input_row(g, oy, ky) else { continue };

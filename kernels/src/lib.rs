@@ -14,6 +14,7 @@ pub mod allocator;
 mod conv;
 mod activation_extension;
 mod conv_extension;
+mod conv_input;
 mod flex;
 mod gate_blocks;
 mod im2col;

@@ -7,7 +7,6 @@ use burn::tensor::Tensor;
 use burn::tensor::module::conv2d;
 use burn::tensor::ops::ConvOptions;
 
-use crate::conv_extension::conv2d_pair_flex;
 use crate::{conv2d_flex, runs_on_flex};
 
 /// A 2-D convolution; build it from burn's `Conv2dConfig::init(..)` with `.into()`.
@@ -46,10 +45,26 @@ impl Conv2d {
         let ((top, bottom), (left, right)) = self.padding_pairs(height, width);
         let bias = self.bias.as_ref().map(|b| b.val());
         if self.has_cpu_kernel(top == bottom && left == right) && runs_on_flex(&input.device()) {
-            return conv2d_flex(input, self.weight.val(), bias, [top, left]);
+            return conv2d_flex(vec![input], self.weight.val(), bias, [top, left]);
         }
         let options = ConvOptions::new_with_padding(self.stride, [(top, bottom), (left, right)], self.dilation, self.groups);
         conv2d(input, self.weight.val(), bias, options)
+    }
+
+    /// `self.forward(Tensor::cat(inputs, 1))`. On flex, for a biased convolution of two or
+    /// three inputs, the inputs are read in place instead of copied into one tensor (and,
+    /// backward, the gradient is not split back into pieces).
+    pub fn forward_cat(&self, inputs: Vec<Tensor<4>>) -> Tensor<4> {
+        let [_, _, height, width] = inputs[0].dims();
+        let same_size = inputs.iter().all(|t| t.dims()[0] == inputs[0].dims()[0] && t.dims()[2..] == [height, width]);
+        let fits = (2..=3).contains(&inputs.len()) && same_size && self.bias.is_some();
+        match self.cpu_padding(height, width) {
+            Some(padding) if fits && runs_on_flex(&inputs[0].device()) => {
+                let bias = self.bias.as_ref().map(|b| b.val());
+                conv2d_flex(inputs, self.weight.val(), bias, padding)
+            }
+            _ => self.forward(Tensor::cat(inputs, 1)),
+        }
     }
 
     /// The symmetric `[pad_h, pad_w]` of this convolution on a `height x width` input, where the
@@ -87,14 +102,16 @@ fn same_padding(kernel: usize, stride: usize, size: usize) -> (usize, usize) {
 /// `first.forward(x) + second.forward(y)`, the two gate convolutions of a recurrent cell.
 ///
 /// On flex, when both are biased stride-1 convolutions of one kernel size and padding over
-/// inputs of one batch and image size, it is one convolution of the channel-joined inputs:
-/// one matrix product with twice the depth instead of two products and an addition, and
-/// one backward. The values equal the sum up to float rounding; elsewhere it is the sum.
+/// inputs of one batch and image size, it is one convolution of the channel-joined inputs
+/// (read in place) with the joined weights and the summed biases: one matrix product with
+/// twice the depth instead of two products and an addition, and one backward. The values
+/// equal the sum up to float rounding; elsewhere it is the sum.
 pub fn conv_sum(first: &Conv2d, x: Tensor<4>, second: &Conv2d, y: Tensor<4>) -> Tensor<4> {
     match pair_padding(first, &x, second, &y) {
         Some(padding) => {
             let (b1, b2) = (first.bias.as_ref().expect("paired").val(), second.bias.as_ref().expect("paired").val());
-            conv2d_pair_flex([x, first.weight.val()], b1, [y, second.weight.val()], b2, padding)
+            let weight = Tensor::cat(vec![first.weight.val(), second.weight.val()], 1);
+            conv2d_flex(vec![x, y], weight, Some(b1 + b2), padding)
         }
         None => first.forward(x) + second.forward(y),
     }

@@ -241,3 +241,96 @@ fn convolution_pair_matches_two_burn_convolutions() {
         assert!(diffs.iter().all(|&d| d < 1e-3), "pair gradients differ (x, y, w1, w2, b1, b2): {diffs:?}");
     }
 }
+
+/// `Conv2d::forward_cat` (the inputs read in place) against burn's conv2d of the
+/// concatenation: values and every gradient, for two and three inputs, 3x3 and pointwise
+/// kernels, and inputs that are all zeros (left out of the products: the state at t = 0),
+/// with and without a gradient of their own.
+#[test]
+fn joined_inputs_match_burn_on_the_concatenation() {
+    struct Joined {
+        channels: Vec<usize>,
+        zero: Vec<bool>,
+        graded: Vec<bool>,
+        kernel: usize,
+    }
+    let cases = [
+        Joined { channels: vec![4, 6], zero: vec![false, false], graded: vec![true, true], kernel: 3 },
+        Joined { channels: vec![4, 6], zero: vec![false, true], graded: vec![true, false], kernel: 3 },
+        Joined { channels: vec![4, 6], zero: vec![true, false], graded: vec![true, true], kernel: 3 },
+        Joined { channels: vec![3, 2, 5], zero: vec![false, true, false], graded: vec![true, false, true], kernel: 5 },
+        Joined { channels: vec![3, 2, 5], zero: vec![true, true, true], graded: vec![false, true, false], kernel: 3 },
+        Joined { channels: vec![5, 3], zero: vec![false, false], graded: vec![false, true], kernel: 1 },
+        Joined { channels: vec![5, 3, 2], zero: vec![false, true, false], graded: vec![true, true, true], kernel: 1 },
+    ];
+    for case in cases {
+        let base = Device::flex();
+        base.seed(13);
+        let (cin, cout, pad) = (case.channels.iter().sum::<usize>(), 12, (case.kernel - 1) / 2);
+        let burn_conv = Conv2dConfig::new([cin, cout], [case.kernel, case.kernel])
+            .with_padding(PaddingConfig2d::Explicit(pad, pad, pad, pad))
+            .init(&base);
+        let ad = base.autodiff();
+        let burn_conv = burn_conv.fork(&ad).train();
+        let ours: Conv2d = burn_conv.clone().into();
+        let inputs: Vec<Tensor<4>> = case
+            .channels
+            .iter()
+            .zip(&case.zero)
+            .zip(&case.graded)
+            .map(|((&c, &zero), &graded)| {
+                let t = match zero {
+                    true => Tensor::<4>::zeros([3, c, 11, 9], &ad),
+                    false => Tensor::<4>::random([3, c, 11, 9], Distribution::Normal(0.0, 1.0), &ad),
+                };
+                if graded { t.require_grad() } else { t }
+            })
+            .collect();
+        let label = format!("channels {:?}, zero {:?}, kernel {}", case.channels, case.zero, case.kernel);
+        let joined = ours.forward_cat(inputs.clone());
+        let reference = burn_conv.forward(Tensor::cat(inputs.clone(), 1));
+        let forward = max_abs_diff(joined.clone(), reference.clone());
+        assert!(forward < 1e-4, "{label}: forward differs by {forward}");
+        let weights = Tensor::<4>::random(joined.dims(), Distribution::Normal(0.0, 1.0), &ad);
+        let g_ours = (joined * weights.clone()).sum().backward();
+        let g_burn = (reference * weights).sum().backward();
+        for (n, input) in inputs.iter().enumerate().filter(|&(n, _)| case.graded[n]) {
+            let d = max_abs_diff(input.grad(&g_ours).unwrap(), input.grad(&g_burn).unwrap());
+            assert!(d < 1e-3, "{label}: gradient of input {n} differs by {d}");
+        }
+        let dw = max_abs_diff(ours.weight.grad(&g_ours).unwrap(), burn_conv.weight.grad(&g_burn).unwrap());
+        let db = max_abs_diff(
+            ours.bias.as_ref().unwrap().grad(&g_ours).unwrap(),
+            burn_conv.bias.as_ref().unwrap().grad(&g_burn).unwrap(),
+        );
+        assert!(dw < 1e-3 && db < 1e-3, "{label}: weight gradient differs by {dw}, bias by {db}");
+    }
+}
+
+/// `conv_sum` when the second input is the zero state (t = 0): the same values and
+/// gradients as burn's two convolutions, the zero input's weight gradient exactly zero.
+#[test]
+fn convolution_pair_with_a_zero_state_matches_burn() {
+    use vpbench_kernels::conv_sum;
+    let base = Device::flex();
+    base.seed(17);
+    let make = |cin| Conv2dConfig::new([cin, 16], [3, 3]).with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1)).init(&base);
+    let (burn_a, burn_b) = (make(4), make(4));
+    let ad = base.autodiff();
+    let (burn_a, burn_b) = (burn_a.fork(&ad).train(), burn_b.fork(&ad).train());
+    let (ours_a, ours_b): (Conv2d, Conv2d) = (burn_a.clone().into(), burn_b.clone().into());
+    let x = Tensor::<4>::random([2, 4, 10, 10], Distribution::Normal(0.0, 1.0), &ad).require_grad();
+    let h = Tensor::<4>::zeros([2, 4, 10, 10], &ad);
+    let ours = conv_sum(&ours_a, x.clone(), &ours_b, h.clone());
+    let reference = burn_a.forward(x.clone()) + burn_b.forward(h);
+    assert!(max_abs_diff(ours.clone(), reference.clone()) < 1e-4, "pair with a zero state: forward differs");
+    let weights = Tensor::<4>::random(ours.dims(), Distribution::Normal(0.0, 1.0), &ad);
+    let g_ours = (ours * weights.clone()).sum().backward();
+    let g_burn = (reference * weights).sum().backward();
+    assert!(max_abs_diff(x.grad(&g_ours).unwrap(), x.grad(&g_burn).unwrap()) < 1e-3, "dx differs");
+    let dw_b = ours_b.weight.grad(&g_ours).unwrap();
+    assert_eq!(dw_b.clone().abs().max().into_scalar::<f32>(), 0.0, "the zero state's weight gradient is not zero");
+    assert!(max_abs_diff(dw_b, burn_b.weight.grad(&g_burn).unwrap()) < 1e-6, "w2 gradient differs");
+    let db = max_abs_diff(ours_b.bias.as_ref().unwrap().grad(&g_ours).unwrap(), burn_b.bias.as_ref().unwrap().grad(&g_burn).unwrap());
+    assert!(db < 1e-3, "b2 gradient differs by {db}");
+}

@@ -89,12 +89,12 @@ impl Cell for CausalLstmCell {
             z
         });
         // both [i, f, g]; the spatial memory's forget gate acts on tanh(conv_m(m))
-        let c = Gates::<3>::new(self._conv_x_h_c.forward(Tensor::cat(vec![x.clone(), h, c.clone()], 1)))
+        let c = Gates::<3>::new(self._conv_x_h_c.forward_cat(vec![x.clone(), h, c.clone()]))
             .lstm_memory([0, 1, 2], c);
-        let m = Gates::<3>::new(self._conv_x_c_m.forward(Tensor::cat(vec![x.clone(), c.clone(), m.clone()], 1)))
+        let m = Gates::<3>::new(self._conv_x_c_m.forward_cat(vec![x.clone(), c.clone(), m.clone()]))
             .lstm_memory([0, 1, 2], tanh(self._conv_m.forward(m)));
-        let o = tanh(self._conv_o.forward(Tensor::cat(vec![x, c.clone(), m.clone()], 1)));
-        let h = o * tanh(self._conv_c_m.forward(Tensor::cat(vec![c.clone(), m.clone()], 1)));
+        let o = tanh(self._conv_o.forward_cat(vec![x, c.clone(), m.clone()]));
+        let h = o * tanh(self._conv_c_m.forward_cat(vec![c.clone(), m.clone()]));
         CellOutput {
             h: h.clone(),
             state: CausalLstmState { h, c, z },

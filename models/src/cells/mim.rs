@@ -154,7 +154,7 @@ impl MimConvs<'_> {
         let gates_m = Gates::<3>::new(conv_sum(&self._conv_x2h_m, x, &self._conv_m2h_m, m.clone()));
         let m = gates_m.lstm_memory([0, 1, 2], m); // [i, f, g]
         let o = sigmoid(gates.gate(3) + conv_sum(&self._conv_c2o, c.clone(), &self._conv_m2o, m.clone()));
-        let h = o.clone() * tanh(self._conv_c_m.forward(Tensor::cat(vec![c.clone(), m.clone()], 1)));
+        let h = o.clone() * tanh(self._conv_c_m.forward_cat(vec![c.clone(), m.clone()]));
         MimStep {
             state: MimState { h, c, n, s },
             memory: m,

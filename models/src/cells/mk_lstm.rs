@@ -78,7 +78,7 @@ impl Cell for MkLstmCell {
         let o = gates3.gate(3) + gates5.gate(3) + conv_sum(&self._conv_c2o_3, c3.clone(), &self._conv_c2o_5, c5.clone());
         let mixed = self
             ._conv_out
-            .forward(Tensor::cat(vec![c3.clone(), c5.clone()], 1));
+            .forward_cat(vec![c3.clone(), c5.clone()]);
         let h = lstm_output(o, mixed);
         CellOutput::plain(h.clone(), MkLstmState { h, c3, c5 })
     }

@@ -95,7 +95,7 @@ fn summed_kernel_conv(kernels: [&Conv2d; 3], t: Tensor<4>) -> Tensor<4> {
         .filter_map(|k| k.bias.as_ref().map(|b| b.val()))
         .reduce(|a, b| a + b);
     let pad = (widest - 1) / 2;
-    vpbench_kernels::conv2d_flex(t, weight, bias, [pad, pad])
+    vpbench_kernels::conv2d_flex(vec![t], weight, bias, [pad, pad])
 }
 
 impl Cell for MoDeCell {

@@ -114,13 +114,13 @@ impl MotionRnnCell {
         let [b, c4, h2, w2] = e.dims();
         let u = sigmoid(
             self._conv_u
-                .forward(Tensor::cat(vec![e.clone(), flow.clone()], 1)),
+                .forward_cat(vec![e.clone(), flow.clone()]),
         );
         let r = sigmoid(
             self._conv_r
-                .forward(Tensor::cat(vec![e.clone(), flow.clone()], 1)),
+                .forward_cat(vec![e.clone(), flow.clone()]),
         );
-        let z = tanh(self._conv_z.forward(Tensor::cat(vec![e.clone(), r * flow.clone()], 1)));
+        let z = tanh(self._conv_z.forward_cat(vec![e.clone(), r * flow.clone()]));
         let transient = u.clone() * z + (u.neg() + 1.0) * flow.clone();
         let trend = trend.clone() + (flow - trend).mul_scalar(TREND_MOMENTUM);
         let flow = transient + trend.clone();
@@ -142,7 +142,7 @@ impl MotionRnnCell {
         let decoded = self._deconv_dec.forward(self._conv_dec.forward(q));
         let g = sigmoid(
             self._conv_g
-                .forward(Tensor::cat(vec![decoded.clone(), h.clone()], 1)),
+                .forward_cat(vec![decoded.clone(), h.clone()]),
         );
         let out = g.clone() * h + (g.neg() + 1.0) * decoded;
         (out, flow, trend)

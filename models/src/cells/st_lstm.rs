@@ -73,7 +73,7 @@ impl Cell for StLstmCell {
         let spatial = Gates::<3>::new(conv_sum(&self._conv_x2h_m, x, &self._conv_m2h_m, m.clone())); // [i, f, g]
         let m = spatial.lstm_memory([0, 1, 2], m);
         let o = temporal.gate(3) + conv_sum(&self._conv_c2o, c.clone(), &self._conv_m2o, m.clone());
-        let h = lstm_output(o, self._conv_c_m.forward(Tensor::cat(vec![c.clone(), m.clone()], 1)));
+        let h = lstm_output(o, self._conv_c_m.forward_cat(vec![c.clone(), m.clone()]));
         CellOutput {
             h: h.clone(),
             state: StLstmState { h, c },
