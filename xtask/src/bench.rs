@@ -17,7 +17,7 @@ use vpbench_harness::panic::panic_message;
 use vpbench_harness::progress::Progress;
 use vpbench_models::registry;
 
-use crate::bench_pytorch::{self, PytorchSetup, PytorchSide};
+use crate::bench_pytorch::{self, PytorchSetup, PytorchSide, Rounds, median_index};
 use crate::workspace_root;
 
 #[derive(Args, Debug)]
@@ -68,6 +68,10 @@ pub struct BenchArgs {
     /// The Python with torch for --against-pytorch (default: .venv-torch/bin/python).
     #[arg(long, requires = "against_pytorch")]
     pub python: Option<PathBuf>,
+    /// With --against-pytorch: rounds per model, each timing vpbench and then the authors'
+    /// code; the ratio reported is the median of the rounds' ratios.
+    #[arg(long, default_value_t = 1, requires = "against_pytorch", value_parser = clap::value_parser!(u32).range(1..))]
+    pub rounds: u32,
     /// (internal) bench the single model given and write its result as JSON to this file.
     #[arg(long, hide = true)]
     pub child_output: Option<PathBuf>,
@@ -90,9 +94,13 @@ struct BenchReport {
     /// (benchmarks/lavapipe-matmul-crash.md).
     peak_matmul_macs_per_s: Option<f64>,
     results: Vec<BenchResult>,
-    /// The authors' PyTorch code at the same settings (with --against-pytorch).
+    /// The authors' PyTorch code at the same settings (with --against-pytorch): each model's
+    /// median round.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pytorch: Vec<PytorchSide>,
+    /// Both sides' step times round by round (with --against-pytorch).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pytorch_rounds: Vec<Rounds>,
 }
 
 /// The profile (with `--batch`) and the models a bench runs, checked.
@@ -133,7 +141,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<bool> {
     } else {
         Some(peak_matmul_macs_per_s(&device.device, matmul_size)?)
     };
-    let (results, pytorch) = measure_models(args, &profile, &models, &device, steps)?;
+    let (results, pytorch, pytorch_rounds) = measure_models(args, &profile, &models, &device, steps)?;
     let report = BenchReport {
         command: std::env::args().collect::<Vec<_>>().join(" "),
         table: args.table,
@@ -148,49 +156,68 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<bool> {
         peak_matmul_macs_per_s: peak,
         results,
         pytorch,
+        pytorch_rounds,
     };
     write_report(args, &device, &report)?;
     Ok(report.results.iter().all(|r| r.error.is_empty()))
 }
 
 /// Each model in turn (in its own process unless `--in-process`), and the authors' PyTorch
-/// code beside it with `--against-pytorch`.
+/// code beside it with `--against-pytorch`, `--rounds` times.
 fn measure_models(
     args: &BenchArgs,
     profile: &Profile,
     models: &[String],
     device: &ComputeDevice,
     steps: BenchSteps,
-) -> anyhow::Result<(Vec<BenchResult>, Vec<PytorchSide>)> {
+) -> anyhow::Result<(Vec<BenchResult>, Vec<PytorchSide>, Vec<Rounds>)> {
     let pytorch = match &args.against_pytorch {
         Some(dir) => Some(PytorchSetup::new(&workspace_root(), args.python.clone(), dir)?),
         None => None,
     };
+    let rounds = if pytorch.is_some() { args.rounds as usize } else { 1 };
     let progress = Progress::new(args.quiet);
-    let bar = progress.bar(models.len() as u64, "bench");
-    let (mut results, mut pytorch_sides) = (Vec::new(), Vec::new());
+    let bar = progress.bar((models.len() * rounds) as u64, "bench");
+    let (mut results, mut pytorch_sides, mut all_rounds) = (Vec::new(), Vec::new(), Vec::new());
     for m in models {
-        bar.set_message(m.clone());
         let p = profile.for_model(m);
-        let result = if args.in_process {
-            catch_unwind(AssertUnwindSafe(|| bench_model(m, &p, device, steps)))
-                .map_err(|panic| anyhow::anyhow!("{}", panic_message(panic.as_ref())))
-                .and_then(|r| r)
-        } else {
-            bench_in_child(args, m)
-        };
-        let result = result.unwrap_or_else(|e| failed(m, &p, e));
-        progress.println(&summary_line(&result));
-        if let Some(setup) = &pytorch {
-            let side = bench_pytorch::measure(setup, m, &p, steps);
-            progress.println(&pytorch_line(&side));
-            pytorch_sides.push(side);
+        let (mut ours, mut theirs, mut times) = (Vec::new(), Vec::new(), Rounds::new(m));
+        for round in 1..=rounds {
+            bar.set_message(if rounds > 1 { format!("{m} (round {round}/{rounds})") } else { m.clone() });
+            let result = measure_one(args, m, &p, device, steps);
+            progress.println(&summary_line(&result));
+            if let Some(setup) = &pytorch {
+                let side = bench_pytorch::measure(setup, m, &p, steps);
+                progress.println(&pytorch_line(&side));
+                times.push(&result, &side);
+                theirs.push(side);
+            }
+            ours.push(result);
+            bar.inc(1);
         }
-        results.push(result);
-        bar.inc(1);
+        let ours_train: Vec<f64> = ours.iter().map(|r| if r.error.is_empty() { r.train_step_median_s } else { f64::NAN }).collect();
+        results.push(ours.swap_remove(median_index(&ours_train)));
+        if pytorch.is_some() {
+            let theirs_train: Vec<f64> = theirs.iter().map(|s| s.train_step_median_s.unwrap_or(f64::NAN)).collect();
+            pytorch_sides.push(theirs.swap_remove(median_index(&theirs_train)));
+            all_rounds.push(times);
+        }
     }
     bar.finish_and_clear();
-    Ok((results, pytorch_sides))
+    Ok((results, pytorch_sides, all_rounds))
+}
+
+/// One timing of one model: in a child process unless `--in-process`; a failure becomes a
+/// failed result.
+fn measure_one(args: &BenchArgs, m: &str, p: &Profile, device: &ComputeDevice, steps: BenchSteps) -> BenchResult {
+    let result = if args.in_process {
+        catch_unwind(AssertUnwindSafe(|| bench_model(m, p, device, steps)))
+            .map_err(|panic| anyhow::anyhow!("{}", panic_message(panic.as_ref())))
+            .and_then(|r| r)
+    } else {
+        bench_in_child(args, m)
+    };
+    result.unwrap_or_else(|e| failed(m, p, e))
 }
 
 /// The report as JSON, CSV and Markdown, each written atomically.
@@ -419,7 +446,7 @@ fn to_markdown(report: &BenchReport) -> String {
         );
     }
     if !report.pytorch.is_empty() {
-        s.push_str(&bench_pytorch::markdown(&report.results, &report.pytorch));
+        s.push_str(&bench_pytorch::markdown(&report.results, &report.pytorch, &report.pytorch_rounds));
     }
     s
 }

@@ -121,11 +121,75 @@ fn last_line(stdout: &[u8]) -> &[u8] {
     &trimmed[start..]
 }
 
-/// `theirs / ours`: above 1, vpbench is faster.
-fn ratio(theirs: Option<f64>, ours: f64) -> String {
-    match theirs {
-        Some(t) if ours.is_finite() && ours > 0.0 => format!("{:.2}x", t / ours),
-        _ => "not measured".into(),
+/// Both sides' median step times in each round of one model. A round runs vpbench's model,
+/// then the authors' code, each in a fresh process; on a machine whose speed drifts over
+/// minutes (shared VMs), the ratio within a round is steadier than a ratio across them.
+#[derive(Serialize, Debug, Clone, Default)]
+pub struct Rounds {
+    pub model: String,
+    pub ours_train_s: Vec<f64>,
+    pub ours_eval_s: Vec<f64>,
+    pub theirs_train_s: Vec<Option<f64>>,
+    pub theirs_eval_s: Vec<Option<f64>>,
+}
+
+impl Rounds {
+    pub fn new(model: &str) -> Self {
+        Self { model: model.to_string(), ..Default::default() }
+    }
+
+    /// Adds one round; a failed vpbench run counts as not measured.
+    pub fn push(&mut self, ours: &BenchResult, theirs: &PytorchSide) {
+        let ok = |v: f64| if ours.error.is_empty() { v } else { f64::NAN };
+        self.push_times([ok(ours.train_step_median_s), ok(ours.eval_step_median_s)], [theirs.train_step_median_s, theirs.eval_step_median_s]);
+    }
+
+    /// Adds one round's `[train, eval]` step times (NaN / `None`: not measured).
+    fn push_times(&mut self, [ours_train, ours_eval]: [f64; 2], [theirs_train, theirs_eval]: [Option<f64>; 2]) {
+        self.ours_train_s.push(ours_train);
+        self.ours_eval_s.push(ours_eval);
+        self.theirs_train_s.push(theirs_train);
+        self.theirs_eval_s.push(theirs_eval);
+    }
+
+    /// `theirs / ours` in each round where both were measured.
+    fn ratios(ours: &[f64], theirs: &[Option<f64>]) -> Vec<f64> {
+        ours.iter()
+            .zip(theirs)
+            .filter_map(|(&o, t)| t.filter(|t| t.is_finite() && o.is_finite() && o > 0.0).map(|t| t / o))
+            .collect()
+    }
+
+    pub fn train_ratios(&self) -> Vec<f64> {
+        Self::ratios(&self.ours_train_s, &self.theirs_train_s)
+    }
+
+    pub fn eval_ratios(&self) -> Vec<f64> {
+        Self::ratios(&self.ours_eval_s, &self.theirs_eval_s)
+    }
+}
+
+/// The index of the median of the measured (non-NaN) `values`, the lower one of an even
+/// count; 0 when none was measured.
+pub fn median_index(values: &[f64]) -> usize {
+    let mut order: Vec<usize> = (0..values.len()).filter(|&i| !values[i].is_nan()).collect();
+    order.sort_by(|&a, &b| values[a].total_cmp(&values[b]));
+    order.get(order.len().saturating_sub(1) / 2).copied().unwrap_or(0)
+}
+
+/// The median of the per-round ratios (above 1, vpbench is faster), with their range when
+/// there was more than one round.
+fn ratio(ratios: &[f64]) -> String {
+    match ratios.len() {
+        0 => "not measured".into(),
+        1 => format!("{:.2}x", ratios[0]),
+        _ => {
+            let mut sorted = ratios.to_vec();
+            sorted.sort_by(f64::total_cmp);
+            let n = sorted.len();
+            let median = if n % 2 == 1 { sorted[n / 2] } else { (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0 };
+            format!("{median:.2}x ({:.2}-{:.2})", sorted[0], sorted[n - 1])
+        }
     }
 }
 
@@ -138,16 +202,21 @@ fn megabytes(b: Option<u64>) -> String {
 }
 
 /// The side-by-side table appended to the bench's Markdown.
-pub fn markdown(results: &[BenchResult], sides: &[PytorchSide]) -> String {
-    let mut s = String::from(
+pub fn markdown(results: &[BenchResult], sides: &[PytorchSide], rounds: &[Rounds]) -> String {
+    let count = rounds.iter().map(|r| r.ours_train_s.len()).max().unwrap_or(1);
+    let mut s = format!(
         "\n## Against the authors' PyTorch code (same run, same machine)\n\n\
          Ratio = PyTorch's median step time / vpbench's: above 1.00x vpbench is faster. \
-         Peak RSS of each side's own process (vpbench: one process per model).\n\n\
+         {count} round(s) per model, each running vpbench's model and then the authors' code in fresh \
+         processes; the ratio is the median of the rounds' ratios (their range in brackets), the \
+         step times and peak RSS are those of each side's median round. Peak RSS of each side's \
+         own process (vpbench: one process per model).\n\n\
          | Model | Authors' name | Params (vpbench / PyTorch) | Train step vpbench | Train step PyTorch | Train ratio | Eval step vpbench | Eval step PyTorch | Eval ratio | Peak RSS vpbench | Peak RSS PyTorch | Note |\n\
          |---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n",
     );
     for side in sides {
         let Some(r) = results.iter().find(|r| r.model == side.model) else { continue };
+        let round = rounds.iter().find(|x| x.model == side.model).cloned().unwrap_or_default();
         let note = [r.error.as_str(), side.error.as_str()].iter().filter(|e| !e.is_empty()).copied().collect::<Vec<_>>().join("; ");
         let ours = |v: f64| (r.error.is_empty() && v.is_finite()).then_some(v);
         let _ = writeln!(
@@ -159,14 +228,44 @@ pub fn markdown(results: &[BenchResult], sides: &[PytorchSide]) -> String {
             side.params.map_or("not measured".into(), |p| p.to_string()),
             seconds(ours(r.train_step_median_s)),
             seconds(side.train_step_median_s),
-            ratio(side.train_step_median_s, r.train_step_median_s),
+            ratio(&round.train_ratios()),
             seconds(ours(r.eval_step_median_s)),
             seconds(side.eval_step_median_s),
-            ratio(side.eval_step_median_s, r.eval_step_median_s),
+            ratio(&round.eval_ratios()),
             megabytes(r.memory.process_peak_rss_bytes),
             megabytes(side.peak_rss_bytes),
             note,
         );
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_ratio_is_the_median_of_the_rounds_ratios_over_measured_rounds() {
+        let mut rounds = Rounds::new("convlstm");
+        rounds.push_times([1.0, 0.5], [Some(1.2), Some(0.3)]); // 1.2, 0.6
+        rounds.push_times([2.0, 1.0], [Some(1.8), Some(0.45)]); // 0.9, 0.45
+        rounds.push_times([f64::NAN, f64::NAN], [Some(5.0), Some(1.0)]); // ours failed: left out
+        rounds.push_times([1.0, 0.5], [None, None]); // theirs not measured: left out
+        rounds.push_times([1.0, 0.5], [Some(1.0), Some(0.25)]); // 1.0, 0.5
+        let train = rounds.train_ratios();
+        assert_eq!(train.len(), 3);
+        assert_eq!(ratio(&train), "1.00x (0.90-1.20)");
+        assert_eq!(ratio(&rounds.eval_ratios()), "0.50x (0.45-0.60)");
+        assert_eq!(ratio(&[]), "not measured");
+        assert_eq!(ratio(&[1.234]), "1.23x");
+    }
+
+    #[test]
+    fn the_median_round_is_a_measured_one() {
+        assert_eq!(median_index(&[3.0, 1.0, 2.0]), 2);
+        assert_eq!(median_index(&[f64::NAN, 1.0, 2.0]), 1);
+        assert_eq!(median_index(&[4.0]), 0);
+        assert_eq!(median_index(&[f64::NAN, f64::NAN]), 0);
+        assert_eq!(median_index(&[2.0, 1.0]), 1);
+    }
 }
