@@ -24,6 +24,11 @@ fn main() {
         time("forward  y = W col", macs, || gemm::gemm(m, n, k, y.as_mut_ptr(), 1, n as isize, false, w.as_ptr(), 1, k as isize, col.as_ptr(), 1, n as isize, 0.0, 1.0, false, false, false, par));
         time("weight   dW = dy col^T", macs, || gemm::gemm(m, k, n, dw.as_mut_ptr(), 1, k as isize, true, dy.as_ptr(), 1, n as isize, col.as_ptr(), n as isize, 1, 1.0, 1.0, false, false, false, par));
         time("weight^T dW^T = col dy^T", macs, || gemm::gemm(k, m, n, dw.as_mut_ptr(), 1, m as isize, true, col.as_ptr(), 1, n as isize, dy.as_ptr(), n as isize, 1, 1.0, 1.0, false, false, false, par));
+        // the patch matrix stored pixel-major (each pixel's patch contiguous): gemm reads it unpacked
+        time("weight^T dW^T = colT dy^T", macs, || gemm::gemm(k, m, n, dw.as_mut_ptr(), 1, m as isize, true, col.as_ptr(), k as isize, 1, dy.as_ptr(), n as isize, 1, 1.0, 1.0, false, false, false, par));
+        // dy stored transposed (pixel-major) as well
+        time("weight^T dW^T = col dyT", macs, || gemm::gemm(k, m, n, dw.as_mut_ptr(), 1, m as isize, true, col.as_ptr(), 1, n as isize, dy.as_ptr(), 1, m as isize, 1.0, 1.0, false, false, false, par));
+        time("weight^T dW^T = colT dyT", macs, || gemm::gemm(k, m, n, dw.as_mut_ptr(), 1, m as isize, true, col.as_ptr(), k as isize, 1, dy.as_ptr(), 1, m as isize, 1.0, 1.0, false, false, false, par));
         time("input    dcol = W^T dy", macs, || gemm::gemm(k, n, m, dcol.as_mut_ptr(), 1, n as isize, false, w.as_ptr(), k as isize, 1, dy.as_ptr(), 1, n as isize, 0.0, 1.0, false, false, false, par));
     }
 }

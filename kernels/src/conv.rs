@@ -103,9 +103,10 @@ fn tile_rows(g: &ConvGeometry, depth: usize) -> usize {
         .clamp(1, g.out_h)
 }
 
-/// The output-row ranges of one image's tiles.
+/// The output-row ranges of one image's tiles, of near-equal heights (no thin last tile:
+/// a product over few pixels runs slowly, see [`tile_rows`]).
 fn tiles(g: &ConvGeometry, depth: usize) -> impl Iterator<Item = Range<usize>> {
-    let step = tile_rows(g, depth);
+    let step = g.out_h.div_ceil(g.out_h.div_ceil(tile_rows(g, depth)));
     (0..g.out_h).step_by(step).map(move |r| r..(r + step).min(g.out_h))
 }
 
@@ -297,12 +298,19 @@ pub fn backward(g: &ConvGeometry, input: &Input, weight: &[f32], dy: &[f32], wan
     }
 }
 
-/// `[rows, cols]` row-major -> `[cols, rows]` row-major.
+/// `[rows, cols]` row-major -> `[cols, rows]` row-major, in 16 x 16 blocks (each block's
+/// reads and writes stay within a few cache lines).
 fn transpose(values: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+    const BLOCK: usize = 16;
+    assert_eq!(values.len(), rows * cols, "transpose: length does not match the shape");
     let mut out = vec![0.0f32; values.len()];
-    for (r, row) in values.chunks_exact(cols).enumerate() {
-        for (c, &v) in row.iter().enumerate() {
-            out[c * rows + r] = v;
+    for r0 in (0..rows).step_by(BLOCK) {
+        for c0 in (0..cols).step_by(BLOCK) {
+            for r in r0..(r0 + BLOCK).min(rows) {
+                for c in c0..(c0 + BLOCK).min(cols) {
+                    out[c * rows + r] = values[r * cols + c];
+                }
+            }
         }
     }
     out
@@ -332,15 +340,18 @@ fn image_backward(
     let live = if wanted.weight { input.live_channels() } else { 0..0 };
     let graded = span_of(&input.starts(), input.parts(), &wanted.x);
     let (mut scratch, mut dcol) = (Vec::new(), Vec::new());
+    // dy_b pixel-major (`[N, cout]`): the weight-gradient product reads it at twice the rate
+    // of the channel-major original (kernels/examples/gemm_probe.rs, `col dyT`).
+    let dy_t = if live.is_empty() { Vec::new() } else { transpose(dy_b, cout, n) };
     for rows in tiles(g, live.len().max(graded.len()) * taps) {
         let (width, start) = (rows.len() * g.out_w, rows.start * g.out_w);
         let dy_tile = &dy_b[start..];
         if !live.is_empty() {
             let (col, col_stride) = patches(g, input, b, live.clone(), rows.clone(), &mut scratch);
-            // dW^T[live] (K' x cout) += col (K' x width) · dy_tile^T (width x cout): twice
-            // gemm's rate of dy · col^T at these shapes (kernels/examples/gemm_probe.rs).
+            // dW^T[live] (K' x cout) += col (K' x width) · dy_tile^T (width x cout): about
+            // three times gemm's rate of dy · col^T at these shapes.
             let dw = &mut partial.weight_t[live.start * taps * cout..];
-            product([live.len() * taps, cout, width], (dw, cout), true, (col, 1, col_stride as isize), (dy_tile, n as isize, 1), parallelism);
+            product([live.len() * taps, cout, width], (dw, cout), true, (col, 1, col_stride as isize), (&dy_t[start * cout..], 1, cout as isize), parallelism);
         }
         if graded.is_empty() {
             continue;
