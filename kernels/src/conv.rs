@@ -5,6 +5,7 @@
 //! The three products have the forward's MAC count each, and all are row-major with no
 //! strided scatter, so they run at the `gemm` crate's matrix-product rate.
 
+use std::cell::RefCell;
 use std::mem::MaybeUninit;
 use std::ops::Range;
 
@@ -186,7 +187,7 @@ pub fn forward(g: &ConvGeometry, input: &Input, weight: &[f32], bias: Option<&[f
         if live_k == 0 {
             return; // every input is zero: the output is the bias
         }
-        let mut scratch = Vec::new();
+        let mut scratch = take_buffer();
         for rows in tiles(g, live_k) {
             let width = rows.len() * g.out_w;
             let (col, col_stride) = patches(g, input, b, live.clone(), rows.clone(), &mut scratch);
@@ -200,6 +201,7 @@ pub fn forward(g: &ConvGeometry, input: &Input, weight: &[f32], bias: Option<&[f
                 parallelism,
             );
         }
+        give_back(scratch);
     };
     let spare = &mut y.spare_capacity_mut()[..len];
     if per_thread {
@@ -301,9 +303,16 @@ pub fn backward(g: &ConvGeometry, input: &Input, weight: &[f32], dy: &[f32], wan
 /// `[rows, cols]` row-major -> `[cols, rows]` row-major, in 16 x 16 blocks (each block's
 /// reads and writes stay within a few cache lines).
 fn transpose(values: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+    let mut out = Vec::new();
+    transpose_into(values, rows, cols, &mut out);
+    out
+}
+
+/// [`transpose`] into `out` (resized; every value overwritten).
+fn transpose_into(values: &[f32], rows: usize, cols: usize, out: &mut Vec<f32>) {
     const BLOCK: usize = 16;
     assert_eq!(values.len(), rows * cols, "transpose: length does not match the shape");
-    let mut out = vec![0.0f32; values.len()];
+    out.resize(values.len(), 0.0);
     for r0 in (0..rows).step_by(BLOCK) {
         for c0 in (0..cols).step_by(BLOCK) {
             for r in r0..(r0 + BLOCK).min(rows) {
@@ -313,7 +322,6 @@ fn transpose(values: &[f32], rows: usize, cols: usize) -> Vec<f32> {
             }
         }
     }
-    out
 }
 
 /// One image's share of [`backward`]: adds to `partial`, writes the image's input
@@ -339,10 +347,12 @@ fn image_backward(
     let mut dx_b: Vec<Option<&mut [f32]>> = dx_b.into_iter().map(|d| d.map(|d| fill_rows(d, n, |_| 0.0))).collect();
     let live = if wanted.weight { input.live_channels() } else { 0..0 };
     let graded = span_of(&input.starts(), input.parts(), &wanted.x);
-    let (mut scratch, mut dcol) = (Vec::new(), Vec::new());
+    let (mut scratch, mut dcol, mut dy_t) = (take_buffer(), take_buffer(), take_buffer());
     // dy_b pixel-major (`[N, cout]`): the weight-gradient product reads it at twice the rate
     // of the channel-major original (kernels/examples/gemm_probe.rs, `col dyT`).
-    let dy_t = if live.is_empty() { Vec::new() } else { transpose(dy_b, cout, n) };
+    if !live.is_empty() {
+        transpose_into(dy_b, cout, n, &mut dy_t);
+    }
     for rows in tiles(g, live.len().max(graded.len()) * taps) {
         let (width, start) = (rows.len() * g.out_w, rows.start * g.out_w);
         let dy_tile = &dy_b[start..];
@@ -370,5 +380,28 @@ fn image_backward(
             col2im(g, input, &dcol, graded.clone(), rows, &mut dx_b);
         }
     }
+    [scratch, dcol, dy_t].into_iter().for_each(give_back);
     partial
+}
+
+thread_local! {
+    /// Patch matrices and other per-image buffers, kept for the thread's next convolution:
+    /// a fresh one per image would be zeroed by the allocator first (its values are all
+    /// overwritten before they are read).
+    static BUFFERS: RefCell<Vec<Vec<f32>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// A buffer from this thread's pool (empty, or of whatever length it had).
+fn take_buffer() -> Vec<f32> {
+    BUFFERS.with(|pool| pool.borrow_mut().pop()).unwrap_or_default()
+}
+
+/// Returns a buffer to this thread's pool (at most four are kept).
+fn give_back(buffer: Vec<f32>) {
+    BUFFERS.with(|pool| {
+        let mut pool = pool.borrow_mut();
+        if pool.len() < 4 {
+            pool.push(buffer);
+        }
+    });
 }
