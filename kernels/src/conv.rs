@@ -128,9 +128,9 @@ fn patches<'a>(
     {
         return (&image[rows.start * g.out_w..], g.out_pixels());
     }
-    scratch.resize(channels.len() * g.kernel_h * g.kernel_w * rows.len() * g.out_w, 0.0);
-    im2col(g, input, b, channels, rows.clone(), scratch);
-    (scratch, rows.len() * g.out_w)
+    let col = at_least(scratch, channels.len() * g.kernel_h * g.kernel_w * rows.len() * g.out_w);
+    im2col(g, input, b, channels, rows.clone(), col);
+    (col, rows.len() * g.out_w)
 }
 
 /// `dst (m x n, row stride given) (+)= lhs · rhs` with explicit (column, row) strides of the
@@ -187,7 +187,7 @@ pub fn forward(g: &ConvGeometry, input: &Input, weight: &[f32], bias: Option<&[f
         if live_k == 0 {
             return; // every input is zero: the output is the bias
         }
-        let mut scratch = take_buffer();
+        let mut scratch = take_buffer(Buffer::Patches);
         for rows in tiles(g, live_k) {
             let width = rows.len() * g.out_w;
             let (col, col_stride) = patches(g, input, b, live.clone(), rows.clone(), &mut scratch);
@@ -201,7 +201,7 @@ pub fn forward(g: &ConvGeometry, input: &Input, weight: &[f32], bias: Option<&[f
                 parallelism,
             );
         }
-        give_back(scratch);
+        give_back(Buffer::Patches, scratch);
     };
     let spare = &mut y.spare_capacity_mut()[..len];
     if per_thread {
@@ -303,16 +303,16 @@ pub fn backward(g: &ConvGeometry, input: &Input, weight: &[f32], dy: &[f32], wan
 /// `[rows, cols]` row-major -> `[cols, rows]` row-major, in 16 x 16 blocks (each block's
 /// reads and writes stay within a few cache lines).
 fn transpose(values: &[f32], rows: usize, cols: usize) -> Vec<f32> {
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(values.len());
     transpose_into(values, rows, cols, &mut out);
     out
 }
 
-/// [`transpose`] into `out` (resized; every value overwritten).
+/// [`transpose`] into the first `rows * cols` values of `out` (grown as needed).
 fn transpose_into(values: &[f32], rows: usize, cols: usize, out: &mut Vec<f32>) {
     const BLOCK: usize = 16;
     assert_eq!(values.len(), rows * cols, "transpose: length does not match the shape");
-    out.resize(values.len(), 0.0);
+    let out = at_least(out, values.len());
     for r0 in (0..rows).step_by(BLOCK) {
         for c0 in (0..cols).step_by(BLOCK) {
             for r in r0..(r0 + BLOCK).min(rows) {
@@ -347,7 +347,8 @@ fn image_backward(
     let mut dx_b: Vec<Option<&mut [f32]>> = dx_b.into_iter().map(|d| d.map(|d| fill_rows(d, n, |_| 0.0))).collect();
     let live = if wanted.weight { input.live_channels() } else { 0..0 };
     let graded = span_of(&input.starts(), input.parts(), &wanted.x);
-    let (mut scratch, mut dcol, mut dy_t) = (take_buffer(), take_buffer(), take_buffer());
+    let (mut scratch, mut dcol) = (take_buffer(Buffer::Patches), take_buffer(Buffer::PatchGradient));
+    let mut dy_t = take_buffer(Buffer::PixelMajorDy);
     // dy_b pixel-major (`[N, cout]`): the weight-gradient product reads it at twice the rate
     // of the channel-major original (kernels/examples/gemm_probe.rs, `col dyT`).
     if !live.is_empty() {
@@ -375,33 +376,48 @@ fn image_backward(
             let dst = &mut dx_part[local * n + start..];
             product([depth, width, cout], (dst, n), false, (w_t, k as isize, 1), (dy_tile, 1, n as isize), parallelism);
         } else {
-            dcol.resize(depth * width, 0.0);
-            product([depth, width, cout], (&mut dcol, width), false, (w_t, k as isize, 1), (dy_tile, 1, n as isize), parallelism);
-            col2im(g, input, &dcol, graded.clone(), rows, &mut dx_b);
+            let dcol = at_least(&mut dcol, depth * width);
+            product([depth, width, cout], (dcol, width), false, (w_t, k as isize, 1), (dy_tile, 1, n as isize), parallelism);
+            col2im(g, input, dcol, graded.clone(), rows, &mut dx_b);
         }
     }
-    [scratch, dcol, dy_t].into_iter().for_each(give_back);
+    give_back(Buffer::Patches, scratch);
+    give_back(Buffer::PatchGradient, dcol);
+    give_back(Buffer::PixelMajorDy, dy_t);
     partial
 }
 
+/// The per-image buffers a convolution reuses, one of each per thread.
+#[derive(Clone, Copy)]
+enum Buffer {
+    Patches = 0,
+    PatchGradient = 1,
+    PixelMajorDy = 2,
+}
+
 thread_local! {
-    /// Patch matrices and other per-image buffers, kept for the thread's next convolution:
-    /// a fresh one per image would be zeroed by the allocator first (its values are all
-    /// overwritten before they are read).
-    static BUFFERS: RefCell<Vec<Vec<f32>>> = const { RefCell::new(Vec::new()) };
+    /// Kept for the thread's next convolution: a fresh buffer per image would be zeroed by
+    /// the allocator first, though every value is overwritten before it is read. One per
+    /// purpose, so each keeps the length of its largest use.
+    static BUFFERS: RefCell<[Vec<f32>; 3]> = const { RefCell::new([Vec::new(), Vec::new(), Vec::new()]) };
 }
 
-/// A buffer from this thread's pool (empty, or of whatever length it had).
-fn take_buffer() -> Vec<f32> {
-    BUFFERS.with(|pool| pool.borrow_mut().pop()).unwrap_or_default()
+/// This thread's buffer for `purpose` (empty while another use holds it).
+fn take_buffer(purpose: Buffer) -> Vec<f32> {
+    BUFFERS.with(|pool| std::mem::take(&mut pool.borrow_mut()[purpose as usize]))
 }
 
-/// Returns a buffer to this thread's pool (at most four are kept).
-fn give_back(buffer: Vec<f32>) {
-    BUFFERS.with(|pool| {
-        let mut pool = pool.borrow_mut();
-        if pool.len() < 4 {
-            pool.push(buffer);
-        }
-    });
+/// Returns a buffer taken with [`take_buffer`].
+fn give_back(purpose: Buffer, buffer: Vec<f32>) {
+    BUFFERS.with(|pool| pool.borrow_mut()[purpose as usize] = buffer);
 }
+
+/// The first `len` values of `buffer`, grown (zero-filled) only past its longest use so far:
+/// every caller overwrites the values it is handed.
+fn at_least(buffer: &mut Vec<f32>, len: usize) -> &mut [f32] {
+    if buffer.len() < len {
+        buffer.resize(len, 0.0);
+    }
+    &mut buffer[..len]
+}
+
