@@ -18,7 +18,7 @@ const ROUNDING_MAGIC: f32 = 12_582_912.0;
 /// `e^x` for `x <= 0` (all callers pass `-|x|`): range reduction to `r` in `[-ln2/2, ln2/2]`,
 /// Cephes' degree-6 polynomial for `e^r`, and `2^n` written into the exponent bits.
 #[inline(always)]
-fn exp_nonpositive(x: f32) -> f32 {
+pub(crate) fn exp_nonpositive(x: f32) -> f32 {
     let x = x.max(-87.0);
     let n = (x * LOG2_E + 0.5).floor();
     let r = x - n * LN2_HI - n * LN2_LO;

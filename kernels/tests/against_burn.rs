@@ -334,3 +334,27 @@ fn convolution_pair_with_a_zero_state_matches_burn() {
     let db = max_abs_diff(ours_b.bias.as_ref().unwrap().grad(&g_ours).unwrap(), burn_b.bias.as_ref().unwrap().grad(&g_burn).unwrap());
     assert!(db < 1e-3, "b2 gradient differs by {db}");
 }
+
+/// The fused softmax against burn's: values and input gradient, on a contiguous and a
+/// transposed (strided) input, rows of a length that is not a multiple of the lanes, and
+/// large logits (the exponent is taken after subtracting the row's maximum).
+#[test]
+fn fused_softmax_matches_burn() {
+    use vpbench_kernels::softmax_last;
+    let ad = Device::flex().autodiff();
+    ad.seed(19);
+    for (shape, transposed, scale) in [([3, 37, 53], false, 1.0), ([2, 40, 24], true, 1.0), ([4, 9, 2048], false, 30.0)] {
+        let x = (Tensor::<3>::random(shape, Distribution::Normal(0.0, 1.0), &ad) * scale).require_grad();
+        // each side's own view: two backward passes cannot share a node
+        let input = || if transposed { x.clone().swap_dims(1, 2) } else { x.clone() };
+        let ours = softmax_last(input());
+        let reference = burn::tensor::activation::softmax(input(), 2);
+        let forward = max_abs_diff(ours.clone(), reference.clone());
+        assert!(forward < 1e-6, "{shape:?}: softmax differs by {forward}");
+        let weights = Tensor::<3>::random(ours.dims(), Distribution::Normal(0.0, 1.0), &ad);
+        let g_ours = (ours * weights.clone()).sum().backward();
+        let g_burn = (reference * weights).sum().backward();
+        let dx = max_abs_diff(x.grad(&g_ours).unwrap(), x.grad(&g_burn).unwrap());
+        assert!(dx < 1e-5, "{shape:?}: softmax gradient differs by {dx}");
+    }
+}

@@ -9,8 +9,7 @@
 use burn::config::Config;
 use burn::module::Module;
 use crate::layers::{Conv2d, conv_sum};
-use burn::tensor::activation::softmax;
-use crate::layers::{sigmoid, tanh};
+use crate::layers::{sigmoid, softmax_last, tanh};
 use burn::tensor::{Device, Tensor};
 
 use super::convlstm::ConvLstmState;
@@ -115,7 +114,7 @@ impl AttentionStage {
         let q = tokens(self.f_query.forward(wide.clone()), true);
         let k = tokens(self.f_key.forward(wide.clone()), false);
         let v = tokens(self.f_value.forward(wide.clone()), true);
-        let attention = softmax(q.matmul(k), 2); // [B s s, N, N]: rows query, softmax over keys
+        let attention = softmax_last(q.matmul(k)); // [B s s, N, N]: rows query, softmax over keys
         let context = attention.matmul(v); // [B s s, N, C]
         let image = |t: Tensor<3>| {
             t.reshape([b, s, s, bh, bw, c])
