@@ -66,19 +66,22 @@ fn softmax_row_backward(dx: &mut [f32], y: &[f32], dy: &[f32]) {
 
 /// Runs `row(out_row, input rows..)` over every row, rows split across rayon's threads, the
 /// row function compiled for AVX-512, AVX2+FMA and the baseline, picked at run time.
-fn for_rows<const I: usize>(out: &mut [f32], inputs: [&[f32]; I], row_len: usize, row: fn(&mut [f32], [&[f32]; I])) {
+///
+/// `row` is a generic closure, not a function pointer, so that it is inlined into (and
+/// compiled with the features of) each variant.
+fn for_rows<const I: usize, F: Fn(&mut [f32], [&[f32]; I]) + Copy + Sync>(out: &mut [f32], inputs: [&[f32]; I], row_len: usize, row: F) {
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
-    unsafe fn widest<const I: usize>(out: &mut [f32], inputs: [&[f32]; I], n: usize, row: fn(&mut [f32], [&[f32]; I])) {
+    unsafe fn widest<const I: usize, F: Fn(&mut [f32], [&[f32]; I]) + Copy>(out: &mut [f32], inputs: [&[f32]; I], n: usize, row: F) {
         narrow(out, inputs, n, row)
     }
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
-    unsafe fn wide<const I: usize>(out: &mut [f32], inputs: [&[f32]; I], n: usize, row: fn(&mut [f32], [&[f32]; I])) {
+    unsafe fn wide<const I: usize, F: Fn(&mut [f32], [&[f32]; I]) + Copy>(out: &mut [f32], inputs: [&[f32]; I], n: usize, row: F) {
         narrow(out, inputs, n, row)
     }
     #[inline(always)]
-    fn narrow<const I: usize>(out: &mut [f32], inputs: [&[f32]; I], n: usize, row: fn(&mut [f32], [&[f32]; I])) {
+    fn narrow<const I: usize, F: Fn(&mut [f32], [&[f32]; I]) + Copy>(out: &mut [f32], inputs: [&[f32]; I], n: usize, row: F) {
         for (r, o) in out.chunks_exact_mut(n).enumerate() {
             row(o, inputs.map(|i| &i[r * n..][..n]));
         }
@@ -111,7 +114,7 @@ impl Softmax {
         let values = f32_values(x);
         assert_eq!(values.len() % self.row_len.max(1), 0, "softmax: length is not a whole number of rows");
         let mut out = vec![0.0f32; values.len()];
-        for_rows(&mut out, [&values], self.row_len, |o, [x]| softmax_row(o, x));
+        for_rows(&mut out, [&values], self.row_len, #[inline(always)] |o, [x]| softmax_row(o, x));
         flex_tensor(out, x.layout().shape().clone())
     }
 }
@@ -125,7 +128,7 @@ impl Backward<Flex, 1> for Softmax {
         if let [Some(parent)] = ops.parents {
             let (y, dy) = (f32_values(&ops.state), f32_values(&dy));
             let mut dx = vec![0.0f32; y.len()];
-            for_rows(&mut dx, [&y, &dy], self.row_len, |d, [y, g]| softmax_row_backward(d, y, g));
+            for_rows(&mut dx, [&y, &dy], self.row_len, #[inline(always)] |d, [y, g]| softmax_row_backward(d, y, g));
             grads.register::<Flex>(parent.id, flex_tensor(dx, ops.state.layout().shape().clone()));
         }
     }
