@@ -10,6 +10,7 @@
 //! dilation 1, one group, symmetric padding, f32); everything else is burn's own conv2d.
 
 pub mod activation;
+mod attention;
 pub mod allocator;
 mod conv;
 mod activation_extension;
@@ -32,4 +33,5 @@ pub use flex::runs_on_flex;
 pub use lstm_extension::{lstm_memory, lstm_output};
 pub use warp_extension::warp_bilinear;
 pub use module::{Conv2d, conv_sum};
+pub use attention::attention;
 pub use softmax::softmax_last;

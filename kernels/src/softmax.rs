@@ -47,13 +47,22 @@ fn reduce(values: impl Iterator<Item = f32> + Clone, init: f32, f: impl Fn(f32, 
 }
 
 #[inline(always)]
-fn softmax_row(out: &mut [f32], x: &[f32]) {
+pub(crate) fn softmax_row(out: &mut [f32], x: &[f32]) {
     let max = reduce(x.iter().copied(), f32::NEG_INFINITY, f32::max);
     for (o, &v) in out.iter_mut().zip(x) {
         *o = exp_nonpositive(v - max);
     }
     let inv = 1.0 / reduce(out.iter().copied(), 0.0, |a, b| a + b);
     out.iter_mut().for_each(|o| *o *= inv);
+}
+
+/// [`softmax_row`] over `row` itself.
+#[inline(always)]
+pub(crate) fn softmax_row_in_place(row: &mut [f32]) {
+    let max = reduce(row.iter().copied(), f32::NEG_INFINITY, f32::max);
+    row.iter_mut().for_each(|v| *v = exp_nonpositive(*v - max));
+    let inv = 1.0 / reduce(row.iter().copied(), 0.0, |a, b| a + b);
+    row.iter_mut().for_each(|v| *v *= inv);
 }
 
 #[inline(always)]
@@ -64,12 +73,12 @@ fn softmax_row_backward(dx: &mut [f32], y: &[f32], dy: &[f32]) {
     }
 }
 
-/// Runs `row(out_row, input rows..)` over every row, rows split across rayon's threads, the
-/// row function compiled for AVX-512, AVX2+FMA and the baseline, picked at run time.
+/// Runs `row(out_row, input rows..)` over every row of `out` on this thread, the row
+/// function compiled for AVX-512, AVX2+FMA and the baseline, picked at run time.
 ///
 /// `row` is a generic closure, not a function pointer, so that it is inlined into (and
 /// compiled with the features of) each variant.
-fn for_rows<const I: usize, F: Fn(&mut [f32], [&[f32]; I]) + Copy + Sync>(out: &mut [f32], inputs: [&[f32]; I], row_len: usize, row: F) {
+pub(crate) fn rows_here<const I: usize, F: Fn(&mut [f32], [&[f32]; I]) + Copy>(out: &mut [f32], inputs: [&[f32]; I], row_len: usize, row: F) {
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
     unsafe fn widest<const I: usize, F: Fn(&mut [f32], [&[f32]; I]) + Copy>(out: &mut [f32], inputs: [&[f32]; I], n: usize, row: F) {
@@ -86,21 +95,25 @@ fn for_rows<const I: usize, F: Fn(&mut [f32], [&[f32]; I]) + Copy + Sync>(out: &
             row(o, inputs.map(|i| &i[r * n..][..n]));
         }
     }
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512f") && std::arch::is_x86_feature_detected!("avx512vl") {
+        // SAFETY: the CPU has the features `widest` is compiled for (checked above).
+        return unsafe { widest(out, inputs, row_len, row) };
+    }
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+        // SAFETY: the CPU has the features `wide` is compiled for (checked above).
+        return unsafe { wide(out, inputs, row_len, row) };
+    }
+    narrow(out, inputs, row_len, row)
+}
+
+/// [`rows_here`] with the rows split across rayon's threads.
+fn for_rows<const I: usize, F: Fn(&mut [f32], [&[f32]; I]) + Copy + Sync>(out: &mut [f32], inputs: [&[f32]; I], row_len: usize, row: F) {
     let rows_per_task = (PARALLEL_CHUNK / row_len.max(1)).max(1);
     out.par_chunks_mut(rows_per_task * row_len).enumerate().for_each(|(task, chunk)| {
         let start = task * rows_per_task * row_len;
-        let inputs = inputs.map(|i| &i[start..][..chunk.len()]);
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx512f") && std::arch::is_x86_feature_detected!("avx512vl") {
-            // SAFETY: the CPU has the features `widest` is compiled for (checked above).
-            return unsafe { widest(chunk, inputs, row_len, row) };
-        }
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-            // SAFETY: the CPU has the features `wide` is compiled for (checked above).
-            return unsafe { wide(chunk, inputs, row_len, row) };
-        }
-        narrow(chunk, inputs, row_len, row)
+        rows_here(chunk, inputs.map(|i| &i[start..][..chunk.len()]), row_len, row);
     });
 }
 

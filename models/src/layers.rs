@@ -7,7 +7,7 @@ use burn::nn::conv::Conv2dConfig;
 /// and `conv_sum(a, x, b, y) = a(x) + b(y)` as one joined convolution on flex.
 pub use vpbench_kernels::{Conv2d, conv_sum};
 /// Sigmoid and tanh, vectorised on flex (burn's own elsewhere).
-pub use vpbench_kernels::{sigmoid, softmax_last, tanh};
+pub use vpbench_kernels::{attention, sigmoid, tanh};
 use burn::tensor::module::{interpolate, max_pool2d};
 use burn::tensor::ops::{InterpolateMode, InterpolateOptions, MaxPoolOptions};
 use burn::tensor::{Device, Tensor};

@@ -9,7 +9,7 @@
 use burn::config::Config;
 use burn::module::Module;
 use crate::layers::{Conv2d, conv_sum};
-use crate::layers::{sigmoid, softmax_last, tanh};
+use crate::layers::{attention, sigmoid, tanh};
 use burn::tensor::{Device, Tensor};
 
 use super::convlstm::ConvLstmState;
@@ -114,8 +114,9 @@ impl AttentionStage {
         let q = tokens(self.f_query.forward(wide.clone()), true);
         let k = tokens(self.f_key.forward(wide.clone()), false);
         let v = tokens(self.f_value.forward(wide.clone()), true);
-        let attention = softmax_last(q.matmul(k)); // [B s s, N, N]: rows query, softmax over keys
-        let context = attention.matmul(v); // [B s s, N, C]
+        // softmax(q k) v: [B s s, N, N] attention (rows query, softmax over keys), then
+        // [B s s, N, C] context
+        let context = attention(q, k, v);
         let image = |t: Tensor<3>| {
             t.reshape([b, s, s, bh, bw, c])
                 .permute([0, 5, 1, 3, 2, 4])
