@@ -280,10 +280,12 @@ pub fn backward(g: &ConvGeometry, input: &Input, weight: &[f32], dy: &[f32], wan
     };
     let images: Vec<(usize, ImageGradients)> = image_gradients(g, input, &mut dx).into_iter().enumerate().collect();
     let sums = if per_thread {
-        images
-            .into_par_iter()
-            .fold(|| Partial::zeros(g), one_image)
-            .reduce(|| Partial::zeros(g), Partial::add)
+        // Fixed runs of images, summed in order: the weight gradient's rounding must not
+        // depend on which thread stole which image (ci-regress compares trained runs to
+        // 0.5%, and training amplifies a last-bit difference to a few percent).
+        let run = g.batch.div_ceil(rayon::current_num_threads()).max(1);
+        let partials: Vec<Partial> = images.into_par_iter().chunks(run).map(|run| run.into_iter().fold(Partial::zeros(g), one_image)).collect();
+        partials.into_iter().reduce(Partial::add).unwrap_or_else(|| Partial::zeros(g))
     } else {
         images.into_iter().fold(Partial::zeros(g), one_image)
     };
