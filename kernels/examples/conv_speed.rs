@@ -1,5 +1,5 @@
 //! One gate convolution, forward and forward+backward, burn-flex's and ours, at a given shape:
-//! `cargo run --example conv_speed -p vpbench-kernels -- BATCH CHANNELS SIZE`.
+//! `cargo run --example conv_speed -p vpbench-kernels -- BATCH CHANNELS SIZE [KERNEL]` (KERNEL: 3).
 use std::time::Instant;
 
 use burn::module::Module;
@@ -18,11 +18,12 @@ fn millis<F: FnMut()>(reps: usize, mut f: F) -> f64 {
 fn main() {
     let a: Vec<usize> = std::env::args().skip(1).map(|a| a.parse().expect("BATCH CHANNELS SIZE")).collect();
     let (b, c, s) = (a[0], a[1], a[2]);
+    let k = a.get(3).copied().unwrap_or(3);
     let base = Device::flex();
-    let burn_conv = Conv2dConfig::new([c, 4 * c], [3, 3]).with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1)).init(&base);
+    let burn_conv = Conv2dConfig::new([c, 4 * c], [k, k]).with_padding(PaddingConfig2d::Explicit(k / 2, k / 2, k / 2, k / 2)).init(&base);
     let ours: Conv2d = burn_conv.clone().into();
     let x = Tensor::<4>::random([b, c, s, s], Distribution::Default, &base);
-    let gmacs = (b * s * s * c * 4 * c * 9) as f64 / 1e9;
+    let gmacs = (b * s * s * c * 4 * c * k * k) as f64 / 1e9;
     let ad = base.autodiff();
     let xa = x.clone().to_device(&ad).autodiff().require_grad();
     let (burn_ad, ours_ad) = (burn_conv.clone().fork(&ad).train(), ours.clone().fork(&ad).train());
