@@ -53,7 +53,8 @@ pub struct BenchResult {
     pub error: String,
 }
 
-fn median(mut xs: Vec<f64>) -> f64 {
+/// The median of `xs` (the mean of the middle two for an even count; NaN when empty).
+pub fn median(mut xs: Vec<f64>) -> f64 {
     xs.sort_by(f64::total_cmp);
     let n = xs.len();
     if n == 0 {

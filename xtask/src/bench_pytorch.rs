@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde::{Deserialize, Serialize};
-use vpbench_harness::bench::{BenchResult, BenchSteps};
+use vpbench_harness::bench::{BenchResult, BenchSteps, median};
 use vpbench_harness::experiment::Profile;
 use vpbench_models::registry;
 
@@ -184,11 +184,8 @@ fn ratio(ratios: &[f64]) -> String {
         0 => "not measured".into(),
         1 => format!("{:.2}x", ratios[0]),
         _ => {
-            let mut sorted = ratios.to_vec();
-            sorted.sort_by(f64::total_cmp);
-            let n = sorted.len();
-            let median = if n % 2 == 1 { sorted[n / 2] } else { (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0 };
-            format!("{median:.2}x ({:.2}-{:.2})", sorted[0], sorted[n - 1])
+            let (low, high) = ratios.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &r| (l.min(r), h.max(r)));
+            format!("{:.2}x ({low:.2}-{high:.2})", median(ratios.to_vec()))
         }
     }
 }
