@@ -70,25 +70,73 @@ pub fn im2col(g: &ConvGeometry, input: &Input, b: usize, channels: Range<usize>,
     for (r, row) in col[..channels.len() * taps * n].chunks_exact_mut(n).enumerate() {
         let (c, ky, kx) = (channels.start + r / taps, (r / g.kernel_w) % g.kernel_h, r % g.kernel_w);
         let plane = input.plane(b, c);
-        let (lo, hi) = valid_columns(g, kx);
-        for (oy, out) in rows.clone().zip(row.chunks_exact_mut(g.out_w)) {
-            let Some(iy) = input_row(g, oy, ky) else {
-                out.fill(0.0);
-                continue;
-            };
-            let src = &plane[iy * g.width..][..g.width];
-            zero_short(&mut out[..lo]);
-            copy_short(&mut out[lo..hi], &src[lo + kx - g.pad_w..hi + kx - g.pad_w]);
-            zero_short(&mut out[hi..]);
+        if g.out_w == g.width {
+            shifted_rows(g, plane, ky, kx, rows.clone(), row);
+        } else {
+            row_by_row(g, plane, ky, kx, rows.clone(), row);
         }
+    }
+}
+
+/// One patch row (kernel tap `(ky, kx)` of one channel `plane`) over output rows `rows`,
+/// built image row by image row: the general path.
+fn row_by_row(g: &ConvGeometry, plane: &[f32], ky: usize, kx: usize, rows: Range<usize>, row: &mut [f32]) {
+    let (lo, hi) = valid_columns(g, kx);
+    for (oy, out) in rows.zip(row.chunks_exact_mut(g.out_w)) {
+        let Some(iy) = input_row(g, oy, ky) else {
+            out.fill(0.0);
+            continue;
+        };
+        let src = &plane[iy * g.width..][..g.width];
+        zero_short(&mut out[..lo]);
+        copy_short(&mut out[lo..hi], &src[lo + kx - g.pad_w..hi + kx - g.pad_w]);
+        zero_short(&mut out[hi..]);
+    }
+}
+
+/// The output rows of `rows` whose input row at kernel row `ky` lies inside the image.
+fn valid_rows(g: &ConvGeometry, ky: usize, rows: Range<usize>) -> Range<usize> {
+    let first = rows.start.max(g.pad_h.saturating_sub(ky));
+    let end = rows.end.min((g.height + g.pad_h).saturating_sub(ky)).max(first);
+    first..end
+}
+
+/// Where the output and input rows are equally wide ("same" padding), one patch row over
+/// consecutive output rows is the input plane shifted by `(ky - pad_h) * w + kx - pad_w`,
+/// except for the `kx`-dependent padding columns at each row's ends. So it is one long copy
+/// and then those few columns zeroed: per image row, the short copies of [`im2col`]'s
+/// general path cost more in loop overhead than in copying (a 32-pixel row is two vectors).
+/// The values are the same as the general path's.
+fn shifted_rows(g: &ConvGeometry, plane: &[f32], ky: usize, kx: usize, rows: Range<usize>, out: &mut [f32]) {
+    let w = g.width;
+    let valid = valid_rows(g, ky, rows.clone());
+    let (lo, hi) = valid_columns(g, kx);
+    let (head, tail) = ((valid.start - rows.start) * w, (valid.end - rows.start) * w);
+    out[..head].fill(0.0);
+    out[tail.max(head)..].fill(0.0);
+    if lo == hi {
+        out[head..tail.max(head)].fill(0.0); // the kernel column never meets the image
+        return;
+    }
+    if valid.is_empty() {
+        return;
+    }
+    // Output (oy, ox) reads input (oy + ky - pad_h, ox + kx - pad_w): the copy runs from
+    // the first valid column of the first valid row to the last valid column of the last.
+    let (start, end) = (head + lo, tail - w + hi);
+    let source = (valid.start + ky - g.pad_h) * w + lo + kx - g.pad_w;
+    out[start..end].copy_from_slice(&plane[source..source + end - start]);
+    for line in out[head..tail].chunks_exact_mut(w) {
+        zero_short(&mut line[..lo]);
+        zero_short(&mut line[hi..]);
     }
 }
 
 /// Adds the patch-matrix gradient `dcol` of joined channels `channels`, output rows `rows`,
 /// onto one image's input gradients: `dx[part]` is that part's `[channels, h, w]` gradient
 /// (zeroed by the caller before the first tile), `None` where not wanted. The adjoint of
-/// [`im2col`].
-pub fn col2im(g: &ConvGeometry, input: &Input, dcol: &[f32], channels: Range<usize>, rows: Range<usize>, dx: &mut [Option<&mut [f32]>]) {
+/// [`im2col`]. `dcol` is scratch: its values at padding positions are overwritten.
+pub fn col2im(g: &ConvGeometry, input: &Input, dcol: &mut [f32], channels: Range<usize>, rows: Range<usize>, dx: &mut [Option<&mut [f32]>]) {
     let n = rows.len() * g.out_w;
     let taps = g.kernel_h * g.kernel_w;
     let plane_len = g.height * g.width;
@@ -98,14 +146,84 @@ pub fn col2im(g: &ConvGeometry, input: &Input, dcol: &[f32], channels: Range<usi
         let plane = &mut dx_part[local * plane_len..][..plane_len];
         for tap in 0..taps {
             let (ky, kx) = (tap / g.kernel_w, tap % g.kernel_w);
-            let row = &dcol[(row_block * taps + tap) * n..][..n];
-            let (lo, hi) = valid_columns(g, kx);
-            for (oy, src) in rows.clone().zip(row.chunks_exact(g.out_w)) {
-                let Some(iy) = input_row(g, oy, ky) else { continue };
-                let dst = &mut plane[iy * g.width + lo + kx - g.pad_w..][..hi - lo];
-                for (d, s) in dst.iter_mut().zip(&src[lo..hi]) {
-                    *d += s;
-                }
+            let row = &mut dcol[(row_block * taps + tap) * n..][..n];
+            if g.out_w == g.width {
+                add_shifted_rows(g, row, ky, kx, rows.clone(), plane);
+            } else {
+                add_row_by_row(g, row, ky, kx, rows.clone(), plane);
+            }
+        }
+    }
+}
+
+/// The adjoint of [`row_by_row`].
+fn add_row_by_row(g: &ConvGeometry, row: &[f32], ky: usize, kx: usize, rows: Range<usize>, plane: &mut [f32]) {
+    let (lo, hi) = valid_columns(g, kx);
+    for (oy, src) in rows.zip(row.chunks_exact(g.out_w)) {
+        let Some(iy) = input_row(g, oy, ky) else { continue };
+        let dst = &mut plane[iy * g.width + lo + kx - g.pad_w..][..hi - lo];
+        for (d, s) in dst.iter_mut().zip(&src[lo..hi]) {
+            *d += s;
+        }
+    }
+}
+
+/// The adjoint of [`shifted_rows`]: one long add of the patch row onto the shifted plane,
+/// after zeroing the row's padding columns (they would land on the neighbouring image row).
+/// Each gradient value gets the same additions in the same order as on the general path,
+/// plus exact zeros, which leave it unchanged (it starts at +0.0, so it is never -0.0).
+fn add_shifted_rows(g: &ConvGeometry, row: &mut [f32], ky: usize, kx: usize, rows: Range<usize>, plane: &mut [f32]) {
+    let w = g.width;
+    let valid = valid_rows(g, ky, rows.clone());
+    let (lo, hi) = valid_columns(g, kx);
+    if valid.is_empty() || lo == hi {
+        return;
+    }
+    let (head, tail) = ((valid.start - rows.start) * w, (valid.end - rows.start) * w);
+    for line in row[head..tail].chunks_exact_mut(w) {
+        zero_short(&mut line[..lo]);
+        zero_short(&mut line[hi..]);
+    }
+    let (start, end) = (head + lo, tail - w + hi);
+    let target = (valid.start + ky - g.pad_h) * w + lo + kx - g.pad_w;
+    for (d, s) in plane[target..target + end - start].iter_mut().zip(&row[start..end]) {
+        *d += s;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Values with distinct bits, so that a misplaced or missing value shows.
+    fn ramp(len: usize, scale: f32) -> Vec<f32> {
+        (0..len).map(|i| ((i * 7919) % 1013) as f32 * scale - 3.0).collect()
+    }
+
+    /// The one-copy paths must give the general path's values bit for bit: the convolution
+    /// stays exact against the authors' tensors only if nothing is reordered.
+    #[test]
+    fn shifted_rows_equal_the_row_by_row_path() {
+        // (height, width, kernel, output rows): several tiles, a kernel taller than the
+        // image, one row.
+        for (h, w, k, rows) in [(9, 13, 5, 0..9), (9, 13, 5, 3..7), (6, 8, 3, 5..6), (3, 2, 5, 0..3), (7, 4, 1, 2..5)] {
+            let pad = k / 2;
+            let g = ConvGeometry::new([1, 1, h, w], [1, 1, k, k], [pad, pad]).expect("a valid geometry");
+            assert_eq!(g.out_w, g.width, "a same-width case");
+            let plane = ramp(h * w, 0.37);
+            let n = rows.len() * w;
+            for (ky, kx) in (0..k).flat_map(|ky| (0..k).map(move |kx| (ky, kx))) {
+                let label = format!("{h}x{w}, kernel {k}, rows {rows:?}, tap ({ky}, {kx})");
+                let (mut fast, mut general) = (vec![f32::NAN; n], vec![f32::NAN; n]);
+                shifted_rows(&g, &plane, ky, kx, rows.clone(), &mut fast);
+                row_by_row(&g, &plane, ky, kx, rows.clone(), &mut general);
+                assert_eq!(fast.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), general.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), "im2col, {label}");
+
+                let dcol = ramp(n, 0.11);
+                let (mut fast_dx, mut general_dx) = (ramp(h * w, 0.05), ramp(h * w, 0.05));
+                add_shifted_rows(&g, &mut dcol.clone(), ky, kx, rows.clone(), &mut fast_dx);
+                add_row_by_row(&g, &dcol, ky, kx, rows.clone(), &mut general_dx);
+                assert_eq!(fast_dx.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), general_dx.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), "col2im, {label}");
             }
         }
     }
