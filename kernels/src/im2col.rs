@@ -101,6 +101,49 @@ fn valid_rows(g: &ConvGeometry, ky: usize, rows: Range<usize>) -> Range<usize> {
     first..end
 }
 
+/// Where one patch row of a "same" convolution meets the input plane (see [`shifted_rows`]),
+/// positions relative to the patch row's first output row.
+struct Shift {
+    /// The patch row's values `head..tail` lie on output rows whose input row is inside
+    /// the image; the others are zero.
+    head: usize,
+    tail: usize,
+    /// Within each output row, the columns `lo..hi` read inside the image.
+    lo: usize,
+    hi: usize,
+    /// The one contiguous run `start..end` of the patch row that maps onto the plane from
+    /// `source` on: from the first valid column of the first valid row to the last valid
+    /// column of the last.
+    start: usize,
+    end: usize,
+    source: usize,
+}
+
+impl Shift {
+    /// `None` when the tap never meets the image over `rows` (the patch row is all zero).
+    fn of(g: &ConvGeometry, ky: usize, kx: usize, rows: Range<usize>) -> Option<Self> {
+        let w = g.width;
+        let valid = valid_rows(g, ky, rows.clone());
+        let (lo, hi) = valid_columns(g, kx);
+        if valid.is_empty() || lo == hi {
+            return None;
+        }
+        let (head, tail) = ((valid.start - rows.start) * w, (valid.end - rows.start) * w);
+        // Output (oy, ox) reads input (oy + ky - pad_h, ox + kx - pad_w).
+        let source = (valid.start + ky - g.pad_h) * w + lo + kx - g.pad_w;
+        Some(Self { head, tail, lo, hi, start: head + lo, end: tail - w + hi, source })
+    }
+
+    /// Zeroes the padding columns of every valid output row of `row`: the long run puts
+    /// the neighbouring image row's values there.
+    fn zero_padding_columns(&self, row: &mut [f32], w: usize) {
+        for line in row[self.head..self.tail].chunks_exact_mut(w) {
+            zero_short(&mut line[..self.lo]);
+            zero_short(&mut line[self.hi..]);
+        }
+    }
+}
+
 /// Where the output and input rows are equally wide ("same" padding), one patch row over
 /// consecutive output rows is the input plane shifted by `(ky - pad_h) * w + kx - pad_w`,
 /// except for the `kx`-dependent padding columns at each row's ends. So it is one long copy
@@ -108,28 +151,15 @@ fn valid_rows(g: &ConvGeometry, ky: usize, rows: Range<usize>) -> Range<usize> {
 /// general path cost more in loop overhead than in copying (a 32-pixel row is two vectors).
 /// The values are the same as the general path's.
 fn shifted_rows(g: &ConvGeometry, plane: &[f32], ky: usize, kx: usize, rows: Range<usize>, out: &mut [f32]) {
-    let w = g.width;
-    let valid = valid_rows(g, ky, rows.clone());
-    let (lo, hi) = valid_columns(g, kx);
-    let (head, tail) = ((valid.start - rows.start) * w, (valid.end - rows.start) * w);
-    out[..head].fill(0.0);
-    out[tail.max(head)..].fill(0.0);
-    if lo == hi {
-        out[head..tail.max(head)].fill(0.0); // the kernel column never meets the image
+    let Some(shift) = Shift::of(g, ky, kx, rows) else {
+        out.fill(0.0);
         return;
-    }
-    if valid.is_empty() {
-        return;
-    }
-    // Output (oy, ox) reads input (oy + ky - pad_h, ox + kx - pad_w): the copy runs from
-    // the first valid column of the first valid row to the last valid column of the last.
-    let (start, end) = (head + lo, tail - w + hi);
-    let source = (valid.start + ky - g.pad_h) * w + lo + kx - g.pad_w;
-    out[start..end].copy_from_slice(&plane[source..source + end - start]);
-    for line in out[head..tail].chunks_exact_mut(w) {
-        zero_short(&mut line[..lo]);
-        zero_short(&mut line[hi..]);
-    }
+    };
+    out[..shift.head].fill(0.0);
+    out[shift.tail..].fill(0.0);
+    let len = shift.end - shift.start;
+    out[shift.start..shift.end].copy_from_slice(&plane[shift.source..shift.source + len]);
+    shift.zero_padding_columns(out, g.width);
 }
 
 /// Adds the patch-matrix gradient `dcol` of joined channels `channels`, output rows `rows`,
@@ -173,20 +203,10 @@ fn add_row_by_row(g: &ConvGeometry, row: &[f32], ky: usize, kx: usize, rows: Ran
 /// Each gradient value gets the same additions in the same order as on the general path,
 /// plus exact zeros, which leave it unchanged (it starts at +0.0, so it is never -0.0).
 fn add_shifted_rows(g: &ConvGeometry, row: &mut [f32], ky: usize, kx: usize, rows: Range<usize>, plane: &mut [f32]) {
-    let w = g.width;
-    let valid = valid_rows(g, ky, rows.clone());
-    let (lo, hi) = valid_columns(g, kx);
-    if valid.is_empty() || lo == hi {
-        return;
-    }
-    let (head, tail) = ((valid.start - rows.start) * w, (valid.end - rows.start) * w);
-    for line in row[head..tail].chunks_exact_mut(w) {
-        zero_short(&mut line[..lo]);
-        zero_short(&mut line[hi..]);
-    }
-    let (start, end) = (head + lo, tail - w + hi);
-    let target = (valid.start + ky - g.pad_h) * w + lo + kx - g.pad_w;
-    for (d, s) in plane[target..target + end - start].iter_mut().zip(&row[start..end]) {
+    let Some(shift) = Shift::of(g, ky, kx, rows) else { return };
+    shift.zero_padding_columns(row, g.width);
+    let len = shift.end - shift.start;
+    for (d, s) in plane[shift.source..shift.source + len].iter_mut().zip(&row[shift.start..shift.end]) {
         *d += s;
     }
 }
