@@ -136,11 +136,33 @@ impl Shift {
 
     /// Zeroes the padding columns of every valid output row of `row`: the long run puts
     /// the neighbouring image row's values there.
+    ///
+    /// The counts are the same on every line, so the common ones (kernels up to 5x5) are
+    /// fixed at compile time: a length dispatched per line cost more than the stores
+    /// (perf: 5.5% of a TMS-LSTM training step, mostly the indirect jump).
     fn zero_padding_columns(&self, row: &mut [f32], w: usize) {
-        for line in row[self.head..self.tail].chunks_exact_mut(w) {
-            zero_short(&mut line[..self.lo]);
-            zero_short(&mut line[self.hi..]);
+        let lines = row[self.head..self.tail].chunks_exact_mut(w);
+        match (self.lo, w - self.hi) {
+            (0, 0) => {}
+            (1, 0) => zero_ends::<1, 0>(lines),
+            (2, 0) => zero_ends::<2, 0>(lines),
+            (0, 1) => zero_ends::<0, 1>(lines),
+            (0, 2) => zero_ends::<0, 2>(lines),
+            _ => lines.for_each(|line| {
+                zero_short(&mut line[..self.lo]);
+                zero_short(&mut line[self.hi..]);
+            }),
         }
+    }
+}
+
+/// Zeroes the first `LEFT` and last `RIGHT` values of every line.
+#[inline(always)]
+fn zero_ends<'a, const LEFT: usize, const RIGHT: usize>(lines: impl Iterator<Item = &'a mut [f32]>) {
+    for line in lines {
+        let end = line.len();
+        line[..LEFT].fill(0.0);
+        line[end - RIGHT..].fill(0.0);
     }
 }
 
