@@ -138,9 +138,14 @@ pub fn arithmetic_class() -> &'static str {
     std::env::consts::ARCH
 }
 
+/// The committed baseline of arithmetic class `class`, relative to the workspace root.
+fn class_baseline(class: &str) -> String {
+    format!("configs/ci-baseline-{class}.json")
+}
+
 /// The committed baseline of this machine's arithmetic class.
 fn default_baseline_path(root: &Path) -> PathBuf {
-    root.join(format!("configs/ci-baseline-{}.json", arithmetic_class()))
+    root.join(class_baseline(arithmetic_class()))
 }
 
 /// The baseline to compare with: it must exist and be of this machine's arithmetic class
@@ -160,8 +165,9 @@ fn load_baseline(path: &Path, explicit: bool) -> anyhow::Result<Baseline> {
         && blessed != class
     {
         anyhow::bail!(
-            "baseline {}: field `arithmetic` is \"{blessed}\", expected this machine's \"{class}\" (the trained metrics differ between SIMD classes; use configs/ci-baseline-{class}.json)",
-            path.display()
+            "baseline {}: field `arithmetic` is \"{blessed}\", expected this machine's \"{class}\" (the trained metrics differ between SIMD classes; use {})",
+            path.display(),
+            class_baseline(class)
         );
     }
     Ok(baseline)
@@ -359,7 +365,7 @@ mod tests {
     fn the_committed_baselines_are_of_their_named_class() {
         let root = workspace_root();
         for class in ["avx512", "avx2"] {
-            let path = root.join(format!("configs/ci-baseline-{class}.json"));
+            let path = root.join(class_baseline(class));
             let baseline: Baseline = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
             assert_eq!(baseline.arithmetic.as_deref(), Some(class), "{}", path.display());
             assert_eq!(baseline.runs.len(), 4, "{}", path.display());
