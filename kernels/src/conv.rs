@@ -3,7 +3,9 @@
 //! Forward:  `y_b = W · col(x_b) + bias`  (`[cout, K] x [K, N]`, `K = cin kh kw`, `N = oh ow`)
 //! Backward: `dW = Σ_b dy_b · col(x_b)^T`, `dbias = Σ_b Σ_n dy_b`, `dx_b = col^T(W^T · dy_b)`.
 //! The three products have the forward's MAC count each, and all are row-major with no
-//! strided scatter, so they run at the `gemm` crate's matrix-product rate.
+//! strided scatter, so they run at the `gemm` crate's matrix-product rate. On the "avx2"
+//! arithmetic class the 3x3 and 5x5 "same" convolutions take the direct kernels of
+//! [`crate::direct_conv`] instead, all three products without a patch matrix.
 
 use std::cell::RefCell;
 use std::mem::MaybeUninit;
@@ -13,6 +15,7 @@ use gemm::Parallelism;
 use rayon::prelude::*;
 
 use crate::conv_input::{Input, span_of};
+use crate::direct_conv::{self, OutputPlanes, PackedWeights};
 use crate::im2col::{col2im, im2col};
 
 /// Shapes of one stride-1, dilation-1, single-group convolution.
@@ -175,6 +178,9 @@ fn fill_rows(buffer: &mut [MaybeUninit<f32>], row_len: usize, row_value: impl Fn
 /// `y = conv(input, weight) + bias`, NCHW in and out; `weight` is `[cout, cin, kh, kw]` over
 /// the input's joined channels.
 pub fn forward(g: &ConvGeometry, input: &Input, weight: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
+    if direct_conv::applies(g) {
+        return direct_conv::forward(g, input, weight, bias);
+    }
     let (k, n, cout) = (g.patch_len(), g.out_pixels(), g.channels_out);
     let taps = g.kernel_h * g.kernel_w;
     let live = input.live_channels();
@@ -275,8 +281,12 @@ pub fn backward(g: &ConvGeometry, input: &Input, weight: &[f32], dy: &[f32], wan
     let mut dx: Vec<Option<Vec<f32>>> =
         parts.iter().zip(&wanted.x).map(|(part, &w)| w.then(|| Vec::with_capacity(part.values.len()))).collect();
     let (per_thread, parallelism) = split(g);
-    let one_image = |partial: Partial, (b, dx_b): (usize, ImageGradients)| {
-        image_backward(g, input, weight, dy, b, dx_b, wanted, partial, parallelism)
+    let graded = span_of(&input.starts(), parts, &wanted.x);
+    let direct = direct_conv::applies(g)
+        .then(|| Direct { dx: (!graded.is_empty()).then(|| PackedWeights::input_gradient(g, weight, graded)) });
+    let one_image = |partial: Partial, (b, dx_b): (usize, ImageGradients)| match &direct {
+        Some(direct) => direct_image_backward(g, input, direct, dy, (b, dx_b), wanted, partial, parallelism),
+        None => image_backward(g, input, weight, dy, b, dx_b, wanted, partial, parallelism),
     };
     let images: Vec<(usize, ImageGradients)> = image_gradients(g, input, &mut dx).into_iter().enumerate().collect();
     let sums = if per_thread {
@@ -387,6 +397,63 @@ fn image_backward(
     give_back(Buffer::PatchGradient, dcol);
     give_back(Buffer::PixelMajorDy, dy_t);
     partial
+}
+
+/// The direct kernel's share of a backward ([`direct_conv`]): the input gradient's packed
+/// weights, when an input gradient is wanted.
+struct Direct {
+    dx: Option<PackedWeights>,
+}
+
+/// [`image_backward`] by the direct kernels: no patch matrix either way.
+#[allow(clippy::too_many_arguments)]
+fn direct_image_backward(
+    g: &ConvGeometry,
+    input: &Input,
+    direct: &Direct,
+    dy: &[f32],
+    (b, dx_b): (usize, ImageGradients),
+    wanted: &Wanted,
+    mut partial: Partial,
+    parallelism: Parallelism,
+) -> Partial {
+    let (n, cout, taps) = (g.out_pixels(), g.channels_out, g.kernel_h * g.kernel_w);
+    let dy_b = &dy[b * g.out_image()..][..g.out_image()];
+    let parallel = matches!(parallelism, Parallelism::Rayon(_));
+    if wanted.bias {
+        partial.bias.iter_mut().zip(dy_b.chunks_exact(n)).for_each(|(s, row)| *s += row.iter().sum::<f32>());
+    }
+    let live = if wanted.weight { input.live_channels() } else { 0..0 };
+    if !live.is_empty() {
+        let plane = |i: usize| input.plane(b, live.start + i);
+        let dw = &mut partial.weight_t[live.start * taps * cout..];
+        direct_conv::add_weight_gradient(g, &plane, live.len(), dy_b, dw, parallel);
+    }
+    let mut dx_b: Vec<Option<&mut [f32]>> = dx_b.into_iter().map(|d| d.map(|d| fill_rows(d, n, |_| 0.0))).collect();
+    if let Some(weights) = &direct.dx {
+        let graded = span_of(&input.starts(), input.parts(), &wanted.x);
+        let out = OutputPlanes::new(graded_planes(input, &graded, &mut dx_b, n), n);
+        let dy_plane = |o: usize| &dy_b[o * n..][..n];
+        direct_conv::image(g, &dy_plane, weights, None, &out, parallel);
+    }
+    partial
+}
+
+/// The gradient planes of the joined channels `graded` (whole parts, see [`span_of`]) of one
+/// image, `None` for a part not wanted.
+fn graded_planes<'a>(input: &Input, graded: &Range<usize>, dx_b: &'a mut [Option<&mut [f32]>], n: usize) -> Vec<Option<&'a mut [f32]>> {
+    let starts = input.starts();
+    let mut planes = Vec::with_capacity(graded.len());
+    for ((part, start), dx) in input.parts().iter().zip(starts).zip(dx_b.iter_mut()) {
+        if start < graded.start || start + part.channels > graded.end {
+            continue;
+        }
+        match dx {
+            Some(dx) => planes.extend(dx.chunks_exact_mut(n).map(Some)),
+            None => planes.extend((0..part.channels).map(|_| None)),
+        }
+    }
+    planes
 }
 
 /// The per-image buffers a convolution reuses, one of each per thread.

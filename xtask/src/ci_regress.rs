@@ -14,6 +14,7 @@ use vpbench_harness::device::ComputeDevice;
 use vpbench_harness::experiment::Experiment;
 use vpbench_harness::record::{RunRecord, RunStatus};
 use vpbench_harness::sweep::{SweepOptions, run_sweep};
+use vpbench_kernels::arithmetic_class;
 
 use crate::workspace_root;
 
@@ -113,32 +114,11 @@ pub const THREADS: usize = 2;
 /// ci-regress section for the noise it was derived from).
 const METRIC_TOLERANCE: f64 = 0.005;
 
-/// The SIMD class the CPU kernels (gemm's microkernels, burn-flex's and vpbench's
-/// elementwise code) dispatch to on this machine. The trained regress metrics depend on
-/// it: some of gemm's paths sum in lanes of the vector width (its dot-product kernels, which
-/// the weight gradient of a one-channel output convolution takes), and 20 epochs of
-/// training amplify the last bits. Measured (2026-12-03): this check on an AVX2 VM against
-/// the baseline blessed on an AVX-512 VM differed by up to 10.7% in MSE (TMS-LSTM), more
-/// than the smallest fault moves it, while the AVX-512 baseline held on every CI run since
-/// it was blessed.
-pub fn arithmetic_class() -> &'static str {
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::is_x86_feature_detected as has;
-        // the features pulp's V4 and V3 levels (gemm's and burn-flex's dispatch) require
-        if has!("avx512f") && has!("avx512bw") && has!("avx512cd") && has!("avx512dq") && has!("avx512vl") {
-            return "avx512";
-        }
-        if has!("avx2") && has!("fma") {
-            return "avx2";
-        }
-        "x86-64"
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    std::env::consts::ARCH
-}
-
-/// The committed baseline of arithmetic class `class`, relative to the workspace root.
+/// One baseline per SIMD class ([`arithmetic_class`]): the trained regress metrics depend on
+/// it, 20 epochs of training amplifying the last bits. Measured (2026-12-03): this check on an
+/// AVX2 VM against the baseline blessed on an AVX-512 VM differed by up to 10.7% in MSE
+/// (TMS-LSTM), more than the smallest fault moves it. This is the committed baseline of
+/// class `class`, relative to the workspace root.
 fn class_baseline(class: &str) -> String {
     format!("configs/ci-baseline-{class}.json")
 }

@@ -1,0 +1,419 @@
+//! "Same" convolutions (stride 1, a square 3x3 or 5x5 kernel, padding `k / 2`) computed
+//! directly on AVX2 + FMA: no patch matrix.
+//!
+//! im2col writes every input value `k * k` times into a patch matrix that `gemm` then packs
+//! again; for a 5x5 kernel at the paper's 64x64 that is 15% of a TMS-LSTM training step on an
+//! AVX2 machine (benchmarks/cpu-profile.md, fourth pass), and PyTorch's oneDNN convolution,
+//! which reads the input in place, was the faster one there. Here each tile of sixteen output
+//! channels by six pixels of a row keeps its twelve sums in vector registers while the kernel
+//! ([`tile`]) walks the input channels and taps, reading the input straight from a
+//! zero-padded copy of a band of rows (one copy of the input, not 25).
+//!
+//! The same kernel gives the input gradient: `dx = conv(dy, W')` with `W'` the weights with
+//! input and output channels swapped and the taps turned by 180 degrees; the weight gradient
+//! reads the same padded bands ([`weight_gradient`]).
+//!
+//! It runs on the "avx2" arithmetic class only ([`crate::arithmetic_class`]): on an AVX-512
+//! machine gemm's 16-lane kernels do the same work at twice this kernel's vector width.
+
+use std::cell::RefCell;
+use std::ops::Range;
+
+use rayon::prelude::*;
+
+use crate::conv::ConvGeometry;
+use crate::conv_input::Input;
+
+mod tile;
+mod weight_gradient;
+
+use tile::{Block, CHANNELS, PIXELS, Pass};
+pub use weight_gradient::add_weight_gradient;
+
+/// f32 lanes of an AVX2 register.
+const LANES: usize = 8;
+/// A band's padded input stays within about 192 KiB, so it is in L2 while each block of
+/// output channels reads it again.
+const BAND_FLOATS: usize = 48 * 1024;
+
+/// Whether the direct kernel computes convolution `g` on this machine.
+pub fn applies(g: &ConvGeometry) -> bool {
+    crate::arithmetic_class() == "avx2" && fits(g)
+}
+
+/// The shapes the kernel implements, whatever the machine.
+fn fits(g: &ConvGeometry) -> bool {
+    let k = g.kernel_h;
+    g.kernel_w == k
+        && matches!(k, 3 | 5)
+        && g.pad_h == k / 2
+        && g.pad_w == k / 2
+        && g.out_h == g.height
+        && g.out_w == g.width
+        && g.width >= LANES
+}
+
+/// Weights in tiles of [`CHANNELS`] outputs: `[tile][input][ky][kx]` blocks of `CHANNELS`,
+/// zero past the last output.
+pub struct PackedWeights {
+    values: Vec<Block>,
+    inputs: usize,
+    outputs: usize,
+    kernel: usize,
+}
+
+impl PackedWeights {
+    fn new(outputs: usize, inputs: usize, kernel: usize, weight: impl Fn(usize, usize, usize, usize) -> f32) -> Self {
+        let tiles = outputs.div_ceil(CHANNELS);
+        let mut values = Vec::with_capacity(tiles * inputs * kernel * kernel);
+        for tile in 0..tiles {
+            for i in 0..inputs {
+                for ky in 0..kernel {
+                    for kx in 0..kernel {
+                        let o = |n: usize| tile * CHANNELS + n;
+                        values.push(Block(std::array::from_fn(|n| if o(n) < outputs { weight(o(n), i, ky, kx) } else { 0.0 })));
+                    }
+                }
+            }
+        }
+        Self { values, inputs, outputs, kernel }
+    }
+
+    /// The forward's weights over the input's channels `live` (`weight`: `[cout, cin, k, k]`).
+    pub fn forward(g: &ConvGeometry, weight: &[f32], live: Range<usize>) -> Self {
+        let (k, cin) = (g.kernel_h, g.channels_in);
+        Self::new(g.channels_out, live.len(), k, |o, i, ky, kx| weight[((o * cin + live.start + i) * k + ky) * k + kx])
+    }
+
+    /// The input gradient's weights for the input's channels `graded`: outputs and inputs
+    /// swapped, taps turned.
+    pub fn input_gradient(g: &ConvGeometry, weight: &[f32], graded: Range<usize>) -> Self {
+        let (k, cin) = (g.kernel_h, g.channels_in);
+        Self::new(graded.len(), g.channels_out, k, |o, i, ky, kx| {
+            weight[((i * cin + graded.start + o) * k + (k - 1 - ky)) * k + (k - 1 - kx)]
+        })
+    }
+
+    /// Output tile `t`'s weights for `inputs`.
+    fn tile_inputs(&self, t: usize, inputs: Range<usize>) -> &[Block] {
+        let per_input = self.kernel * self.kernel;
+        &self.values[(t * self.inputs + inputs.start) * per_input..][..inputs.len() * per_input]
+    }
+
+    fn tiles(&self) -> usize {
+        self.outputs.div_ceil(CHANNELS)
+    }
+}
+
+/// Where one image's output channels go: a plane of `h * w` values each, or nowhere.
+pub struct OutputPlanes(Vec<*mut f32>);
+
+// SAFETY: the planes are disjoint buffers the caller holds mutably for the convolution's
+// length; each band of rows writes only its own rows of each plane.
+unsafe impl Send for OutputPlanes {}
+unsafe impl Sync for OutputPlanes {}
+
+impl OutputPlanes {
+    /// `planes[o]`: output channel `o`'s plane, at least `h * w` values; `None`: not wanted.
+    pub fn new(planes: Vec<Option<&mut [f32]>>, plane_len: usize) -> Self {
+        Self(
+            planes
+                .into_iter()
+                .map(|p| p.map_or(std::ptr::null_mut(), |p| {
+                    assert!(p.len() >= plane_len, "output plane shorter than the image");
+                    p.as_mut_ptr()
+                }))
+                .collect(),
+        )
+    }
+}
+
+/// One image's convolution: `out[o] = bias[o] + Σ_i Σ_taps weights · input_plane(i)` shifted,
+/// band by band of output rows (the bands in parallel when `parallel`).
+pub fn image<'a>(
+    g: &ConvGeometry,
+    input_plane: &(dyn Fn(usize) -> &'a [f32] + Sync),
+    weights: &PackedWeights,
+    bias: Option<&[f32]>,
+    out: &OutputPlanes,
+    parallel: bool,
+) {
+    assert!(fits(g), "direct convolution of an unsupported shape: {g:?}");
+    assert_eq!(out.0.len(), weights.outputs, "one output plane per output channel");
+    let bands = bands(g, weights.inputs);
+    let run = |rows: Range<usize>| {
+        SCRATCH.with(|scratch| band(g, input_plane, weights, bias, out, rows, &mut scratch.borrow_mut()))
+    };
+    if parallel {
+        bands.into_par_iter().for_each(run);
+    } else {
+        bands.into_iter().for_each(run);
+    }
+}
+
+/// A thread's buffers for one band, kept for its next: every value is rewritten before it
+/// is read.
+#[derive(Default)]
+struct Scratch {
+    /// The band's input rows, zero-padded.
+    padded: Vec<f32>,
+    /// The band's sums (`[tile][pixel][CHANNELS]`).
+    sums: Vec<f32>,
+    /// The weight gradient's upstream gradient of the band, `[tile][pixel]` blocks of
+    /// `CHANNELS` output channels.
+    gradient_blocks: Vec<Block>,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+/// Padded row length: the row rounded up to whole vectors, plus the padding either side.
+fn padded_width(g: &ConvGeometry) -> usize {
+    g.width.next_multiple_of(LANES) + 2 * g.pad_w
+}
+
+/// Output-row bands of near-equal heights whose padded input fits [`BAND_FLOATS`].
+fn bands(g: &ConvGeometry, inputs: usize) -> Vec<Range<usize>> {
+    let padded_rows = BAND_FLOATS / (inputs.max(1) * padded_width(g));
+    let rows = padded_rows.saturating_sub(2 * g.pad_h).clamp(1, g.out_h);
+    let step = g.out_h.div_ceil(g.out_h.div_ceil(rows));
+    (0..g.out_h).step_by(step).map(|r| r..(r + step).min(g.out_h)).collect()
+}
+
+/// Output rows `rows` of every output channel: the sums are kept in `scratch.sums`
+/// (`[tile][pixel][CHANNELS]`) over passes of a chunk of inputs each, then written out with
+/// the bias.
+fn band<'a>(
+    g: &ConvGeometry,
+    input_plane: &(dyn Fn(usize) -> &'a [f32] + Sync),
+    weights: &PackedWeights,
+    bias: Option<&[f32]>,
+    out: &OutputPlanes,
+    rows: Range<usize>,
+    scratch: &mut Scratch,
+) {
+    let (stride, w) = (padded_width(g), g.width);
+    let plane = (rows.len() + 2 * g.pad_h) * stride;
+    let padded = at_least(&mut scratch.padded, weights.inputs * plane);
+    for (i, dst) in padded.chunks_exact_mut(plane).enumerate() {
+        pad_rows(g, input_plane(i), rows.start, dst);
+    }
+    let tile_len = rows.len() * w * CHANNELS;
+    let sums = at_least(&mut scratch.sums, weights.tiles() * tile_len);
+    let chunk = chunk_inputs(g.kernel_h, weights.inputs);
+    for inputs in (0..weights.inputs).step_by(chunk).map(|i| i..(i + chunk).min(weights.inputs)) {
+        let pass = Pass { plane, stride, inputs: inputs.len(), first: inputs.start == 0 };
+        let padded = &padded[inputs.start * plane..];
+        for (t, tile_sums) in sums.chunks_exact_mut(tile_len).enumerate() {
+            let tile_weights = weights.tile_inputs(t, inputs.clone());
+            for (r, c) in (0..rows.len()).flat_map(|r| (0..w).step_by(PIXELS).map(move |c| (r, c))) {
+                let pixels = (w - c).min(PIXELS);
+                tile::tile(g.kernel_h, padded, &pass, tile_weights, r * stride + c, pixels, &mut tile_sums[(r * w + c) * CHANNELS..]);
+            }
+        }
+    }
+    write_out(g, rows, sums, tile_len, bias, out);
+}
+
+/// Output rows `rows` of each wanted channel = the band's sums (`[tile][pixel][CHANNELS]`)
+/// plus the bias, in blocks of 64 pixels (4 KiB of sums, read once per channel from L1).
+fn write_out(g: &ConvGeometry, rows: Range<usize>, sums: &[f32], tile_len: usize, bias: Option<&[f32]>, out: &OutputPlanes) {
+    const BLOCK: usize = 64;
+    let pixels = rows.len() * g.width;
+    for (t, tile_sums) in sums.chunks_exact(tile_len).enumerate() {
+        for start in (0..pixels).step_by(BLOCK) {
+            let block = &tile_sums[start * CHANNELS..(start + BLOCK).min(pixels) * CHANNELS];
+            for (n, &dst) in out.0.iter().enumerate().skip(t * CHANNELS).take(CHANNELS) {
+                if dst.is_null() {
+                    continue;
+                }
+                let b = bias.map_or(0.0, |b| b[n]);
+                // SAFETY: the plane holds `h * w` values (`OutputPlanes::new`); rows of one
+                // band are written by this call only.
+                let dst = unsafe { std::slice::from_raw_parts_mut(dst.add(rows.start * g.width + start), block.len() / CHANNELS) };
+                let channel = n - t * CHANNELS;
+                dst.iter_mut().zip(block.chunks_exact(CHANNELS)).for_each(|(d, pixel)| *d = pixel[channel] + b);
+            }
+        }
+    }
+}
+
+/// Inputs per pass over a band, in near-equal chunks: the tile's weights for them and the
+/// input rows a tile reads (up to two cache lines per kernel row) fit 16 KiB, half the core's
+/// L1 cache. Without the chunks both came from L2 for every tile: with the first kernel
+/// (weights broadcast, 38 KiB of them per tile at 64 inputs, 5x5) `conv_speed 4 64 64 5`
+/// forward went 52.7 -> 76.5 GMAC/s with them.
+fn chunk_inputs(kernel: usize, inputs: usize) -> usize {
+    const BUDGET: usize = 16 * 1024;
+    let per_input = kernel * 128 + kernel * kernel * std::mem::size_of::<Block>();
+    let most = (BUDGET / per_input).max(1);
+    inputs.div_ceil(inputs.div_ceil(most))
+}
+
+/// The first `len` values of `buffer`, grown only past its longest use: every caller
+/// overwrites the values it is handed.
+fn at_least(buffer: &mut Vec<f32>, len: usize) -> &mut [f32] {
+    if buffer.len() < len {
+        buffer.resize(len, 0.0);
+    }
+    &mut buffer[..len]
+}
+
+/// `dst` (`rows + 2 pad` rows of [`padded_width`]) = the input rows from `first - pad` on,
+/// with zeros outside the image.
+fn pad_rows(g: &ConvGeometry, plane: &[f32], first: usize, dst: &mut [f32]) {
+    let (w, p) = (g.width, g.pad_w);
+    for (r, row) in dst.chunks_exact_mut(padded_width(g)).enumerate() {
+        match (first + r).checked_sub(g.pad_h).filter(|&iy| iy < g.height) {
+            Some(iy) => {
+                row[..p].fill(0.0);
+                row[p..p + w].copy_from_slice(&plane[iy * w..][..w]);
+                row[p + w..].fill(0.0);
+            }
+            None => row.fill(0.0),
+        }
+    }
+}
+
+/// The forward of [`crate::conv::forward`] for the shapes [`applies`] accepts: every image's
+/// `cout` planes, images and bands in parallel.
+pub fn forward(g: &ConvGeometry, input: &Input, weight: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
+    let (n, cout) = (g.out_pixels(), g.channels_out);
+    let live = input.live_channels();
+    let mut y = vec![0.0f32; g.batch * cout * n];
+    if live.is_empty() {
+        // every input is zero: the output is the bias
+        for plane in y.chunks_exact_mut(n).enumerate() {
+            plane.1.fill(bias.map_or(0.0, |b| b[plane.0 % cout]));
+        }
+        return y;
+    }
+    let weights = PackedWeights::forward(g, weight, live.clone());
+    let images: Vec<(usize, &mut [f32])> = y.chunks_exact_mut(cout * n).enumerate().collect();
+    images.into_par_iter().for_each(|(b, y_b)| {
+        let out = OutputPlanes::new(y_b.chunks_exact_mut(n).map(Some).collect(), n);
+        let plane = |i: usize| input.plane(b, live.start + i);
+        image(g, &plane, &weights, bias, &out, true);
+    });
+    y
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::conv_input::Part;
+
+    /// `[c, h, w]` values, each different, of both signs.
+    fn ramp(len: usize, scale: f32) -> Vec<f32> {
+        (0..len).map(|i| ((i * 7919 % 263) as f32 - 131.0) * scale).collect()
+    }
+
+    /// The "same" convolution summed in f64 the obvious way: `[outputs, h, w]`.
+    #[allow(clippy::too_many_arguments)]
+    fn reference(x: &[f32], inputs: usize, h: usize, w: usize, k: usize, outputs: usize, weight: impl Fn(usize, usize, usize, usize) -> f32, bias: &[f32]) -> Vec<f32> {
+        let p = k / 2;
+        let mut y = vec![0.0f32; outputs * h * w];
+        for o in 0..outputs {
+            for (oy, ox) in (0..h).flat_map(|oy| (0..w).map(move |ox| (oy, ox))) {
+                let mut sum = bias[o] as f64;
+                for (i, ky, kx) in (0..inputs).flat_map(|i| (0..k).flat_map(move |ky| (0..k).map(move |kx| (i, ky, kx)))) {
+                    let (iy, ix) = ((oy + ky).wrapping_sub(p), (ox + kx).wrapping_sub(p));
+                    if iy < h && ix < w {
+                        sum += weight(o, i, ky, kx) as f64 * x[(i * h + iy) * w + ix] as f64;
+                    }
+                }
+                y[(o * h + oy) * w + ox] = sum as f32;
+            }
+        }
+        y
+    }
+
+    fn max_diff(a: &[f32], b: &[f32]) -> f32 {
+        assert_eq!(a.len(), b.len());
+        a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+    }
+
+    fn has_avx2() -> bool {
+        #[cfg(target_arch = "x86_64")]
+        return std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma");
+        #[cfg(not(target_arch = "x86_64"))]
+        false
+    }
+
+    /// Forward and input gradient against [`reference`], at widths that are and are not whole
+    /// vectors, more inputs than one pass takes, outputs that do not fill the last tile, two
+    /// joined parts, and bands of one row.
+    #[test]
+    fn direct_convolution_matches_the_plain_sum() {
+        if !has_avx2() {
+            eprintln!("SKIPPED direct_convolution_matches_the_plain_sum: this CPU lacks AVX2 + FMA");
+            return;
+        }
+        let mut checked_bands = false;
+        for (k, cin, cout, h, w) in [(3, 5, 7, 9, 8), (5, 40, 13, 6, 12), (3, 70, 32, 4, 20), (5, 3, 6, 17, 16), (5, 2, 1, 1, 9), (3, 64, 8, 40, 64)] {
+            let g = ConvGeometry::new([1, cin, h, w], [cout, cin, k, k], [k / 2, k / 2]).expect("a same convolution");
+            assert!(fits(&g), "{g:?}");
+            let several_bands = bands(&g, cin).len() > 1;
+            let x = ramp(cin * h * w, 0.01);
+            let weight = ramp(cout * cin * k * k, 0.003);
+            let bias = ramp(cout, 0.1);
+            let w_at = |o: usize, i: usize, ky: usize, kx: usize| weight[((o * cin + i) * k + ky) * k + kx];
+            // two parts joined along channels: the first channel alone, the rest
+            let parts = vec![Part { values: &x[..h * w], channels: 1 }, Part { values: &x[h * w..], channels: cin - 1 }];
+            let input = Input::new(parts, 1, h * w);
+            let ours = forward(&g, &input, &weight, Some(&bias));
+            let expected = reference(&x, cin, h, w, k, cout, w_at, &bias);
+            let d = max_diff(&ours, &expected);
+            assert!(d < 1e-4, "forward k{k} {cin}->{cout} {h}x{w}: differs by {d}");
+
+            // dx = conv(dy, W turned), for the channels from 1 on
+            let dy = ramp(cout * h * w, 0.02);
+            let graded = 1..cin;
+            let packed = PackedWeights::input_gradient(&g, &weight, graded.clone());
+            let mut dx = vec![f32::NAN; graded.len() * h * w];
+            let out = OutputPlanes::new(dx.chunks_exact_mut(h * w).map(Some).collect(), h * w);
+            image(&g, &|o| &dy[o * h * w..][..h * w], &packed, None, &out, true);
+            let turned = |o: usize, i: usize, ky: usize, kx: usize| w_at(i, graded.start + o, k - 1 - ky, k - 1 - kx);
+            let expected = reference(&dy, cout, h, w, k, graded.len(), turned, &vec![0.0; graded.len()]);
+            let d = max_diff(&dx, &expected);
+            assert!(d < 1e-4, "input gradient k{k} {cin}->{cout} {h}x{w}: differs by {d}");
+
+            // dW^T[i][tap][o] = Σ_p dy[o][p] x[i][p + shift], added to what is there; bands
+            // in parallel and not
+            for parallel in [false, true] {
+                let mut dw_t = vec![1.0f32; cin * k * k * cout];
+                add_weight_gradient(&g, &|i| &x[i * h * w..][..h * w], cin, &dy, &mut dw_t, parallel);
+                // error relative to the sum of the terms' magnitudes: an f32 sum of thousands of
+                // products rounds by a few units of that (a wrong or missing term moves it by
+                // its own size, far more)
+                let mut worst = 0.0f64;
+                for (i, ky, kx, o) in (0..cin).flat_map(|i| (0..k * k).flat_map(move |t| (0..cout).map(move |o| (i, t / k, t % k, o)))) {
+                    let (mut sum, mut magnitude) = (1.0f64, 1.0f64);
+                    for (oy, ox) in (0..h).flat_map(|oy| (0..w).map(move |ox| (oy, ox))) {
+                        let (iy, ix) = ((oy + ky).wrapping_sub(k / 2), (ox + kx).wrapping_sub(k / 2));
+                        if iy < h && ix < w {
+                            let term = dy[(o * h + oy) * w + ox] as f64 * x[(i * h + iy) * w + ix] as f64;
+                            sum += term;
+                            magnitude += term.abs();
+                        }
+                    }
+                    worst = worst.max((dw_t[((i * k + ky) * k + kx) * cout + o] as f64 - sum).abs() / magnitude);
+                }
+                assert!(worst < 2e-6, "weight gradient k{k} {cin}->{cout} {h}x{w} (parallel {parallel}): differs by {worst} of the terms' magnitude");
+            }
+            checked_bands |= several_bands;
+        }
+        assert!(checked_bands, "no case had more than one band");
+    }
+
+    #[test]
+    fn only_same_convolutions_of_three_and_five_fit() {
+        let fit = |x: [usize; 4], wt: [usize; 4], pad: [usize; 2]| fits(&ConvGeometry::new(x, wt, pad).unwrap());
+        assert!(fit([1, 2, 8, 8], [4, 2, 5, 5], [2, 2]));
+        assert!(!fit([1, 2, 8, 8], [4, 2, 5, 5], [1, 1]), "a valid-ish padding");
+        assert!(!fit([1, 2, 8, 8], [4, 2, 7, 7], [3, 3]), "a 7x7 kernel");
+        assert!(!fit([1, 2, 8, 8], [4, 2, 1, 1], [0, 0]), "a pointwise kernel");
+        assert!(!fit([1, 2, 8, 4], [4, 2, 3, 3], [1, 1]), "narrower than a vector");
+    }
+}
