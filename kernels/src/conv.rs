@@ -483,7 +483,7 @@ fn give_back(purpose: Buffer, buffer: Vec<f32>) {
 
 /// The first `len` values of `buffer`, grown (zero-filled) only past its longest use so far:
 /// every caller overwrites the values it is handed.
-fn at_least(buffer: &mut Vec<f32>, len: usize) -> &mut [f32] {
+pub(crate) fn at_least(buffer: &mut Vec<f32>, len: usize) -> &mut [f32] {
     if buffer.len() < len {
         buffer.resize(len, 0.0);
     }

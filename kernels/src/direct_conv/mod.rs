@@ -21,7 +21,7 @@ use std::ops::Range;
 
 use rayon::prelude::*;
 
-use crate::conv::ConvGeometry;
+use crate::conv::{ConvGeometry, at_least};
 use crate::conv_input::Input;
 
 mod tile;
@@ -249,15 +249,6 @@ fn chunk_inputs(kernel: usize, inputs: usize) -> usize {
     let per_input = kernel * 128 + kernel * kernel * std::mem::size_of::<Block>();
     let most = (BUDGET / per_input).max(1);
     inputs.div_ceil(inputs.div_ceil(most))
-}
-
-/// The first `len` values of `buffer`, grown only past its longest use: every caller
-/// overwrites the values it is handed.
-fn at_least(buffer: &mut Vec<f32>, len: usize) -> &mut [f32] {
-    if buffer.len() < len {
-        buffer.resize(len, 0.0);
-    }
-    &mut buffer[..len]
 }
 
 /// `dst` (`rows + 2 pad` rows of [`padded_width`]) = the input rows from `first - pad` on,

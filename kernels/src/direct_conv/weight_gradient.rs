@@ -19,8 +19,8 @@ use std::arch::x86_64::*;
 use rayon::prelude::*;
 
 use super::tile::{Block, CHANNELS};
-use super::{SCRATCH, at_least, bands, pad_rows, padded_width};
-use crate::conv::ConvGeometry;
+use super::{SCRATCH, bands, pad_rows, padded_width};
+use crate::conv::{ConvGeometry, at_least};
 
 /// Taps per pass: `2 * TAPS` sums, the two vectors of a pixel's gradient block and one
 /// broadcast input in registers.
