@@ -4,8 +4,9 @@
 /// elementwise code, [`crate::direct_conv`]) dispatch to on this machine: "avx512",
 /// "avx2", "x86-64", or the architecture's name elsewhere. Results depend on it bit for bit:
 /// some of gemm's paths sum in lanes of the vector width (its dot-product kernels, which the
-/// weight gradient of a one-channel output convolution takes), and on "avx2" the 3x3 and 5x5
-/// "same" convolutions are the direct kernel's, not im2col + gemm's.
+/// weight gradient of a one-channel output convolution takes). The 3x3 and 5x5 "same"
+/// convolutions are the direct kernels' on both "avx2" and "avx512"; those sum in the same
+/// order on either.
 pub fn arithmetic_class() -> &'static str {
     #[cfg(target_arch = "x86_64")]
     {

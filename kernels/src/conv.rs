@@ -3,8 +3,8 @@
 //! Forward:  `y_b = W · col(x_b) + bias`  (`[cout, K] x [K, N]`, `K = cin kh kw`, `N = oh ow`)
 //! Backward: `dW = Σ_b dy_b · col(x_b)^T`, `dbias = Σ_b Σ_n dy_b`, `dx_b = col^T(W^T · dy_b)`.
 //! The three products have the forward's MAC count each, and all are row-major with no
-//! strided scatter, so they run at the `gemm` crate's matrix-product rate. On the "avx2"
-//! arithmetic class the 3x3 and 5x5 "same" convolutions take the direct kernels of
+//! strided scatter, so they run at the `gemm` crate's matrix-product rate. On the "avx2" and
+//! "avx512" arithmetic classes the 3x3 and 5x5 "same" convolutions take the direct kernels of
 //! [`crate::direct_conv`] instead, all three products without a patch matrix.
 
 use std::cell::RefCell;
@@ -15,7 +15,7 @@ use gemm::Parallelism;
 use rayon::prelude::*;
 
 use crate::conv_input::{Input, span_of};
-use crate::direct_conv::{self, OutputPlanes, PackedWeights};
+use crate::direct_conv::{self, Isa, OutputPlanes, PackedWeights};
 use crate::im2col::{col2im, im2col};
 
 /// Shapes of one stride-1, dilation-1, single-group convolution.
@@ -178,8 +178,8 @@ fn fill_rows(buffer: &mut [MaybeUninit<f32>], row_len: usize, row_value: impl Fn
 /// `y = conv(input, weight) + bias`, NCHW in and out; `weight` is `[cout, cin, kh, kw]` over
 /// the input's joined channels.
 pub fn forward(g: &ConvGeometry, input: &Input, weight: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
-    if direct_conv::applies(g) {
-        return direct_conv::forward(g, input, weight, bias);
+    if let Some(isa) = direct_conv::kernel_for(g) {
+        return direct_conv::forward(g, isa, input, weight, bias);
     }
     let (k, n, cout) = (g.patch_len(), g.out_pixels(), g.channels_out);
     let taps = g.kernel_h * g.kernel_w;
@@ -282,8 +282,8 @@ pub fn backward(g: &ConvGeometry, input: &Input, weight: &[f32], dy: &[f32], wan
         parts.iter().zip(&wanted.x).map(|(part, &w)| w.then(|| Vec::with_capacity(part.values.len()))).collect();
     let (per_thread, parallelism) = split(g);
     let graded = span_of(&input.starts(), parts, &wanted.x);
-    let direct = direct_conv::applies(g)
-        .then(|| Direct { dx: (!graded.is_empty()).then(|| PackedWeights::input_gradient(g, weight, graded)) });
+    let direct = direct_conv::kernel_for(g)
+        .map(|isa| Direct { isa, dx: (!graded.is_empty()).then(|| PackedWeights::input_gradient(g, weight, graded)) });
     let one_image = |partial: Partial, (b, dx_b): (usize, ImageGradients)| match &direct {
         Some(direct) => direct_image_backward(g, input, direct, dy, (b, dx_b), wanted, partial, parallelism),
         None => image_backward(g, input, weight, dy, b, dx_b, wanted, partial, parallelism),
@@ -399,9 +399,10 @@ fn image_backward(
     partial
 }
 
-/// The direct kernel's share of a backward ([`direct_conv`]): the input gradient's packed
-/// weights, when an input gradient is wanted.
+/// The direct kernel's share of a backward ([`direct_conv`]): its instructions, and the input
+/// gradient's packed weights when an input gradient is wanted.
 struct Direct {
+    isa: Isa,
     dx: Option<PackedWeights>,
 }
 
@@ -427,14 +428,14 @@ fn direct_image_backward(
     if !live.is_empty() {
         let plane = |i: usize| input.plane(b, live.start + i);
         let dw = &mut partial.weight_t[live.start * taps * cout..];
-        direct_conv::add_weight_gradient(g, &plane, live.len(), dy_b, dw, parallel);
+        direct_conv::add_weight_gradient(g, direct.isa, &plane, live.len(), dy_b, dw, parallel);
     }
     let mut dx_b: Vec<Option<&mut [f32]>> = dx_b.into_iter().map(|d| d.map(|d| fill_rows(d, n, |_| 0.0))).collect();
     if let Some(weights) = &direct.dx {
         let graded = span_of(&input.starts(), input.parts(), &wanted.x);
         let out = OutputPlanes::new(graded_planes(input, &graded, &mut dx_b, n), n);
         let dy_plane = |o: usize| &dy_b[o * n..][..n];
-        direct_conv::image(g, &dy_plane, weights, None, &out, parallel);
+        direct_conv::image(g, direct.isa, &dy_plane, weights, None, &out, parallel);
     }
     partial
 }

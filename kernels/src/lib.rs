@@ -5,9 +5,9 @@
 //! image plane per element, and the weight gradient is a convolution whose kernel is the
 //! whole image (see benchmarks/cpu-profile.md). Here the same arithmetic is one im2col
 //! (contiguous row copies) and one matrix product per image, in both directions, through
-//! the `gemm` crate flex already uses; on AVX2 machines the 3x3 and 5x5 "same" convolutions
-//! of the recurrent cells are computed directly instead, without the patch matrix
-//! (`direct_conv`, AVX2 + FMA microkernels). It reaches flex through burn's backend-extension
+//! the `gemm` crate flex already uses; on AVX2 and AVX-512 machines the 3x3 and 5x5 "same"
+//! convolutions of the recurrent cells are computed directly instead, without the patch
+//! matrix (`direct_conv`, AVX2 + FMA and AVX-512 microkernels). It reaches flex through burn's backend-extension
 //! mechanism, with a hand-written backward, and only for the cases it implements (stride 1,
 //! dilation 1, one group, symmetric padding, f32); everything else is burn's own conv2d.
 

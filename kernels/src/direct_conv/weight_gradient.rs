@@ -5,8 +5,9 @@
 //! GMAC/s on one core at `conv_speed 1 32 64 5` against 28 for the direct forward, as the
 //! patch matrix is written, packed and read again. Here, as in the forward's [`super::tile`],
 //! sixteen output channels are the vectors (the band's `dy` in blocks of sixteen channels
-//! per pixel) and the input is broadcast: sixteen channels times five taps keep ten sums in
-//! registers over every pixel of a band, then add them to the gradient once. (A first
+//! per pixel) and the input is broadcast: sixteen channels times five taps (AVX2: ten
+//! vectors) or every tap of the kernel (AVX-512: up to 25) keep their sums in registers over
+//! every pixel of a band, then add them to the gradient once. (A first
 //! version with pixels in the vectors needed a sum across lanes per channel and tap of each
 //! band, and a third of its input loads crossed a cache line: 28% of a TMS-LSTM paper step
 //! against the forward's and input gradient's 54% for twice the work.)
@@ -19,19 +20,17 @@ use std::arch::x86_64::*;
 use rayon::prelude::*;
 
 use super::tile::{Block, CHANNELS};
-use super::{SCRATCH, bands, pad_rows, padded_width};
+use super::{Isa, SCRATCH, bands, pad_rows, padded_width};
 use crate::conv::{ConvGeometry, at_least};
 
-/// Taps per pass: `2 * TAPS` sums, the two vectors of a pixel's gradient block and one
-/// broadcast input in registers.
-const TAPS: usize = 5;
 
 /// Adds one image's weight gradient over its input channels (`input_plane(i)`, `inputs` of
 /// them) to `weight_t`, laid out `[input][ky][kx][cout]` (the transposed layout
-/// [`crate::conv`] sums images in). Bands in parallel when `parallel`, their sums added in
-/// band order: the result does not depend on the threads.
+/// [`crate::conv`] sums images in), on `isa`'s kernel. Bands in parallel when `parallel`,
+/// their sums added in band order: the result does not depend on the threads.
 pub fn add_weight_gradient<'a>(
     g: &ConvGeometry,
+    isa: Isa,
     input_plane: &(dyn Fn(usize) -> &'a [f32] + Sync),
     inputs: usize,
     dy: &[f32],
@@ -47,7 +46,7 @@ pub fn add_weight_gradient<'a>(
             .into_par_iter()
             .map(|rows| {
                 let mut sums = vec![0.0; inputs * taps * g.channels_out];
-                band(g, input_plane, inputs, dy, rows, &mut sums);
+                band(g, isa, input_plane, inputs, dy, rows, &mut sums);
                 sums
             })
             .collect();
@@ -56,13 +55,14 @@ pub fn add_weight_gradient<'a>(
         }
     } else {
         for rows in bands {
-            band(g, input_plane, inputs, dy, rows, weight_t);
+            band(g, isa, input_plane, inputs, dy, rows, weight_t);
         }
     }
 }
 
 /// Adds the band of output rows `rows` to `weight_t`.
-fn band<'a>(g: &ConvGeometry, input_plane: &(dyn Fn(usize) -> &'a [f32] + Sync), inputs: usize, dy: &[f32], rows: Range<usize>, weight_t: &mut [f32]) {
+#[allow(clippy::too_many_arguments)]
+fn band<'a>(g: &ConvGeometry, isa: Isa, input_plane: &(dyn Fn(usize) -> &'a [f32] + Sync), inputs: usize, dy: &[f32], rows: Range<usize>, weight_t: &mut [f32]) {
     let stride = padded_width(g);
     let plane = (rows.len() + 2 * g.pad_h) * stride;
     let (cout, k, pixels) = (g.channels_out, g.kernel_h, rows.len() * g.width);
@@ -73,19 +73,21 @@ fn band<'a>(g: &ConvGeometry, input_plane: &(dyn Fn(usize) -> &'a [f32] + Sync),
             pad_rows(g, input_plane(i), rows.start, dst);
         }
         let blocks = gradient_blocks(g, dy, &rows, &mut scratch.gradient_blocks);
-        let taps: Vec<(usize, usize)> = (0..k * k).map(|t| (t, (t / k) * stride + t % k)).collect();
-        // near-equal passes: 25 taps as 5 x 5, 9 as 5 + 4
-        let group_len = (k * k).div_ceil((k * k).div_ceil(TAPS));
-        let shape = Shape { rows: rows.len(), width: g.width, stride };
+        // near-equal passes: on AVX2 25 taps as 5 x 5, 9 as 5 + 4
+        let group_len = (k * k).div_ceil((k * k).div_ceil(isa.taps_per_pass(k)));
+        let shape = Shape { rows: rows.len(), width: g.width, stride, kernel: k };
+        let mut buffer = [[0.0; CHANNELS]; 25];
         // input by input: that input's rows of the gradient (`k k cout` values) stay in
         // cache while every tile adds to them (the whole gradient, 800 KiB at 64 inputs,
         // 5x5 and 128 outputs, does not fit L2: tile-major order spent 5% on the adds)
         for (i, x) in padded.chunks_exact(plane).enumerate() {
             for (t, tile_blocks) in blocks.chunks_exact(pixels).enumerate() {
                 let channels = t * CHANNELS..((t + 1) * CHANNELS).min(cout);
-                for group in taps.chunks(group_len) {
-                    let sums = pass(x, tile_blocks, &shape, group);
-                    for (&(tap, _), tap_sums) in group.iter().zip(&sums) {
+                for first in (0..k * k).step_by(group_len) {
+                    let taps = first..(first + group_len).min(k * k);
+                    let sums = &mut buffer[..taps.len()];
+                    pass(isa, x, tile_blocks, &shape, taps.clone(), sums);
+                    for (tap, tap_sums) in taps.zip(sums.iter()) {
                         let dst = &mut weight_t[(i * k * k + tap) * cout..][channels.clone()];
                         dst.iter_mut().zip(tap_sums).for_each(|(d, s)| *d += s);
                     }
@@ -115,31 +117,54 @@ fn gradient_blocks<'b>(g: &ConvGeometry, dy: &[f32], rows: &Range<usize>, buffer
     blocks
 }
 
-/// A band's pixels: `rows` rows of `width`, in padded rows of `stride`.
+/// A band's pixels: `rows` rows of `width`, in padded rows of `stride`; the kernel's size.
 struct Shape {
     rows: usize,
     width: usize,
     stride: usize,
+    kernel: usize,
 }
 
-/// `Σ_p dy_block[p] · x[p + offset(tap)]` for the taps of `group` (`(tap, offset)`), one
-/// block of sums per tap.
-fn pass(x: &[f32], blocks: &[Block], shape: &Shape, group: &[(usize, usize)]) -> [[f32; CHANNELS]; TAPS] {
-    let reach = (shape.rows - 1) * shape.stride + shape.width + group.iter().map(|t| t.1).max().unwrap_or(0);
+impl Shape {
+    /// Where tap `t`'s input starts in the padded band.
+    fn offset(&self, tap: usize) -> usize {
+        (tap / self.kernel) * self.stride + tap % self.kernel
+    }
+}
+
+/// `sums[n] = Σ_p dy_block[p] · x[p + offset(taps[n])]`, one block per tap, on `isa`'s kernel
+/// (AVX-512 takes every tap of the kernel in one pass).
+fn pass(isa: Isa, x: &[f32], blocks: &[Block], shape: &Shape, taps: Range<usize>, sums: &mut [[f32; CHANNELS]]) {
+    let k = shape.kernel;
+    let reach = (shape.rows - 1) * shape.stride + shape.width + shape.offset(taps.end - 1);
     assert!(reach <= x.len() && blocks.len() == shape.rows * shape.width, "a pass outside its band");
-    assert!((1..=TAPS).contains(&group.len()), "{} taps in a pass", group.len());
+    assert!(taps.len() == sums.len() && taps.end <= k * k, "{taps:?}: taps past the kernel or sums of another length");
+    isa.assert_runnable();
     #[cfg(target_arch = "x86_64")]
-    // SAFETY: AVX2 and FMA are checked here; every load lies inside `x` or `blocks` (above).
+    // SAFETY: the instructions were checked just above; every load lies inside `x` or
+    // `blocks` (checked before).
     unsafe {
-        assert!(std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma"));
-        let mut offsets = [0; TAPS];
-        offsets.iter_mut().zip(group).for_each(|(o, t)| *o = t.1);
-        match group.len() {
-            1 => pass_avx2::<1>(x, blocks, shape, &offsets),
-            2 => pass_avx2::<2>(x, blocks, shape, &offsets),
-            3 => pass_avx2::<3>(x, blocks, shape, &offsets),
-            4 => pass_avx2::<4>(x, blocks, shape, &offsets),
-            _ => pass_avx2::<5>(x, blocks, shape, &offsets),
+        match isa {
+            Isa::Avx2 => {
+                let mut offsets = [0; 5];
+                assert!(taps.len() <= offsets.len(), "{} taps in an AVX2 pass", taps.len());
+                offsets.iter_mut().zip(taps.clone()).for_each(|(o, t)| *o = shape.offset(t));
+                match taps.len() {
+                    1 => pass_avx2::<1>(x, blocks, shape, &offsets, sums),
+                    2 => pass_avx2::<2>(x, blocks, shape, &offsets, sums),
+                    3 => pass_avx2::<3>(x, blocks, shape, &offsets, sums),
+                    4 => pass_avx2::<4>(x, blocks, shape, &offsets, sums),
+                    _ => pass_avx2::<5>(x, blocks, shape, &offsets, sums),
+                }
+            }
+            Isa::Avx512 => {
+                assert!(taps == (0..k * k), "an AVX-512 pass takes every tap, not {taps:?}");
+                match k {
+                    3 => pass_avx512::<3>(x, blocks, shape, sums),
+                    5 => pass_avx512::<5>(x, blocks, shape, sums),
+                    _ => unreachable!("a {k}x{k} kernel"),
+                }
+            }
         }
     }
     #[cfg(not(target_arch = "x86_64"))]
@@ -149,7 +174,7 @@ fn pass(x: &[f32], blocks: &[Block], shape: &Shape, group: &[(usize, usize)]) ->
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 #[allow(clippy::needless_range_loop)] // the sums are indexed by tap and vector together
-unsafe fn pass_avx2<const T: usize>(x: &[f32], blocks: &[Block], shape: &Shape, offsets: &[usize; TAPS]) -> [[f32; CHANNELS]; TAPS] {
+unsafe fn pass_avx2<const T: usize>(x: &[f32], blocks: &[Block], shape: &Shape, offsets: &[usize; 5], sums: &mut [[f32; CHANNELS]]) {
     let offsets: [usize; T] = std::array::from_fn(|t| offsets[t]);
     let mut acc = [[_mm256_setzero_ps(); 2]; T];
     for r in 0..shape.rows {
@@ -166,12 +191,40 @@ unsafe fn pass_avx2<const T: usize>(x: &[f32], blocks: &[Block], shape: &Shape, 
             }
         }
     }
-    let mut sums = [[0.0; CHANNELS]; TAPS];
     for t in 0..T {
         unsafe {
             _mm256_storeu_ps(sums[t].as_mut_ptr(), acc[t][0]);
             _mm256_storeu_ps(sums[t].as_mut_ptr().add(8), acc[t][1]);
         }
     }
-    sums
+}
+
+/// Every tap of a `K x K` kernel at once: `K * K` sums, one gradient vector per pixel, the
+/// input broadcast by each multiply-add from `K` row pointers at constant offsets. Per lane
+/// the same multiply-adds in the same order as [`pass_avx2`].
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+#[allow(clippy::needless_range_loop)] // the sums are indexed by kernel row and tap together
+unsafe fn pass_avx512<const K: usize>(x: &[f32], blocks: &[Block], shape: &Shape, sums: &mut [[f32; CHANNELS]]) {
+    let mut acc = [[_mm512_setzero_ps(); K]; K];
+    for r in 0..shape.rows {
+        // SAFETY (pointer arithmetic): inside `x` and `blocks`, see `pass`.
+        let rows: [*const f32; K] = std::array::from_fn(|ky| unsafe { x.as_ptr().add((r + ky) * shape.stride) });
+        let dr = unsafe { blocks.as_ptr().add(r * shape.width) } as *const f32;
+        for c in 0..shape.width {
+            // aligned: a Block is one 64-byte line
+            let d = unsafe { _mm512_load_ps(dr.add(c * CHANNELS)) };
+            for ky in 0..K {
+                for kx in 0..K {
+                    let b = _mm512_set1_ps(unsafe { *rows[ky].add(c + kx) });
+                    acc[ky][kx] = _mm512_fmadd_ps(d, b, acc[ky][kx]);
+                }
+            }
+        }
+    }
+    for ky in 0..K {
+        for kx in 0..K {
+            unsafe { _mm512_storeu_ps(sums[ky * K + kx].as_mut_ptr(), acc[ky][kx]) };
+        }
+    }
 }
