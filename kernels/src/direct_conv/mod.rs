@@ -28,6 +28,7 @@ use crate::conv_input::Input;
 
 mod isa;
 mod tile;
+mod transpose;
 mod weight_gradient;
 
 pub use isa::Isa;
@@ -228,27 +229,42 @@ fn band<'a>(
             }
         }
     }
-    write_out(g, rows, sums, tile_len, bias, out);
+    write_out(g, isa, rows, sums, tile_len, bias, out);
 }
 
 /// Output rows `rows` of each wanted channel = the band's sums (`[tile][pixel][CHANNELS]`)
-/// plus the bias, in blocks of 64 pixels (4 KiB of sums, read once per channel from L1).
-fn write_out(g: &ConvGeometry, rows: Range<usize>, sums: &[f32], tile_len: usize, bias: Option<&[f32]>, out: &OutputPlanes) {
+/// plus the bias: on AVX-512 sixteen pixels at a time transposed in registers, else (and for
+/// the last pixels) in blocks of 64 pixels, value by value (4 KiB of sums, read once per
+/// channel from L1).
+fn write_out(g: &ConvGeometry, isa: Isa, rows: Range<usize>, sums: &[f32], tile_len: usize, bias: Option<&[f32]>, out: &OutputPlanes) {
     const BLOCK: usize = 64;
     let pixels = rows.len() * g.width;
+    let first = rows.start * g.width;
     for (t, tile_sums) in sums.chunks_exact(tile_len).enumerate() {
-        for start in (0..pixels).step_by(BLOCK) {
+        let channels = t * CHANNELS..((t + 1) * CHANNELS).min(out.0.len());
+        let tile_bias: [f32; CHANNELS] = std::array::from_fn(|n| bias.map_or(0.0, |b| b.get(t * CHANNELS + n).copied().unwrap_or(0.0)));
+        let mut done = 0;
+        #[cfg(target_arch = "x86_64")]
+        if isa == Isa::Avx512 {
+            let planes: [*mut f32; CHANNELS] = std::array::from_fn(|n| out.0.get(t * CHANNELS + n).copied().unwrap_or(std::ptr::null_mut()));
+            done = pixels - pixels % transpose::PIXELS;
+            for start in (0..done).step_by(transpose::PIXELS) {
+                let block = tile_sums[start * CHANNELS..][..transpose::PIXELS * CHANNELS].try_into().expect("16 pixels of sums");
+                // SAFETY: each plane holds `h * w` values (`OutputPlanes::new`) and this band's
+                // rows are written by this call only; Isa::Avx512 runs only where AVX-512F is.
+                let at = planes.map(|p| if p.is_null() { p } else { unsafe { p.add(first + start) } });
+                unsafe { transpose::sums_to_planes(block, &at, &tile_bias) };
+            }
+        }
+        for start in (done..pixels).step_by(BLOCK) {
             let block = &tile_sums[start * CHANNELS..(start + BLOCK).min(pixels) * CHANNELS];
-            for (n, &dst) in out.0.iter().enumerate().skip(t * CHANNELS).take(CHANNELS) {
+            for (n, &dst) in channels.clone().map(|o| (o - t * CHANNELS, &out.0[o])) {
                 if dst.is_null() {
                     continue;
                 }
-                let b = bias.map_or(0.0, |b| b[n]);
-                // SAFETY: the plane holds `h * w` values (`OutputPlanes::new`); rows of one
-                // band are written by this call only.
-                let dst = unsafe { std::slice::from_raw_parts_mut(dst.add(rows.start * g.width + start), block.len() / CHANNELS) };
-                let channel = n - t * CHANNELS;
-                dst.iter_mut().zip(block.chunks_exact(CHANNELS)).for_each(|(d, pixel)| *d = pixel[channel] + b);
+                // SAFETY: as above.
+                let dst = unsafe { std::slice::from_raw_parts_mut(dst.add(first + start), block.len() / CHANNELS) };
+                dst.iter_mut().zip(block.chunks_exact(CHANNELS)).for_each(|(d, pixel)| *d = pixel[n] + tile_bias[n]);
             }
         }
     }

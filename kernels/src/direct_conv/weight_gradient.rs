@@ -20,7 +20,7 @@ use std::arch::x86_64::*;
 use rayon::prelude::*;
 
 use super::tile::{Block, CHANNELS};
-use super::{Isa, SCRATCH, bands, pad_rows, padded_width};
+use super::{Isa, SCRATCH, bands, pad_rows, padded_width, transpose};
 use crate::conv::{ConvGeometry, at_least};
 
 
@@ -72,7 +72,7 @@ fn band<'a>(g: &ConvGeometry, isa: Isa, input_plane: &(dyn Fn(usize) -> &'a [f32
         for (i, dst) in padded.chunks_exact_mut(plane).enumerate() {
             pad_rows(g, input_plane(i), rows.start, dst);
         }
-        let blocks = gradient_blocks(g, dy, &rows, &mut scratch.gradient_blocks);
+        let blocks = gradient_blocks(g, isa, dy, &rows, &mut scratch.gradient_blocks);
         // near-equal passes: on AVX2 25 taps as 5 x 5, 9 as 5 + 4
         let group_len = (k * k).div_ceil((k * k).div_ceil(isa.taps_per_pass(k)));
         let shape = Shape { rows: rows.len(), width: g.width, stride, kernel: k };
@@ -97,18 +97,29 @@ fn band<'a>(g: &ConvGeometry, isa: Isa, input_plane: &(dyn Fn(usize) -> &'a [f32
     });
 }
 
-/// The band's `dy` as `[tile][pixel]` blocks of [`CHANNELS`] channels, zero past the last.
-fn gradient_blocks<'b>(g: &ConvGeometry, dy: &[f32], rows: &Range<usize>, buffer: &'b mut Vec<Block>) -> &'b [Block] {
+/// The band's `dy` as `[tile][pixel]` blocks of [`CHANNELS`] channels, zero past the last: on
+/// AVX-512 sixteen pixels at a time transposed in registers, the rest value by value.
+fn gradient_blocks<'b>(g: &ConvGeometry, isa: Isa, dy: &[f32], rows: &Range<usize>, buffer: &'b mut Vec<Block>) -> &'b [Block] {
     let (n, cout, pixels) = (g.out_pixels(), g.channels_out, rows.len() * g.width);
     let tiles = cout.div_ceil(CHANNELS);
     buffer.resize(buffer.len().max(tiles * pixels), Block::default());
     let blocks = &mut buffer[..tiles * pixels];
     let first = rows.start * g.width;
     for (t, tile) in blocks.chunks_exact_mut(pixels).enumerate() {
+        let channels: [Option<&[f32]>; CHANNELS] =
+            std::array::from_fn(|c| (t * CHANNELS + c < cout).then(|| &dy[(t * CHANNELS + c) * n + first..][..pixels]));
+        let mut done = 0;
+        #[cfg(target_arch = "x86_64")]
+        if isa == Isa::Avx512 {
+            done = pixels - pixels % transpose::PIXELS;
+            for (start, group) in (0..done).step_by(transpose::PIXELS).zip(tile.chunks_exact_mut(transpose::PIXELS)) {
+                let planes = channels.map(|c| c.map(|c| &c[start..]));
+                // SAFETY: Isa::Avx512 runs only where AVX-512F is.
+                unsafe { transpose::planes_to_blocks(&planes, group.try_into().expect("16 blocks")) };
+            }
+        }
         // pixel by pixel, each block written once (sixteen reading streams, one writing)
-        let channels: Vec<Option<&[f32]>> =
-            (t * CHANNELS..(t + 1) * CHANNELS).map(|o| (o < cout).then(|| &dy[o * n + first..][..pixels])).collect();
-        for (p, block) in tile.iter_mut().enumerate() {
+        for (p, block) in tile.iter_mut().enumerate().skip(done) {
             for (value, channel) in block.0.iter_mut().zip(&channels) {
                 *value = channel.map_or(0.0, |c| c[p]);
             }
