@@ -11,6 +11,7 @@ use burn::tensor::Tensor;
 
 use crate::activation::{chunked, sigmoid_backward_into, sigmoid_into, tanh_backward_into, tanh_into};
 use crate::flex::{f32_values, flex_tensor, runs_on_flex};
+use crate::zeroed::zeroed;
 
 #[backend_extension(Flex, Autodiff)]
 pub trait CpuActivationBackend: Backend {
@@ -44,7 +45,7 @@ enum Squash {
 impl Squash {
     fn forward(self, x: &FlexTensor) -> FlexTensor {
         let values = f32_values(x);
-        let mut out = vec![0.0f32; values.len()];
+        let mut out = zeroed(values.len());
         let f = match self {
             Squash::Sigmoid => sigmoid_into,
             Squash::Tanh => tanh_into,
@@ -55,7 +56,7 @@ impl Squash {
 
     fn backward(self, y: &FlexTensor, dy: &FlexTensor) -> FlexTensor {
         let (y_values, dy_values) = (f32_values(y), f32_values(dy));
-        let mut out = vec![0.0f32; y_values.len()];
+        let mut out = zeroed(y_values.len());
         let f = match self {
             Squash::Sigmoid => sigmoid_backward_into,
             Squash::Tanh => tanh_backward_into,

@@ -15,6 +15,7 @@ use rayon::prelude::*;
 use crate::flex::{f32_values, flex_tensor};
 use crate::gate_blocks::DisjointOut;
 use crate::softmax::{CpuSoftmaxBackend, rows_here, softmax_last, softmax_row_in_place};
+use crate::zeroed::zeroed;
 
 /// Queries per block: a block's scores are `QUERY_BLOCK x N` values (512 KB at N = 2048).
 const QUERY_BLOCK: usize = 64;
@@ -62,7 +63,7 @@ fn product(dst: &mut [f32], lhs: &[f32], rhs: &[f32], [rows, depth, cols]: [usiz
 fn fused(q: &FlexTensor, k: &FlexTensor, v: &FlexTensor) -> FlexTensor {
     let ([g, n, c], [_, _, m], [_, _, cv]) = (dims3(q), dims3(k), dims3(v));
     let (qv, kv, vv) = (f32_values(q), f32_values(k), f32_values(v));
-    let mut out = vec![0.0f32; g * n * cv];
+    let mut out = zeroed(g * n * cv);
     let sink = DisjointOut::new(&mut out);
     let blocks = n.div_ceil(QUERY_BLOCK);
     (0..g * blocks).into_par_iter().for_each_init(Vec::new, |scores, task| {

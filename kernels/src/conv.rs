@@ -164,7 +164,7 @@ fn product(
 /// Sets every value of `buffer` and hands it back initialised: row `r` (of `row_len`
 /// values) to `row_value(r)`. Output buffers are filled here, on the thread that uses them
 /// next, rather than zeroed by the allocator on one thread first.
-fn fill_rows(buffer: &mut [MaybeUninit<f32>], row_len: usize, row_value: impl Fn(usize) -> f32) -> &mut [f32] {
+pub(crate) fn fill_rows(buffer: &mut [MaybeUninit<f32>], row_len: usize, row_value: impl Fn(usize) -> f32) -> &mut [f32] {
     for (r, row) in buffer.chunks_mut(row_len).enumerate() {
         let v = row_value(r);
         row.iter_mut().for_each(|x| {

@@ -29,6 +29,7 @@ mod softmax;
 pub mod threads;
 mod warp;
 mod warp_extension;
+mod zeroed;
 
 pub use arithmetic::arithmetic_class;
 pub use conv::ConvGeometry;

@@ -16,6 +16,7 @@ use burn::tensor::Tensor;
 use crate::activation::{lstm_memory_backward_into, lstm_memory_into, lstm_output_backward_into, lstm_output_into};
 use crate::flex::{dims4, f32_values, flex_tensor, register_gradients, runs_on_flex};
 use crate::gate_blocks::{DisjointOut, GateLayout};
+use crate::zeroed::zeroed;
 
 #[backend_extension(Flex, Autodiff)]
 pub trait CpuLstmBackend: Backend {
@@ -87,7 +88,7 @@ pub fn lstm_memory(gates: Tensor<4>, blocks: usize, [i, f, g]: [usize; 3], c: Te
 /// The two gradients every backward here produces: of the whole gate tensor (zero in the
 /// blocks the operation does not read: another operation adds theirs) and of the memory.
 fn gradient_buffers(at: &GateLayout) -> (Vec<f32>, Vec<f32>) {
-    (vec![0.0f32; at.gates_len()], vec![0.0f32; at.state_len()])
+    (zeroed(at.gates_len()), zeroed(at.state_len()))
 }
 
 /// Hands the gate and memory gradients to the operation's parents.
@@ -114,7 +115,7 @@ impl LstmMemory {
     fn forward(self, gates: &FlexTensor, c: &FlexTensor) -> FlexTensor {
         let at = layout(gates, c, self.blocks);
         let (gv, cv) = (f32_values(gates), f32_values(c));
-        let mut out = vec![0.0f32; at.state_len()];
+        let mut out = zeroed(at.state_len());
         let sink = DisjointOut::new(&mut out);
         at.for_each_piece(|item, start, len| {
             let [i, f, g] = self.picked.map(|k| &gv[at.block_start(item, k) + start..][..len]);
@@ -160,7 +161,7 @@ impl LstmOutput {
     fn forward(self, gates: &FlexTensor, c: &FlexTensor) -> FlexTensor {
         let at = layout(gates, c, self.blocks);
         let (gv, cv) = (f32_values(gates), f32_values(c));
-        let mut out = vec![0.0f32; at.state_len()];
+        let mut out = zeroed(at.state_len());
         let sink = DisjointOut::new(&mut out);
         at.for_each_piece(|item, start, len| {
             let state = item * at.plane + start;

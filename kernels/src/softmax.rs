@@ -17,6 +17,7 @@ use rayon::prelude::*;
 
 use crate::activation::{PARALLEL_CHUNK, exp_nonpositive};
 use crate::flex::{f32_values, flex_tensor, runs_on_flex};
+use crate::zeroed::zeroed;
 
 #[backend_extension(Flex, Autodiff)]
 pub trait CpuSoftmaxBackend: Backend {
@@ -126,7 +127,7 @@ impl Softmax {
     fn forward(self, x: &FlexTensor) -> FlexTensor {
         let values = f32_values(x);
         assert_eq!(values.len() % self.row_len.max(1), 0, "softmax: length is not a whole number of rows");
-        let mut out = vec![0.0f32; values.len()];
+        let mut out = zeroed(values.len());
         for_rows(&mut out, [&values], self.row_len, #[inline(always)] |o, [x]| softmax_row(o, x));
         flex_tensor(out, x.layout().shape().clone())
     }
@@ -140,7 +141,7 @@ impl Backward<Flex, 1> for Softmax {
         let dy = grads.consume::<Flex>(&ops.node);
         if let [Some(parent)] = ops.parents {
             let (y, dy) = (f32_values(&ops.state), f32_values(&dy));
-            let mut dx = vec![0.0f32; y.len()];
+            let mut dx = zeroed(y.len());
             for_rows(&mut dx, [&y, &dy], self.row_len, #[inline(always)] |d, [y, g]| softmax_row_backward(d, y, g));
             grads.register::<Flex>(parent.id, flex_tensor(dx, ops.state.layout().shape().clone()));
         }

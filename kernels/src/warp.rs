@@ -7,6 +7,8 @@
 
 use rayon::prelude::*;
 
+use crate::zeroed::zeroed;
+
 /// The four taps of one output pixel: flat source indices and weights (0 outside).
 #[derive(Clone, Copy, Default)]
 struct Taps {
@@ -44,7 +46,7 @@ fn image_taps(sx: &[f32], sy: &[f32], h: usize, w: usize) -> Vec<Taps> {
 /// source positions `sx, sy` (`[b, h, w]`, in pixels).
 pub fn forward(input: &[f32], sx: &[f32], sy: &[f32], [batch, channels, h, w]: [usize; 4]) -> Vec<f32> {
     let plane = h * w;
-    let mut out = vec![0.0f32; batch * channels * plane];
+    let mut out = zeroed(batch * channels * plane);
     out.par_chunks_exact_mut(channels * plane).enumerate().for_each(|(b, out_b)| {
         let t = image_taps(&sx[b * plane..][..plane], &sy[b * plane..][..plane], h, w);
         for (c, out_c) in out_b.chunks_exact_mut(plane).enumerate() {
@@ -61,9 +63,9 @@ pub fn forward(input: &[f32], sx: &[f32], sy: &[f32], [batch, channels, h, w]: [
 pub fn backward(input: &[f32], sx: &[f32], sy: &[f32], dy: &[f32], shape: [usize; 4]) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
     let [batch, channels, h, w] = shape;
     let plane = h * w;
-    let mut d_input = vec![0.0f32; batch * channels * plane];
-    let mut d_sx = vec![0.0f32; batch * plane];
-    let mut d_sy = vec![0.0f32; batch * plane];
+    let mut d_input = zeroed(batch * channels * plane);
+    let mut d_sx = zeroed(batch * plane);
+    let mut d_sy = zeroed(batch * plane);
     d_input
         .par_chunks_exact_mut(channels * plane)
         .zip(d_sx.par_chunks_exact_mut(plane).zip(d_sy.par_chunks_exact_mut(plane)))

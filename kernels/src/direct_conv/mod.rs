@@ -19,11 +19,12 @@
 //! (benchmarks/cpu-profile.md, sixth pass).
 
 use std::cell::RefCell;
+use std::mem::MaybeUninit;
 use std::ops::Range;
 
 use rayon::prelude::*;
 
-use crate::conv::{ConvGeometry, at_least};
+use crate::conv::{ConvGeometry, at_least, fill_rows};
 use crate::conv_input::Input;
 
 mod isa;
@@ -136,6 +137,20 @@ impl OutputPlanes {
                     assert!(p.len() >= plane_len, "output plane shorter than the image");
                     p.as_mut_ptr()
                 }))
+                .collect(),
+        )
+    }
+
+    /// Planes not yet written: the convolution writes every value of each (`image` never
+    /// reads its output), so they need no zeros first.
+    pub fn uninit(planes: Vec<&mut [MaybeUninit<f32>]>, plane_len: usize) -> Self {
+        Self(
+            planes
+                .into_iter()
+                .map(|p| {
+                    assert!(p.len() >= plane_len, "output plane shorter than the image");
+                    p.as_mut_ptr().cast::<f32>()
+                })
                 .collect(),
         )
     }
@@ -262,9 +277,10 @@ fn write_out(g: &ConvGeometry, isa: Isa, rows: Range<usize>, sums: &[f32], tile_
                 if dst.is_null() {
                     continue;
                 }
-                // SAFETY: as above.
-                let dst = unsafe { std::slice::from_raw_parts_mut(dst.add(first + start), block.len() / CHANNELS) };
-                dst.iter_mut().zip(block.chunks_exact(CHANNELS)).for_each(|(d, pixel)| *d = pixel[n] + tile_bias[n]);
+                for (p, pixel) in block.chunks_exact(CHANNELS).enumerate() {
+                    // SAFETY: as above (written, never read: the plane may be uninitialised).
+                    unsafe { dst.add(first + start + p).write(pixel[n] + tile_bias[n]) };
+                }
             }
         }
     }
@@ -303,21 +319,23 @@ fn pad_rows(g: &ConvGeometry, plane: &[f32], first: usize, dst: &mut [f32]) {
 pub fn forward(g: &ConvGeometry, isa: Isa, input: &Input, weight: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
     let (n, cout) = (g.out_pixels(), g.channels_out);
     let live = input.live_channels();
-    let mut y = vec![0.0f32; g.batch * cout * n];
-    if live.is_empty() {
-        // every input is zero: the output is the bias
-        for plane in y.chunks_exact_mut(n).enumerate() {
-            plane.1.fill(bias.map_or(0.0, |b| b[plane.0 % cout]));
-        }
-        return y;
-    }
-    let weights = PackedWeights::forward(g, weight, live.clone());
-    let images: Vec<(usize, &mut [f32])> = y.chunks_exact_mut(cout * n).enumerate().collect();
-    images.into_par_iter().for_each(|(b, y_b)| {
-        let out = OutputPlanes::new(y_b.chunks_exact_mut(n).map(Some).collect(), n);
+    let len = g.batch * cout * n;
+    let mut y = Vec::with_capacity(len);
+    let weights = (!live.is_empty()).then(|| PackedWeights::forward(g, weight, live.clone()));
+    // each image's planes written on the thread that computes them, without zeros first
+    // (see crate::zeroed for why not `vec![0.0; len]`): the bias where every input is zero
+    let one_image = |(b, y_b): (usize, &mut [MaybeUninit<f32>])| {
+        let Some(weights) = &weights else {
+            fill_rows(y_b, n, |o| bias.map_or(0.0, |bias| bias[o]));
+            return;
+        };
+        let out = OutputPlanes::uninit(y_b.chunks_exact_mut(n).collect(), n);
         let plane = |i: usize| input.plane(b, live.start + i);
-        image(g, isa, &plane, &weights, bias, &out, true);
-    });
+        image(g, isa, &plane, weights, bias, &out, true);
+    };
+    y.spare_capacity_mut()[..len].par_chunks_exact_mut(cout * n).enumerate().for_each(one_image);
+    // SAFETY: `one_image` wrote every value of every image (`image` writes each output value).
+    unsafe { y.set_len(len) };
     y
 }
 
