@@ -49,15 +49,27 @@ impl Isa {
         }
     }
 
-    /// Taps of a `kernel x kernel` kernel per weight-gradient pass: on AVX2 five (`2 * 5`
-    /// sums, a pixel's two gradient vectors and one broadcast input in the 16 registers); on
-    /// AVX-512 all of them (25 sums and one gradient vector for 5x5), so each padded input row
-    /// is read once rather than five times.
-    pub fn taps_per_pass(self, kernel: usize) -> usize {
-        match self {
-            Isa::Avx2 => 5,
-            Isa::Avx512 => kernel * kernel,
-        }
+    /// The weight gradient's passes over a `kernel x kernel` kernel, as ranges of taps. On
+    /// AVX2 near-equal groups of at most five taps (`2 * 5` sums, a pixel's two gradient
+    /// vectors and one broadcast input in the 16 registers: 25 taps as 5 x 5, 9 as 5 + 4). On
+    /// AVX-512 whole kernel rows, at most three per pass: each row's inputs are carried from
+    /// pixel to pixel in registers (`3 * 5` sums and `3 * 4` carried inputs at 5x5), so a
+    /// pixel costs one broadcast per kernel row rather than one per tap.
+    pub fn gradient_passes(self, kernel: usize) -> Vec<std::ops::Range<usize>> {
+        let (taps, most) = match self {
+            Isa::Avx2 => (kernel * kernel, 5),
+            Isa::Avx512 => (kernel, 3),
+        };
+        let len = taps.div_ceil(taps.div_ceil(most));
+        let unit = if self == Isa::Avx512 { kernel } else { 1 };
+        (0..taps).step_by(len).map(|first| first * unit..(first + len).min(taps) * unit).collect()
+    }
+
+    /// Whether the weight gradient of a `kernel x kernel` kernel takes two tiles of output
+    /// channels per pass: on AVX-512 at 3x3 (18 sums, the inputs carried from pixel to pixel;
+    /// at 5x5 one tile's 25 sums already fill the registers).
+    pub fn pairs_gradient_tiles(self, kernel: usize) -> bool {
+        self == Isa::Avx512 && kernel == 3
     }
 
     /// Panics unless this CPU has the instructions: the kernels' `unsafe` relies on it.

@@ -442,8 +442,17 @@ mod tests {
 
     /// Cases at widths that are and are not whole vectors or tiles, more inputs than one pass
     /// takes, outputs that do not fill the last tile, and bands of one row.
-    const CASES: [(usize, usize, usize, usize, usize); 7] =
-        [(3, 5, 7, 9, 8), (5, 40, 13, 6, 12), (3, 70, 32, 4, 20), (5, 3, 6, 17, 16), (5, 2, 1, 1, 9), (3, 64, 8, 40, 64), (5, 4, 17, 5, 37)];
+    /// (3x3 at 32 and 40 outputs: a pair of tiles, and a pair and one tile left over.)
+    const CASES: [(usize, usize, usize, usize, usize); 8] = [
+        (3, 5, 7, 9, 8),
+        (5, 40, 13, 6, 12),
+        (3, 70, 32, 4, 20),
+        (5, 3, 6, 17, 16),
+        (5, 2, 1, 1, 9),
+        (3, 64, 8, 40, 64),
+        (5, 4, 17, 5, 37),
+        (3, 6, 40, 5, 11),
+    ];
 
     /// Every variant this CPU runs matches the plain sums, and where it runs both, the AVX2 and
     /// AVX-512 kernels agree bit for bit (they sum in the same order: the arithmetic classes
