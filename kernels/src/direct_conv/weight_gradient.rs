@@ -92,20 +92,16 @@ fn band<'a>(g: &ConvGeometry, isa: Isa, input_plane: &(dyn Fn(usize) -> &'a [f32
             };
             let mut t = 0;
             while t < tiles.len() {
-                if isa.pairs_gradient_tiles(k) && t + 1 < tiles.len() {
-                    let sums = &mut buffer[..2 * k * k];
-                    pass_pair(isa, x, [tiles[t], tiles[t + 1]], &shape, sums);
-                    add(t, 0..k * k, &sums[..k * k]);
-                    add(t + 1, 0..k * k, &sums[k * k..]);
-                    t += 2;
-                    continue;
+                let together = if isa.pairs_gradient_tiles(k) && t + 1 < tiles.len() { 2 } else { 1 };
+                let group = &tiles[t..t + together];
+                for taps in &passes {
+                    let sums = &mut buffer[..together * taps.len()];
+                    pass(isa, x, group, &shape, taps.clone(), sums);
+                    for (j, tile_sums) in sums.chunks_exact(taps.len()).enumerate() {
+                        add(t + j, taps.clone(), tile_sums);
+                    }
                 }
-                for taps in passes.iter().cloned() {
-                    let sums = &mut buffer[..taps.len()];
-                    pass(isa, x, tiles[t], &shape, taps.clone(), sums);
-                    add(t, taps, sums);
-                }
-                t += 1;
+                t += together;
             }
         }
     });
@@ -157,13 +153,14 @@ impl Shape {
     }
 }
 
-/// `sums[n] = Σ_p dy_block[p] · x[p + offset(taps[n])]`, one block per tap, on `isa`'s kernel
-/// (AVX-512 takes every tap of the kernel in one pass).
-fn pass(isa: Isa, x: &[f32], blocks: &[Block], shape: &Shape, taps: Range<usize>, sums: &mut [[f32; CHANNELS]]) {
+/// `sums[j * taps.len() + n] = Σ_p tiles[j][p] · x[p + offset(taps[n])]`, one block per tile
+/// and tap, on `isa`'s kernel (one tile, or two where [`Isa::pairs_gradient_tiles`]).
+fn pass(isa: Isa, x: &[f32], tiles: &[&[Block]], shape: &Shape, taps: Range<usize>, sums: &mut [[f32; CHANNELS]]) {
     let k = shape.kernel;
     let reach = (shape.rows - 1) * shape.stride + shape.width + shape.offset(taps.end - 1);
-    assert!(reach <= x.len() && blocks.len() == shape.rows * shape.width, "a pass outside its band");
-    assert!(taps.len() == sums.len() && taps.end <= k * k, "{taps:?}: taps past the kernel or sums of another length");
+    assert!(reach <= x.len() && tiles.iter().all(|b| b.len() == shape.rows * shape.width), "a pass outside its band");
+    assert!(tiles.len() * taps.len() == sums.len() && taps.end <= k * k, "{taps:?}: taps past the kernel or sums of another length");
+    assert!(tiles.len() == 1 || isa.pairs_gradient_tiles(k), "{} tiles in one pass on {isa:?} at {k}x{k}", tiles.len());
     isa.assert_runnable();
     #[cfg(target_arch = "x86_64")]
     // SAFETY: the instructions were checked just above; every load lies inside `x` or
@@ -174,6 +171,7 @@ fn pass(isa: Isa, x: &[f32], blocks: &[Block], shape: &Shape, taps: Range<usize>
                 let mut offsets = [0; 5];
                 assert!(taps.len() <= offsets.len(), "{} taps in an AVX2 pass", taps.len());
                 offsets.iter_mut().zip(taps.clone()).for_each(|(o, t)| *o = shape.offset(t));
+                let blocks = tiles[0];
                 match taps.len() {
                     1 => pass_avx2::<1>(x, blocks, shape, &offsets, sums),
                     2 => pass_avx2::<2>(x, blocks, shape, &offsets, sums),
@@ -185,73 +183,18 @@ fn pass(isa: Isa, x: &[f32], blocks: &[Block], shape: &Shape, taps: Range<usize>
             Isa::Avx512 => {
                 assert!(taps.start.is_multiple_of(k) && taps.end.is_multiple_of(k), "an AVX-512 pass takes whole kernel rows, not {taps:?}");
                 let first_row = taps.start / k;
-                match (k, taps.len() / k) {
-                    (3, 3) => pass_avx512::<3, 3>(x, blocks, shape, first_row, sums),
-                    (5, 3) => pass_avx512::<5, 3>(x, blocks, shape, first_row, sums),
-                    (5, 2) => pass_avx512::<5, 2>(x, blocks, shape, first_row, sums),
-                    (k, rows) => unreachable!("{rows} rows of a {k}x{k} kernel in one pass"),
+                match (k, taps.len() / k, tiles) {
+                    (3, 3, &[a]) => pass_avx512::<3, 3, 1>(x, [a], shape, first_row, sums),
+                    (3, 3, &[a, b]) => pass_avx512::<3, 3, 2>(x, [a, b], shape, first_row, sums),
+                    (5, 3, &[a]) => pass_avx512::<5, 3, 1>(x, [a], shape, first_row, sums),
+                    (5, 2, &[a]) => pass_avx512::<5, 2, 1>(x, [a], shape, first_row, sums),
+                    (k, rows, _) => unreachable!("{rows} rows of a {k}x{k} kernel for {} tiles in one pass", tiles.len()),
                 }
             }
         }
     }
     #[cfg(not(target_arch = "x86_64"))]
     unreachable!("the direct convolution runs on x86-64 only");
-}
-
-/// [`pass`] over every tap of a 3x3 kernel for two tiles at once: `sums[..9]` of `blocks[0]`,
-/// `sums[9..]` of `blocks[1]` (AVX-512 only, see [`Isa::pairs_gradient_tiles`]).
-fn pass_pair(isa: Isa, x: &[f32], blocks: [&[Block]; 2], shape: &Shape, sums: &mut [[f32; CHANNELS]]) {
-    let reach = (shape.rows - 1) * shape.stride + shape.width + shape.offset(8);
-    assert!(isa.pairs_gradient_tiles(shape.kernel) && sums.len() == 18, "a tile pair's pass of a {}x{} kernel on {isa:?}", shape.kernel, shape.kernel);
-    assert!(reach <= x.len() && blocks.iter().all(|b| b.len() == shape.rows * shape.width), "a pass outside its band");
-    isa.assert_runnable();
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: the instructions were checked just above; every load lies inside `x` or
-    // `blocks` (checked before).
-    unsafe {
-        pass_pair_avx512_3x3(x, blocks, shape, sums)
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    unreachable!("the direct convolution runs on x86-64 only");
-}
-
-/// Two tiles' 18 sums of a 3x3 kernel: per pixel two gradient vectors and one new input
-/// broadcast per kernel row, the row's other two inputs carried over from the pixel before
-/// (the input at column `c + 2` is tap 0's at `c + 2`, tap 1's at `c + 1`, tap 2's at `c`).
-/// Per lane the same multiply-adds in the same order as [`pass_avx512`]. On an AVX-512 Xeon
-/// (two 512-bit multiply-add ports) a C model of the two ran at 108-110 GMAC/s on one core
-/// against 78-80 for one tile with nine broadcasts per pixel (FMA peak 117): ten loads per
-/// nine multiply-adds were the limit.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx2,fma")]
-#[allow(clippy::needless_range_loop)] // the sums are indexed by tile and tap together
-unsafe fn pass_pair_avx512_3x3(x: &[f32], blocks: [&[Block]; 2], shape: &Shape, sums: &mut [[f32; CHANNELS]]) {
-    let mut acc = [[_mm512_setzero_ps(); 9]; 2];
-    for r in 0..shape.rows {
-        // SAFETY (pointer arithmetic and loads): inside `x` and `blocks`, see `pass_pair`.
-        let rows: [*const f32; 3] = std::array::from_fn(|ky| unsafe { x.as_ptr().add((r + ky) * shape.stride) });
-        let [da, db] = blocks.map(|b| unsafe { b.as_ptr().add(r * shape.width) } as *const f32);
-        let mut left: [__m512; 3] = std::array::from_fn(|ky| _mm512_set1_ps(unsafe { *rows[ky] }));
-        let mut middle: [__m512; 3] = std::array::from_fn(|ky| _mm512_set1_ps(unsafe { *rows[ky].add(1) }));
-        for c in 0..shape.width {
-            // aligned: a Block is one 64-byte line
-            let d = unsafe { [_mm512_load_ps(da.add(c * CHANNELS)), _mm512_load_ps(db.add(c * CHANNELS))] };
-            for ky in 0..3 {
-                let right = _mm512_set1_ps(unsafe { *rows[ky].add(c + 2) });
-                for (kx, input) in [left[ky], middle[ky], right].into_iter().enumerate() {
-                    for n in 0..2 {
-                        acc[n][ky * 3 + kx] = _mm512_fmadd_ps(d[n], input, acc[n][ky * 3 + kx]);
-                    }
-                }
-                (left[ky], middle[ky]) = (middle[ky], right);
-            }
-        }
-    }
-    for n in 0..2 {
-        for tap in 0..9 {
-            unsafe { _mm512_storeu_ps(sums[n * 9 + tap].as_mut_ptr(), acc[n][tap]) };
-        }
-    }
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -282,30 +225,40 @@ unsafe fn pass_avx2<const T: usize>(x: &[f32], blocks: &[Block], shape: &Shape, 
     }
 }
 
-/// `ROWS` kernel rows from `first_row` on, every tap of each: `ROWS * K` sums, one gradient
-/// vector per pixel and one input broadcast per kernel row, the row's other `K - 1` inputs
-/// carried over from the pixel before (the input at column `c + K - 1` is tap `kx`'s at
-/// `c + K - 1 - kx`). Broadcasting every tap's input instead (`K * K + 1` loads per `K * K`
-/// multiply-adds) was load-bound on an AVX-512 Xeon with two 512-bit multiply-add ports.
-/// Per lane the same multiply-adds in the same order as [`pass_avx2`].
+/// `ROWS` kernel rows from `first_row` on, every tap of each, for `TILES` tiles of channels:
+/// `TILES * ROWS * K` sums, one gradient vector per tile and pixel and one input broadcast per
+/// kernel row, the row's other `K - 1` inputs carried over from the pixel before (the input
+/// at column `c + K - 1` is tap `kx`'s at `c + K - 1 - kx`). Broadcasting every tap's input
+/// instead (`K * K + 1` loads per `K * K` multiply-adds) was load-bound on an AVX-512 Xeon
+/// with two 512-bit multiply-add ports: a C model of the 3x3 pass on one core ran at 78-80
+/// GMAC/s that way, at 108-110 with the inputs carried and two tiles (FMA peak 117). Per lane
+/// the same multiply-adds in the same order as [`pass_avx2`].
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx2,fma")]
-#[allow(clippy::needless_range_loop)] // the sums are indexed by kernel row and tap together
-unsafe fn pass_avx512<const K: usize, const ROWS: usize>(x: &[f32], blocks: &[Block], shape: &Shape, first_row: usize, sums: &mut [[f32; CHANNELS]]) {
-    let mut acc = [[_mm512_setzero_ps(); K]; ROWS];
+#[allow(clippy::needless_range_loop)] // the sums are indexed by tile, kernel row and tap together
+unsafe fn pass_avx512<const K: usize, const ROWS: usize, const TILES: usize>(
+    x: &[f32],
+    tiles: [&[Block]; TILES],
+    shape: &Shape,
+    first_row: usize,
+    sums: &mut [[f32; CHANNELS]],
+) {
+    let mut acc = [[[_mm512_setzero_ps(); K]; ROWS]; TILES];
     for r in 0..shape.rows {
-        // SAFETY (pointer arithmetic and loads): inside `x` and `blocks`, see `pass`.
+        // SAFETY (pointer arithmetic and loads): inside `x` and `tiles`, see `pass`.
         let rows: [*const f32; ROWS] = std::array::from_fn(|n| unsafe { x.as_ptr().add((r + first_row + n) * shape.stride) });
-        let dr = unsafe { blocks.as_ptr().add(r * shape.width) } as *const f32;
+        let dr = tiles.map(|b| unsafe { b.as_ptr().add(r * shape.width) } as *const f32);
         let mut carried: [[__m512; K]; ROWS] =
             std::array::from_fn(|n| std::array::from_fn(|kx| if kx + 1 < K { _mm512_set1_ps(unsafe { *rows[n].add(kx) }) } else { _mm512_setzero_ps() }));
         for c in 0..shape.width {
             // aligned: a Block is one 64-byte line
-            let d = unsafe { _mm512_load_ps(dr.add(c * CHANNELS)) };
+            let d: [__m512; TILES] = std::array::from_fn(|j| unsafe { _mm512_load_ps(dr[j].add(c * CHANNELS)) });
             for n in 0..ROWS {
                 carried[n][K - 1] = _mm512_set1_ps(unsafe { *rows[n].add(c + K - 1) });
                 for kx in 0..K {
-                    acc[n][kx] = _mm512_fmadd_ps(d, carried[n][kx], acc[n][kx]);
+                    for j in 0..TILES {
+                        acc[j][n][kx] = _mm512_fmadd_ps(d[j], carried[n][kx], acc[j][n][kx]);
+                    }
                 }
                 for kx in 1..K {
                     carried[n][kx - 1] = carried[n][kx];
@@ -313,9 +266,11 @@ unsafe fn pass_avx512<const K: usize, const ROWS: usize>(x: &[f32], blocks: &[Bl
             }
         }
     }
-    for n in 0..ROWS {
-        for kx in 0..K {
-            unsafe { _mm512_storeu_ps(sums[n * K + kx].as_mut_ptr(), acc[n][kx]) };
+    for j in 0..TILES {
+        for n in 0..ROWS {
+            for kx in 0..K {
+                unsafe { _mm512_storeu_ps(sums[(j * ROWS + n) * K + kx].as_mut_ptr(), acc[j][n][kx]) };
+            }
         }
     }
 }
