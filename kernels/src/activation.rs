@@ -132,6 +132,19 @@ elementwise!(
     }
 );
 
+elementwise!(
+    /// The LSTM memory increment `sigmoid(i) tanh(g)` alone (PredRNN-V2's decoupling loss
+    /// reads the increments of both memories).
+    lstm_increment_into, |i, g| -> [out] [sigmoid_one(i) * tanh_one(g)]
+);
+elementwise!(
+    /// Backward of [`lstm_increment_into`] for upstream `dd`: gradients of `i` and `g`.
+    lstm_increment_backward_into, |i, g, dd| -> [di, dg] {
+        let (si, tg) = (sigmoid_one(i), tanh_one(g));
+        [dd * tg * si * (1.0 - si), dd * si * (1.0 - tg * tg)]
+    }
+);
+
 /// Below this many elements the work is not split across threads.
 pub(crate) const PARALLEL_CHUNK: usize = 1 << 15;
 

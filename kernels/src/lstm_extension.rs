@@ -3,7 +3,8 @@
 //! in place from the gate tensor a convolution wrote (see [`crate::gate_blocks`]). Composed
 //! from burn operations the update is six passes over memory forward and about nine backward,
 //! plus a gathered copy of each gate chunk and, backward, a zeroed full-size gradient per
-//! chunk; fused it is one pass each way and one gate gradient.
+//! chunk; fused it is one pass each way and one gate gradient. The increment
+//! `sigmoid(i) tanh(g)` alone (PredRNN-V2's decoupling loss) is fused the same way.
 
 use burn::backend::autodiff::checkpoint::{base::Checkpointer, strategy::CheckpointStrategy};
 use burn::backend::autodiff::grads::Gradients;
@@ -13,7 +14,10 @@ use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, Backend, Dispatch, Flex, backend_extension};
 use burn::tensor::Tensor;
 
-use crate::activation::{lstm_memory_backward_into, lstm_memory_into, lstm_output_backward_into, lstm_output_into};
+use crate::activation::{
+    lstm_increment_backward_into, lstm_increment_into, lstm_memory_backward_into, lstm_memory_into,
+    lstm_output_backward_into, lstm_output_into,
+};
 use crate::flex::{dims4, f32_values, flex_tensor, register_gradients, runs_on_flex};
 use crate::gate_blocks::{DisjointOut, GateLayout};
 use crate::zeroed::zeroed;
@@ -32,6 +36,9 @@ pub trait CpuLstmBackend: Backend {
 
     /// The output from block `o` of `blocks` equal channel blocks of `gates`.
     fn lstm_output_fused(gates: FloatTensor<Self>, c: FloatTensor<Self>, blocks: usize, o: usize) -> FloatTensor<Self>;
+
+    /// The increment from blocks `i, g` of `blocks` equal channel blocks of `gates`.
+    fn lstm_increment_fused(gates: FloatTensor<Self>, blocks: usize, i: usize, g: usize) -> FloatTensor<Self>;
 }
 
 /// Block `k` of `blocks` equal channel blocks of `gates` (burn's path off flex).
@@ -83,6 +90,29 @@ pub fn lstm_memory(gates: Tensor<4>, blocks: usize, [i, f, g]: [usize; 3], c: Te
         f,
         g,
     ))
+}
+
+/// `sigmoid(i) * tanh(g)` with `[i, g]` blocks of `blocks` equal channel blocks of `gates`:
+/// one fused operation on flex, burn's elsewhere. Shaped like one block.
+pub fn lstm_increment(gates: Tensor<4>, blocks: usize, [i, g]: [usize; 2]) -> Tensor<4> {
+    let [b, channels, h, w] = gates.dims();
+    assert!(
+        blocks > 0 && channels % blocks == 0,
+        "lstm_increment: gates of {channels} channels are not {blocks} equal blocks"
+    );
+    assert!(i < blocks && g < blocks && i != g, "lstm_increment: gate blocks {:?} outside 0..{blocks} or equal", [i, g]);
+    if !runs_on_flex(&gates.device()) {
+        use burn::tensor::activation::sigmoid;
+        return sigmoid(block(&gates, blocks, i)) * block(&gates, blocks, g).tanh();
+    }
+    let out = Tensor::<4>::from_dispatch(<Dispatch as CpuLstmBackend>::lstm_increment_fused(
+        gates.into_dispatch(),
+        blocks,
+        i,
+        g,
+    ));
+    debug_assert_eq!(out.dims(), [b, channels / blocks, h, w]);
+    out
 }
 
 /// The two gradients every backward here produces: of the whole gate tensor (zero in the
@@ -193,6 +223,57 @@ impl Backward<Flex, 2> for LstmOutput {
     }
 }
 
+/// The increment's forward and backward state: which blocks are `i, g`.
+#[derive(Debug, Clone, Copy)]
+struct LstmIncrement {
+    blocks: usize,
+    picked: [usize; 2],
+}
+
+impl LstmIncrement {
+    fn layout(self, gates: &FlexTensor) -> (GateLayout, [usize; 4]) {
+        let [batch, channels, h, w] = dims4(gates);
+        let channels = channels / self.blocks;
+        (GateLayout { batch, blocks: self.blocks, plane: channels * h * w }, [batch, channels, h, w])
+    }
+
+    fn forward(self, gates: &FlexTensor) -> FlexTensor {
+        let (at, shape) = self.layout(gates);
+        let gv = f32_values(gates);
+        let mut out = zeroed(at.state_len());
+        let sink = DisjointOut::new(&mut out);
+        at.for_each_piece(|item, start, len| {
+            let [i, g] = self.picked.map(|k| &gv[at.block_start(item, k) + start..][..len]);
+            // SAFETY: pieces are disjoint ranges of `out`.
+            lstm_increment_into(unsafe { sink.range(item * at.plane + start, len) }, i, g);
+        });
+        flex_tensor(out, shape)
+    }
+}
+
+impl Backward<Flex, 1> for LstmIncrement {
+    /// The gates (shares their buffer: nothing copied).
+    type State = FlexTensor;
+
+    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let dd = grads.consume::<Flex>(&ops.node);
+        let gates = &ops.state;
+        let (at, _) = self.layout(gates);
+        let (gv, ddv) = (f32_values(gates), f32_values(&dd));
+        // Zero in the blocks the increment does not read: another operation adds theirs.
+        let mut d_gates = zeroed(at.gates_len());
+        let gate_sink = DisjointOut::new(&mut d_gates);
+        at.for_each_piece(|item, start, len| {
+            let [i, g] = self.picked.map(|k| &gv[at.block_start(item, k) + start..][..len]);
+            // SAFETY: pieces are disjoint ranges, and the two blocks are distinct (checked).
+            let [di, dg] = self.picked.map(|k| unsafe { gate_sink.range(at.block_start(item, k) + start, len) });
+            lstm_increment_backward_into(di, dg, i, g, &ddv[item * at.plane + start..][..len]);
+        });
+        let shape = gates.layout().shape().clone();
+        register_gradients(grads, [ops.parents[0].as_ref().map(|p| p.id)], [Some(d_gates)], [shape]);
+    }
+}
+
 impl CpuLstmBackend for Flex {
     fn lstm_memory_fused(gates: FlexTensor, c: FlexTensor, blocks: usize, i: usize, f: usize, g: usize) -> FlexTensor {
         LstmMemory { blocks, picked: [i, f, g] }.forward(&gates, &c)
@@ -200,6 +281,10 @@ impl CpuLstmBackend for Flex {
 
     fn lstm_output_fused(gates: FlexTensor, c: FlexTensor, blocks: usize, o: usize) -> FlexTensor {
         LstmOutput { blocks, picked: o }.forward(&gates, &c)
+    }
+
+    fn lstm_increment_fused(gates: FlexTensor, blocks: usize, i: usize, g: usize) -> FlexTensor {
+        LstmIncrement { blocks, picked: [i, g] }.forward(&gates)
     }
 }
 
@@ -230,6 +315,17 @@ impl<C: CheckpointStrategy> CpuLstmBackend for Autodiff<Flex, C> {
         match prepared {
             OpsKind::Tracked(prep) => prep.finish(inputs, h),
             OpsKind::UnTracked(prep) => prep.finish(h),
+        }
+    }
+
+    fn lstm_increment_fused(gates: FloatTensor<Self>, blocks: usize, i: usize, g: usize) -> FloatTensor<Self> {
+        let op = LstmIncrement { blocks, picked: [i, g] };
+        let prepared = op.prepare::<C>([gates.node()]).compute_bound().stateful();
+        let gates = gates.into_primitive();
+        let d = op.forward(&gates);
+        match prepared {
+            OpsKind::Tracked(prep) => prep.finish(gates, d),
+            OpsKind::UnTracked(prep) => prep.finish(d),
         }
     }
 }

@@ -383,3 +383,91 @@ fn attention_matches_burn() {
         assert!(d < 1e-4, "attention gradient of {name} differs by {d}");
     }
 }
+
+/// The increment `sigmoid(i) tanh(g)` reading its gates in place (PredRNN-V2's order and a
+/// swapped one, one size split across threads): value and gate gradient.
+#[test]
+fn fused_lstm_increment_matches_burn() {
+    let base = Device::flex();
+    base.seed(13);
+    let ad = base.autodiff();
+    for (blocks, picked, [b, c, h, w]) in [(4, [0, 2], [2, 3, 5, 6]), (3, [2, 0], [3, 5, 40, 40])] {
+        let gates = Tensor::<4>::random([b, blocks * c, h, w], Distribution::Normal(0.0, 2.0), &ad).autodiff().require_grad();
+        let weights = Tensor::<4>::random([b, c, h, w], Distribution::Normal(0.0, 1.0), &ad);
+        let ours = vpbench_kernels::lstm_increment(gates.clone(), blocks, picked);
+        let chunks = gates.clone().chunk(blocks, 1);
+        let theirs = burn::tensor::activation::sigmoid(chunks[picked[0]].clone()) * chunks[picked[1]].clone().tanh();
+        let value = max_abs_diff(ours.clone(), theirs.clone());
+        let g_ours = (ours * weights.clone()).sum().backward();
+        let g_burn = (theirs * weights).sum().backward();
+        let d_gates = max_abs_diff(gates.grad(&g_ours).unwrap(), gates.grad(&g_burn).unwrap());
+        assert!(value < 1e-6 && d_gates < 1e-6, "{blocks} blocks {picked:?}: value {value}, gates {d_gates}");
+    }
+}
+
+/// PredRNN-V2's decoupling term, `F.normalize` then `cosine_similarity`, `abs` and a sum over
+/// channels, as burn's operations compute it (the authors' order).
+fn abs_cosine_sum_composed(a: Tensor<3>, b: Tensor<3>) -> Tensor<1> {
+    let batch = a.dims()[0];
+    let normalize = |t: Tensor<3>| {
+        let norm = t.clone().square().sum_dim(2).sqrt().clamp_min(1e-12);
+        t / norm
+    };
+    let (u, v) = (normalize(a), normalize(b));
+    let nu = u.clone().square().sum_dim(2).sqrt();
+    let nv = v.clone().square().sum_dim(2).sqrt();
+    let cos = (u * v).sum_dim(2) / (nu * nv).clamp_min(1e-8);
+    cos.abs().sum_dim(1).reshape([batch])
+}
+
+/// The fused decoupling term against the composition: value and both gradients, at a size
+/// split across threads and one that is not, with rows of very different scales.
+#[test]
+fn fused_abs_cosine_sum_matches_burn() {
+    let base = Device::flex();
+    base.seed(17);
+    let ad = base.autodiff();
+    for [b, c, n] in [[2, 3, 37], [4, 16, 1024]] {
+        let scale = Tensor::<3>::random([b, c, 1], Distribution::Uniform(-3.0, 3.0), &ad).exp();
+        let a = (Tensor::<3>::random([b, c, n], Distribution::Normal(0.0, 1.0), &ad) * scale).detach().require_grad();
+        // b partly aligned with a, so the cosines spread over both signs and several sizes.
+        let noise = Tensor::<3>::random([b, c, n], Distribution::Normal(0.0, 1.0), &ad);
+        let mix = Tensor::<3>::random([b, c, 1], Distribution::Uniform(-2.0, 2.0), &ad);
+        let b_ = (a.clone().detach() * mix + noise).detach().require_grad();
+        let weights = Tensor::<1>::random([b], Distribution::Normal(0.0, 1.0), &ad);
+        let ours = vpbench_kernels::normalized_abs_cosine_sum(a.clone(), b_.clone());
+        let theirs = abs_cosine_sum_composed(a.clone(), b_.clone());
+        let value = max_abs_diff(ours.clone(), theirs.clone());
+        let g_ours = (ours * weights.clone()).sum().backward();
+        let g_burn = (theirs * weights).sum().backward();
+        // Gradients scale as 1/|a|: compare relative to the largest.
+        let relative = |x: Tensor<3>, y: Tensor<3>| {
+            let top: f32 = y.clone().abs().max().into_scalar();
+            max_abs_diff(x, y) / top
+        };
+        let da = relative(a.grad(&g_ours).unwrap(), a.grad(&g_burn).unwrap());
+        let db = relative(b_.grad(&g_ours).unwrap(), b_.grad(&g_burn).unwrap());
+        assert!(value < 1e-5 && da < 1e-5 && db < 1e-5, "[{b}, {c}, {n}]: value {value}, d a {da}, d b {db} (relative)");
+    }
+}
+
+/// A row of zeros (a memory that did not move): its cosine is 0 and its gradient is 0, not the
+/// NaN of `sqrt`'s derivative at 0 that the composition gives.
+#[test]
+fn fused_abs_cosine_sum_of_a_zero_row_is_zero() {
+    let base = Device::flex();
+    base.seed(19);
+    let ad = base.autodiff();
+    let a = Tensor::<3>::random([1, 2, 9], Distribution::Normal(0.0, 1.0), &ad)
+        .slice_assign([0..1, 0..1, 0..9], Tensor::zeros([1, 1, 9], &ad))
+        .detach()
+        .require_grad();
+    let b = Tensor::<3>::random([1, 2, 9], Distribution::Normal(0.0, 1.0), &ad).autodiff().require_grad();
+    let ours = vpbench_kernels::normalized_abs_cosine_sum(a.clone(), b.clone());
+    let other_row = abs_cosine_sum_composed(a.clone().slice([0..1, 1..2, 0..9]), b.clone().slice([0..1, 1..2, 0..9]));
+    assert!(max_abs_diff(ours.clone(), other_row) < 1e-6, "the zero row added to the sum");
+    let grads = ours.sum().backward();
+    let [da, db] = [&a, &b].map(|t| t.grad(&grads).unwrap().slice([0..1, 0..1, 0..9]));
+    let worst = max_abs_diff(da.clone(), da.zeros_like()).max(max_abs_diff(db.clone(), db.zeros_like()));
+    assert_eq!(worst, 0.0, "the zero row has a gradient");
+}

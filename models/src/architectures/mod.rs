@@ -174,19 +174,10 @@ pub(crate) fn step_layers<C: Cell>(
     }
 }
 
-/// `sum_c |cos(normalize(adapter(dc)), normalize(adapter(dm)))|` over space, per sample (`[B]`).
+/// `sum_c |cos(normalize(adapter(dc)), normalize(adapter(dm)))|` over space, per sample (`[B]`):
+/// `F.normalize(dim=2)` then `torch.cosine_similarity(dim=2)`, one fused operation on flex.
 fn decoupling_term(adapter: &Conv2d, dc: Tensor<4>, dm: Tensor<4>) -> Tensor<1> {
     let [b, c, h, w] = dc.dims();
-    let flat = |t: Tensor<4>| {
-        let t = adapter.forward(t).reshape([b, c, h * w]);
-        // F.normalize(p=2, dim=2, eps=1e-12)
-        let norm = t.clone().square().sum_dim(2).sqrt().clamp_min(1e-12);
-        t / norm
-    };
-    let (u, v) = (flat(dc), flat(dm));
-    // torch.cosine_similarity(dim=2, eps=1e-8)
-    let nu = u.clone().square().sum_dim(2).sqrt();
-    let nv = v.clone().square().sum_dim(2).sqrt();
-    let cos = (u * v).sum_dim(2) / (nu * nv).clamp_min(1e-8);
-    cos.abs().sum_dim(1).reshape([b])
+    let flat = |t: Tensor<4>| adapter.forward(t).reshape([b, c, h * w]);
+    vpbench_kernels::normalized_abs_cosine_sum(flat(dc), flat(dm))
 }

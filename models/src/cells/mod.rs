@@ -74,10 +74,7 @@ pub struct Increments {
 impl Increments {
     /// `(delta c, delta m)`.
     pub fn tensors(self) -> (Tensor<4>, Tensor<4>) {
-        use crate::layers::{sigmoid, tanh};
-        let [i, _, g, _] = self.temporal.split();
-        let [im, _, gm] = self.spatial.split();
-        (sigmoid(i) * tanh(g), sigmoid(im) * tanh(gm))
+        (self.temporal.lstm_increment([0, 2]), self.spatial.lstm_increment([0, 2]))
     }
 }
 
@@ -132,14 +129,14 @@ impl<const N: usize> Gates<N> {
         vpbench_kernels::lstm_memory(self.0.clone(), N, [i, f, g], c)
     }
 
+    /// `sigmoid(i) tanh(g)`, the memory's increment, with `i, g` the gates at `[i, g]`.
+    pub(crate) fn lstm_increment(&self, [i, g]: [usize; 2]) -> Tensor<4> {
+        vpbench_kernels::lstm_increment(self.0.clone(), N, [i, g])
+    }
+
     /// `h = sigmoid(o) tanh(c)`, the LSTM output, with `o` the gate at `o`.
     pub(crate) fn lstm_output(&self, o: usize, c: Tensor<4>) -> Tensor<4> {
         vpbench_kernels::lstm_output(self.0.clone(), N, o, c)
-    }
-
-    /// All gates, split in chunk order (for the arithmetic the fused updates do not cover).
-    pub(crate) fn split(self) -> [Tensor<4>; N] {
-        split_gates(self.0)
     }
 
     /// Gate `k` alone.
