@@ -471,3 +471,90 @@ fn fused_abs_cosine_sum_of_a_zero_row_is_zero() {
     let worst = max_abs_diff(da.clone(), da.zeros_like()).max(max_abs_diff(db.clone(), db.zeros_like()));
     assert_eq!(worst, 0.0, "the zero row has a gradient");
 }
+
+/// The 2x2 max pooling against burn's `max_pool2d`: value and gradient, at even and odd
+/// sizes (the trailing row and column dropped) and a size split across threads.
+#[test]
+fn max_pool_matches_burn() {
+    use burn::tensor::module::max_pool2d;
+    use burn::tensor::ops::MaxPoolOptions;
+    let base = Device::flex();
+    base.seed(23);
+    let ad = base.autodiff();
+    for shape in [[2, 3, 6, 8], [1, 2, 7, 5], [4, 32, 64, 64]] {
+        let x = Tensor::<4>::random(shape, Distribution::Normal(0.0, 1.0), &ad).autodiff().require_grad();
+        let ours = vpbench_kernels::max_pool_2x(x.clone());
+        let theirs = max_pool2d(x.clone(), MaxPoolOptions::new([2, 2]));
+        assert_eq!(ours.dims(), theirs.dims(), "{shape:?}: shape");
+        let weights = Tensor::<4>::random(theirs.dims(), Distribution::Normal(0.0, 1.0), &ad);
+        let value = max_abs_diff(ours.clone(), theirs.clone());
+        let g_ours = (ours * weights.clone()).sum().backward();
+        let g_burn = (theirs * weights).sum().backward();
+        let dx = max_abs_diff(x.grad(&g_ours).unwrap(), x.grad(&g_burn).unwrap());
+        assert!(value == 0.0 && dx == 0.0, "{shape:?}: value {value}, gradient {dx}");
+    }
+}
+
+/// The half-pixel bilinear doubling against burn's bilinear `interpolate` (align_corners
+/// false, PyTorch's default), on flex without autodiff (the fused pass) and with it (the
+/// separable composition, differentiated), including one-pixel and odd sizes.
+#[test]
+fn bilinear_upsampling_matches_burn() {
+    use burn::tensor::module::interpolate;
+    use burn::tensor::ops::{InterpolateMode, InterpolateOptions};
+    let base = Device::flex();
+    base.seed(29);
+    let ad = base.clone().autodiff();
+    for shape in [[2, 3, 5, 7], [1, 2, 1, 1], [1, 1, 1, 4], [4, 32, 32, 32]] {
+        let [_, _, h, w] = shape;
+        let options = || InterpolateOptions::new(InterpolateMode::Bilinear).with_align_corners(false).with_output_size([2 * h, 2 * w]);
+        let x = Tensor::<4>::random(shape, Distribution::Normal(0.0, 1.0), &base);
+        let value = max_abs_diff(vpbench_kernels::upsample_bilinear_2x(x.clone()), interpolate(x.clone(), options()));
+        let x = x.to_device(&ad).autodiff().require_grad();
+        let ours = vpbench_kernels::upsample_bilinear_2x(x.clone());
+        let theirs = interpolate(x.clone(), options());
+        let weights = Tensor::<4>::random(theirs.dims(), Distribution::Normal(0.0, 1.0), &ad);
+        let tracked = max_abs_diff(ours.clone(), theirs.clone());
+        let g_ours = (ours * weights.clone()).sum().backward();
+        let g_burn = (theirs * weights).sum().backward();
+        let dx = max_abs_diff(x.grad(&g_ours).unwrap(), x.grad(&g_burn).unwrap());
+        assert!(value < 1e-5 && tracked < 1e-5 && dx < 1e-4, "{shape:?}: value {value} (autodiff {tracked}), gradient {dx}");
+    }
+}
+
+/// The separable composition burn's GPU backends differentiate (and the fallback off flex).
+fn upsample_axis_composed(x: Tensor<4>, axis: usize) -> Tensor<4> {
+    let mut dims = x.dims();
+    let n = dims[axis];
+    let (previous, next) = if n == 1 {
+        (x.clone(), x.clone())
+    } else {
+        let first = x.clone().narrow(axis, 0, 1);
+        let last = x.clone().narrow(axis, n - 1, 1);
+        (
+            Tensor::cat(vec![first, x.clone().narrow(axis, 0, n - 1)], axis),
+            Tensor::cat(vec![x.clone().narrow(axis, 1, n - 1), last], axis),
+        )
+    };
+    let centre = x.mul_scalar(0.75);
+    let even = centre.clone() + previous.mul_scalar(0.25);
+    let odd = centre + next.mul_scalar(0.25);
+    dims[axis] *= 2;
+    Tensor::stack::<5>(vec![even, odd], axis + 1).reshape(dims)
+}
+
+/// The fused upsampling (flex, evaluation) gives the separable composition's values to the
+/// bit, so that evaluating a model trained with the composition changes nothing, at sizes
+/// with one-pixel axes, odd sizes and one split across threads.
+#[test]
+fn bilinear_upsampling_is_the_composition_to_the_bit() {
+    let base = Device::flex();
+    base.seed(31);
+    for shape in [[8, 8, 8, 9], [8, 8, 1, 9], [8, 8, 5, 1], [2, 3, 1, 1], [3, 5, 2, 2], [4, 32, 32, 32]] {
+        let x = Tensor::<4>::random(shape, Distribution::Normal(0.0, 1.0), &base);
+        let ours = vpbench_kernels::upsample_bilinear_2x(x.clone());
+        let theirs = upsample_axis_composed(upsample_axis_composed(x, 3), 2);
+        let value = max_abs_diff(ours, theirs);
+        assert!(value == 0.0, "{shape:?}: value {value:e}");
+    }
+}

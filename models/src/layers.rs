@@ -8,8 +8,8 @@ use burn::nn::conv::Conv2dConfig;
 pub use vpbench_kernels::{Conv2d, conv_sum};
 /// Sigmoid and tanh, vectorised on flex (burn's own elsewhere).
 pub use vpbench_kernels::{attention, sigmoid, tanh};
-use burn::tensor::module::{interpolate, max_pool2d};
-use burn::tensor::ops::{InterpolateMode, InterpolateOptions, MaxPoolOptions};
+use burn::tensor::module::interpolate;
+use burn::tensor::ops::{InterpolateMode, InterpolateOptions};
 use burn::tensor::{Device, Tensor};
 use burn_dispatch::DispatchDevice;
 
@@ -25,21 +25,23 @@ pub fn same_conv(cin: usize, cout: usize, kernel: usize, device: &Device) -> Con
         .into()
 }
 
-/// `nn.MaxPool2d(2, 2)`.
+/// `nn.MaxPool2d(2, 2)` (one pass on flex).
 pub fn max_pool_2x(x: Tensor<4>) -> Tensor<4> {
-    max_pool2d(x, MaxPoolOptions::new([2, 2]))
+    vpbench_kernels::max_pool_2x(x)
 }
 
 /// `nn.Upsample(scale_factor=2, mode='bilinear')`: PyTorch's default align_corners=False
 /// (half-pixel centres), which is not burn's default.
 ///
-/// burn's CubeCL backends (wgpu, Vulkan, CUDA) have no bilinear-interpolation backward, so the
-/// upsampling is written as its fixed separable filter: every output pixel is
-/// `0.75 x[i] + 0.25 x[i -+ 1]` along each axis, the neighbour clamped at the edges. Those are
-/// slices, scalings and additions, which differentiate on every backend, done in PyTorch's
-/// order (width, then height) so that the values are PyTorch's. On burn's capture device,
-/// which executes nothing and is only used to count operations, it is recorded as the one
-/// bilinear interpolation that thop counts (11 MACs per output element).
+/// On flex outside autodiff (evaluation) one pass. burn's CubeCL backends (wgpu, Vulkan,
+/// CUDA) have no bilinear-interpolation backward, so there, and under autodiff on flex (for
+/// the gradient's rounding, see `vpbench_kernels::upsample_bilinear_2x`), the upsampling is
+/// its fixed separable filter:
+/// every output pixel is `0.75 x[i] + 0.25 x[i -+ 1]` along each axis, the neighbour clamped
+/// at the edges, from slices, scalings and additions in PyTorch's order (width, then height)
+/// so that the values are PyTorch's (see `vpbench_kernels::upsample_bilinear_2x`). On burn's
+/// capture device, which executes nothing and is only used to count operations, it is
+/// recorded as the one bilinear interpolation that thop counts (11 MACs per output element).
 pub fn upsample_2x(x: Tensor<4>) -> Tensor<4> {
     if is_capture(&x.device()) {
         let [_, _, h, w] = x.dims();
@@ -50,29 +52,7 @@ pub fn upsample_2x(x: Tensor<4>) -> Tensor<4> {
                 .with_output_size([2 * h, 2 * w]),
         );
     }
-    upsample_axis_2x(upsample_axis_2x(x, 3), 2)
-}
-
-/// Doubles one axis of `x` with the half-pixel bilinear filter (weights 0.75 / 0.25, edge
-/// clamped), interleaving the even (left-leaning) and odd (right-leaning) outputs.
-fn upsample_axis_2x(x: Tensor<4>, axis: usize) -> Tensor<4> {
-    let mut dims = x.dims();
-    let n = dims[axis];
-    let (previous, next) = if n == 1 {
-        (x.clone(), x.clone())
-    } else {
-        let first = x.clone().narrow(axis, 0, 1);
-        let last = x.clone().narrow(axis, n - 1, 1);
-        (
-            Tensor::cat(vec![first, x.clone().narrow(axis, 0, n - 1)], axis),
-            Tensor::cat(vec![x.clone().narrow(axis, 1, n - 1), last], axis),
-        )
-    };
-    let centre = x.mul_scalar(0.75);
-    let even = centre.clone() + previous.mul_scalar(0.25);
-    let odd = centre + next.mul_scalar(0.25);
-    dims[axis] *= 2;
-    Tensor::stack::<5>(vec![even, odd], axis + 1).reshape(dims)
+    vpbench_kernels::upsample_bilinear_2x(x)
 }
 
 /// Whether `device` is burn's non-executing capture device (the MAC counter's).
