@@ -129,6 +129,7 @@ unsafe impl Sync for OutputPlanes {}
 
 impl OutputPlanes {
     /// `planes[o]`: output channel `o`'s plane, at least `h * w` values; `None`: not wanted.
+    #[cfg(test)]
     pub fn new(planes: Vec<Option<&mut [f32]>>, plane_len: usize) -> Self {
         Self(
             planes
@@ -141,16 +142,16 @@ impl OutputPlanes {
         )
     }
 
-    /// Planes not yet written: the convolution writes every value of each (`image` never
-    /// reads its output), so they need no zeros first.
-    pub fn uninit(planes: Vec<&mut [MaybeUninit<f32>]>, plane_len: usize) -> Self {
+    /// Planes not yet written (`None`: not wanted): the convolution writes every value of
+    /// each (`image` never reads its output), so they need no zeros first.
+    pub fn uninit(planes: Vec<Option<&mut [MaybeUninit<f32>]>>, plane_len: usize) -> Self {
         Self(
             planes
                 .into_iter()
-                .map(|p| {
+                .map(|p| p.map_or(std::ptr::null_mut(), |p| {
                     assert!(p.len() >= plane_len, "output plane shorter than the image");
                     p.as_mut_ptr().cast::<f32>()
-                })
+                }))
                 .collect(),
         )
     }
@@ -265,7 +266,7 @@ fn write_out(g: &ConvGeometry, isa: Isa, rows: Range<usize>, sums: &[f32], tile_
             done = pixels - pixels % transpose::PIXELS;
             for start in (0..done).step_by(transpose::PIXELS) {
                 let block = tile_sums[start * CHANNELS..][..transpose::PIXELS * CHANNELS].try_into().expect("16 pixels of sums");
-                // SAFETY: each plane holds `h * w` values (`OutputPlanes::new`) and this band's
+                // SAFETY: each plane holds `h * w` values (checked by `OutputPlanes`) and this band's
                 // rows are written by this call only; Isa::Avx512 runs only where AVX-512F is.
                 let at = planes.map(|p| if p.is_null() { p } else { unsafe { p.add(first + start) } });
                 unsafe { transpose::sums_to_planes(block, &at, &tile_bias) };
@@ -329,7 +330,7 @@ pub fn forward(g: &ConvGeometry, isa: Isa, input: &Input, weight: &[f32], bias: 
             fill_rows(y_b, n, |o| bias.map_or(0.0, |bias| bias[o]));
             return;
         };
-        let out = OutputPlanes::uninit(y_b.chunks_exact_mut(n).collect(), n);
+        let out = OutputPlanes::uninit(y_b.chunks_exact_mut(n).map(Some).collect(), n);
         let plane = |i: usize| input.plane(b, live.start + i);
         image(g, isa, &plane, weights, bias, &out, true);
     };
