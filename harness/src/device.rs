@@ -119,6 +119,11 @@ impl ComputeDevice {
         })
     }
 
+    /// Whether burn's flex backend computes on this process's own CPU threads.
+    pub fn is_flex(&self) -> bool {
+        DeviceSpec::parse(&self.name).is_ok_and(|spec| spec == DeviceSpec::Flex)
+    }
+
     /// Whether the device is a GPU card (NVML can watch it).
     pub fn is_gpu_card(&self) -> bool {
         self.adapter

@@ -142,3 +142,19 @@ fn evaluate_scores_an_authors_pytorch_checkpoint_and_writes_the_scores() {
     assert_eq!(code, 2, "{stdout}");
     assert!(err.contains("convlstm.pth"), "{err}");
 }
+
+#[test]
+fn an_unknown_idle_workers_policy_is_refused_naming_the_variable() {
+    let out = Command::new(env!("CARGO_BIN_EXE_vpbench"))
+        .arg("models")
+        .env("VPBENCH_IDLE_WORKERS", "spin")
+        .output()
+        .expect("run vpbench");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("VPBENCH_IDLE_WORKERS=spin") && err.contains("'poll' or 'sleep'"), "{err}");
+    for policy in ["poll", "sleep"] {
+        let ok = Command::new(env!("CARGO_BIN_EXE_vpbench")).arg("models").env("VPBENCH_IDLE_WORKERS", policy).output().expect("run vpbench");
+        assert!(ok.status.success(), "{policy}: {}", String::from_utf8_lossy(&ok.stderr));
+    }
+}

@@ -64,6 +64,10 @@ pub fn workspace_root() -> PathBuf {
 fn main() -> ExitCode {
     vpbench_kernels::allocator::keep_freed_memory();
     let cli = Cli::parse();
+    if let Err(e) = vpbench_kernels::threads::allow_workers_awake() {
+        eprintln!("error: {e}");
+        return ExitCode::from(2);
+    }
     if matches!(cli.task, Task::CiRegress(_)) {
         // one reduction order everywhere: see ci_regress::THREADS
         rayon::ThreadPoolBuilder::new().num_threads(ci_regress::THREADS).build_global().expect("the compute pool starts once");

@@ -32,6 +32,10 @@ enum Command {
 fn main() -> ExitCode {
     vpbench_kernels::allocator::keep_freed_memory();
     let cli = Cli::parse();
+    if let Err(e) = vpbench_kernels::threads::allow_workers_awake() {
+        eprintln!("error: {e}");
+        return ExitCode::from(2);
+    }
     let result = vpbench_kernels::threads::run_on_compute_threads(|| match &cli.command {
         Command::VerifyGolden(args) => verify_golden::run(args),
         Command::VerifyMetrics(args) => verify_metrics::run(args),
