@@ -37,6 +37,11 @@ pub fn allow_workers_awake() -> Result<(), String> {
     Ok(())
 }
 
+/// What idle workers do during a computation in this process: `poll` or `sleep` (for reports).
+pub fn idle_workers_policy() -> &'static str {
+    if KEEP_AWAKE.load(Ordering::Relaxed) { "poll" } else { "sleep" }
+}
+
 /// Runs `work` while every other worker of the pool polls for work instead of sleeping
 /// (where [`allow_workers_awake`] was called; else `work` alone).
 ///

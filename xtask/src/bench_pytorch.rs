@@ -198,6 +198,21 @@ fn megabytes(b: Option<u64>) -> String {
     b.map_or("not measured".into(), |b| format!("{:.1} MB", b as f64 / 1e6))
 }
 
+/// Threads and versions of both sides, and what vpbench's idle workers did.
+fn sides_line(sides: &[PytorchSide]) -> String {
+    let mut versions: Vec<&str> = sides.iter().map(|s| s.torch.as_str()).filter(|v| !v.is_empty()).collect();
+    versions.sort_unstable();
+    versions.dedup();
+    let threads = sides.first().map_or("not measured".to_string(), |s| s.threads.to_string());
+    let torch = if versions.is_empty() { "not measured".to_string() } else { versions.join(", ") };
+    format!(
+        "Threads: {threads} on each side (vpbench's rayon pool, PyTorch's torch.set_num_threads); PyTorch {torch}; \
+         vpbench's idle workers: {} ({}).",
+        vpbench_kernels::threads::idle_workers_policy(),
+        vpbench_kernels::threads::IDLE_WORKERS_VARIABLE,
+    )
+}
+
 /// The side-by-side table appended to the bench's Markdown.
 pub fn markdown(results: &[BenchResult], sides: &[PytorchSide], rounds: &[Rounds]) -> String {
     let count = rounds.iter().map(|r| r.ours_train_s.len()).max().unwrap_or(1);
@@ -207,9 +222,10 @@ pub fn markdown(results: &[BenchResult], sides: &[PytorchSide], rounds: &[Rounds
          {count} round(s) per model, each running vpbench's model and then the authors' code in fresh \
          processes; the ratio is the median of the rounds' ratios (their range in brackets), the \
          step times and peak RSS are those of each side's median round. Peak RSS of each side's \
-         own process (vpbench: one process per model).\n\n\
+         own process (vpbench: one process per model).\n\n{}\n\n\
          | Model | Authors' name | Params (vpbench / PyTorch) | Train step vpbench | Train step PyTorch | Train ratio | Eval step vpbench | Eval step PyTorch | Eval ratio | Peak RSS vpbench | Peak RSS PyTorch | Note |\n\
          |---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n",
+        sides_line(sides),
     );
     for side in sides {
         let Some(r) = results.iter().find(|r| r.model == side.model) else { continue };
@@ -255,6 +271,16 @@ mod tests {
         assert_eq!(ratio(&rounds.eval_ratios()), "0.50x (0.45-0.60)");
         assert_eq!(ratio(&[]), "not measured");
         assert_eq!(ratio(&[1.234]), "1.23x");
+    }
+
+    #[test]
+    fn the_report_names_threads_versions_and_the_idle_worker_policy() {
+        let side = |torch: &str| PytorchSide { threads: 2, torch: torch.to_string(), ..Default::default() };
+        let line = sides_line(&[side("2.3.1+cu121"), side(""), side("2.3.1+cu121")]);
+        assert!(line.starts_with("Threads: 2 on each side"), "{line}");
+        assert!(line.contains("PyTorch 2.3.1+cu121;"), "{line}");
+        assert!(line.contains("idle workers: sleep (VPBENCH_IDLE_WORKERS)"), "unit tests never switch polling on: {line}");
+        assert!(sides_line(&[]).contains("Threads: not measured") && sides_line(&[]).contains("PyTorch not measured"));
     }
 
     #[test]
