@@ -76,10 +76,22 @@ pub fn with_workers_awake<R: Send>(work: impl FnOnce() -> R + Send) -> R {
     })
 }
 
-/// Runs whatever work the pool has, or spins, until `done`.
+/// Runs whatever work the pool has, or spins, until `done`. After a run of empty polls it
+/// yields its core to the OS once: where other processes compete for the cores (tests that
+/// train in parallel, a shared machine) their threads then get it, as libgomp throttles its
+/// spinning when oversubscribed; alone on the machine the call returns at once.
 fn poll_until(done: &AtomicBool) {
+    const POLLS_BEFORE_YIELDING: u32 = 64;
+    let mut empty = 0;
     while !done.load(Ordering::Acquire) {
-        if rayon::yield_now() != Some(rayon::Yield::Executed) {
+        if rayon::yield_now() == Some(rayon::Yield::Executed) {
+            empty = 0;
+            continue;
+        }
+        empty += 1;
+        if empty % POLLS_BEFORE_YIELDING == 0 {
+            std::thread::yield_now();
+        } else {
             std::hint::spin_loop();
         }
     }
