@@ -14,7 +14,6 @@ use vpbench_models::{Feeding, ModelConfig, registry};
 use burn::tensor::{Distribution, Tensor};
 
 use crate::device::ComputeDevice;
-use vpbench_kernels::threads::with_workers_awake;
 use crate::experiment::Profile;
 use crate::memory::{MemoryPeak, memory_peak, reset_peak_rss, start_sampler};
 use crate::recipe::{learning_rate, model_loss, optimizer, training_feeding};
@@ -160,11 +159,9 @@ pub fn bench_model(
     base.seed(profile.seed);
     reset_peak_rss();
     let sampler = start_sampler(device, std::time::Duration::from_millis(20));
-    let timings = || -> anyhow::Result<(f64, f64)> {
+    let (train_s, eval_s) = device.compute(|| -> anyhow::Result<(f64, f64)> {
         Ok((median(train_step_times(model, profile, base, steps)?), median(eval_step_times(model, profile, base, steps)?)))
-    };
-    // as in a training run (harness::run::execute): on flex the idle workers poll
-    let (train_s, eval_s) = if device.is_flex() { with_workers_awake(timings)? } else { timings()? };
+    })?;
     let sequences_macs = counted.forward_macs as f64 * batch as f64;
     Ok(BenchResult {
         model: model.to_string(),

@@ -3,6 +3,7 @@
 use anyhow::bail;
 use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
+use vpbench_kernels::threads::with_workers_awake;
 
 /// A burn device and how records describe it.
 #[derive(Clone, Debug)]
@@ -122,6 +123,13 @@ impl ComputeDevice {
     /// Whether burn's flex backend computes on this process's own CPU threads.
     pub fn is_flex(&self) -> bool {
         DeviceSpec::parse(&self.name).is_ok_and(|spec| spec == DeviceSpec::Flex)
+    }
+
+    /// Runs `work`, a computation that owns this device (a training run, a benchmarked
+    /// model): on flex the compute pool's idle workers poll for work meanwhile
+    /// ([`with_workers_awake`]); a GPU backend's host threads only wait, so there it runs alone.
+    pub fn compute<R: Send>(&self, work: impl FnOnce() -> R + Send) -> R {
+        if self.is_flex() { with_workers_awake(work) } else { work() }
     }
 
     /// Whether the device is a GPU card (NVML can watch it).

@@ -15,7 +15,6 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
 
 use vpbench_datasets::Dataset;
-use vpbench_kernels::threads::with_workers_awake;
 
 use crate::atomic::write_atomic;
 use crate::data::DataSplit;
@@ -48,9 +47,7 @@ pub struct RunPlan<'a> {
 /// record with status failed, never as a crash of the sweep.
 pub fn execute(plan: &RunPlan<'_>, progress: &Progress) -> RunRecord {
     let mut record = record::base_record(plan);
-    let mut stages = || catch_unwind(AssertUnwindSafe(|| run_stages(plan, progress, &mut record)));
-    // on flex the run owns the CPU: the pool's idle workers poll rather than sleep
-    let outcome = if plan.device.is_flex() { with_workers_awake(stages) } else { stages() };
+    let outcome = plan.device.compute(|| catch_unwind(AssertUnwindSafe(|| run_stages(plan, progress, &mut record))));
     record.status = match outcome {
         Ok(Ok(())) => RunStatus::Finished,
         Ok(Err(e)) => RunStatus::Failed { reason: format!("{e:#}") },
