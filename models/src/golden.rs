@@ -193,7 +193,8 @@ fn values(data: &TensorData) -> Vec<f32> {
 
 /// Builds the file's model on `device` (any backend; autodiff is added here), loads its
 /// weights, runs the evaluation forward pass, the loss and its gradients, and compares each
-/// with the file.
+/// with the file; then compares the outputs once more through the test pass's forward
+/// (no autodiff: every evaluation-only kernel), [`EVALUATION_OUTPUTS`].
 ///
 /// Two kinds of file: the recurrent models' (configured by `hidden`, `layers`, `kernel`;
 /// all S-1 outputs; the authors' L2 + L1 loss) and the official non-recurrent code's
@@ -229,11 +230,29 @@ fn check_recurrent(file: &GoldenFile, name: &str, device: &Device) -> Result<Vec
     let frames = Tensor::<5>::from_data(file.tensor("frames", Some(&[batch, s, c, h, w]))?, device);
     let expected = file.tensor("expected", Some(&[batch, s - 1, c, h, w]))?;
     let output = model.forward(frames.clone(), &Feeding::Autoregressive)?;
-    let mut loss = paper_loss(output.predictions.clone(), frames.narrow(1, 1, s - 1));
+    let mut loss = paper_loss(output.predictions.clone(), frames.clone().narrow(1, 1, s - 1));
     if let Some(aux) = output.aux_loss {
         loss = loss + aux;
     }
-    compare_all(file, &model, output.predictions, expected, loss)
+    let eval = evaluation_outputs(&model, &frames)?;
+    let mut errors = compare_all(file, &model, output.predictions, expected.clone(), loss)?;
+    errors.push(output_error(EVALUATION_OUTPUTS, eval, &expected));
+    Ok(errors)
+}
+
+/// The name of the evaluation path's outputs among a report's errors.
+pub const EVALUATION_OUTPUTS: &str = "expected (evaluation path)";
+
+/// The outputs of the exact forward the test pass runs (`harness/src/run/test.rs`): the
+/// model without autodiff, where flex takes its evaluation-only kernels.
+fn evaluation_outputs(model: &crate::Model, frames: &Tensor<5>) -> Result<Tensor<5>, ModelError> {
+    let eval = model.without_autodiff();
+    let frames = Tensor::<5>::from_data(frames.to_data(), &eval.device());
+    Ok(eval.forward(frames, &Feeding::Autoregressive)?.predictions)
+}
+
+fn output_error(name: &str, got: Tensor<5>, want: &TensorData) -> TensorError {
+    TensorError { name: name.into(), relative_error: relative_error(&values(&got.into_data()), &values(want)), floored: false }
 }
 
 /// A model built from its official constructor's arguments: the `out_len` future frames
@@ -266,9 +285,12 @@ fn check_official(file: &GoldenFile, name: &str, device: &Device) -> Result<Vec<
     let frames = Tensor::<5>::from_data(file.tensor("frames", Some(&[batch, in_len + out_len, c, h, w]))?, device);
     let expected = file.tensor("expected", Some(&[batch, out_len, c, h, w]))?;
     let output = model.forward(frames.clone(), &Feeding::Autoregressive)?;
-    let future = frames.narrow(1, in_len, out_len);
+    let future = frames.clone().narrow(1, in_len, out_len);
     let loss = (output.predictions.clone() - future).square().mean();
-    compare_all(file, &model, output.predictions, expected, loss)
+    let eval = evaluation_outputs(&model, &frames)?;
+    let mut errors = compare_all(file, &model, output.predictions, expected.clone(), loss)?;
+    errors.push(output_error(EVALUATION_OUTPUTS, eval, &expected));
+    Ok(errors)
 }
 
 /// Output, loss and every gradient against the file.
@@ -281,11 +303,7 @@ fn compare_all(
 ) -> Result<Vec<TensorError>, ModelError> {
     let want_loss = file.tensor("loss", Some(&[1]))?;
     let mut errors = vec![
-        TensorError {
-            name: "expected".into(),
-            relative_error: relative_error(&values(&predictions.into_data()), &values(&expected)),
-            floored: false,
-        },
+        output_error("expected", predictions, &expected),
         TensorError {
             name: "loss".into(),
             relative_error: relative_error(&values(&loss.clone().into_data()), &values(&want_loss)),

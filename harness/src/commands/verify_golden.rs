@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use crate::device::ComputeDevice;
-use vpbench_models::golden::{GoldenOutcome, GoldenReport, verify_golden};
+use vpbench_models::golden::{EVALUATION_OUTPUTS, GoldenOutcome, GoldenReport, verify_golden};
 
 #[derive(Args, Debug)]
 pub struct VerifyGoldenArgs {
@@ -103,9 +103,10 @@ fn print_report(report: &GoldenReport, tolerance: f64, verbose: bool) {
         .iter()
         .max_by(|a, b| a.relative_error.total_cmp(&b.relative_error));
     println!(
-        "{verdict} {name} ({}): outputs {:.2e}, loss {:.2e}, {} gradients max {:.2e}{}",
+        "{verdict} {name} ({}): outputs {:.2e} (evaluation path {:.2e}), loss {:.2e}, {} gradients max {:.2e}{}",
         report.model_name,
         find("expected").unwrap_or(f64::NAN),
+        find(EVALUATION_OUTPUTS).unwrap_or(f64::NAN),
         find("loss").unwrap_or(f64::NAN),
         grads.len(),
         worst_grad.map_or(0.0, |g| g.relative_error),
