@@ -88,13 +88,13 @@ macro_rules! elementwise {
                 }
             }
             #[cfg(target_arch = "x86_64")]
-            if std::arch::is_x86_feature_detected!("avx512f") && std::arch::is_x86_feature_detected!("avx512vl") {
-                // SAFETY: the CPU has the features `widest` is compiled for (checked above).
+            if crate::simd::level() >= crate::simd::SimdLevel::Avx512 {
+                // SAFETY: the CPU has the features `widest` is compiled for (the level is at most the machine's).
                 return unsafe { widest($($out,)+ $($arg),+) };
             }
             #[cfg(target_arch = "x86_64")]
-            if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-                // SAFETY: the CPU has the features `wide` is compiled for (checked above).
+            if crate::simd::level() >= crate::simd::SimdLevel::Avx2 {
+                // SAFETY: the CPU has the features `wide` is compiled for (the level is at most the machine's).
                 return unsafe { wide($($out,)+ $($arg),+) };
             }
             narrow($($out,)+ $($arg),+)

@@ -28,6 +28,7 @@ mod lstm_extension;
 mod module;
 mod resample;
 mod resample_extension;
+pub mod simd;
 mod softmax;
 pub mod threads;
 mod warp;

@@ -97,13 +97,13 @@ pub(crate) fn rows_here<const I: usize, F: Fn(&mut [f32], [&[f32]; I]) + Copy>(o
         }
     }
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx512f") && std::arch::is_x86_feature_detected!("avx512vl") {
-        // SAFETY: the CPU has the features `widest` is compiled for (checked above).
+    if crate::simd::level() >= crate::simd::SimdLevel::Avx512 {
+        // SAFETY: the CPU has the features `widest` is compiled for (the level is at most the machine's).
         return unsafe { widest(out, inputs, row_len, row) };
     }
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-        // SAFETY: the CPU has the features `wide` is compiled for (checked above).
+    if crate::simd::level() >= crate::simd::SimdLevel::Avx2 {
+        // SAFETY: the CPU has the features `wide` is compiled for (the level is at most the machine's).
         return unsafe { wide(out, inputs, row_len, row) };
     }
     narrow(out, inputs, row_len, row)

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use vpbench_harness::commands::{cost, evaluate, models, verify_golden, verify_metrics};
+use vpbench_harness::commands::{cost, evaluate, models, verify_golden, verify_metrics, verify_trajectory};
 
 /// Benchmark harness for spatiotemporal video prediction (the MS-LSTM paper and beyond).
 #[derive(Parser, Debug)]
@@ -17,6 +17,9 @@ struct Cli {
 enum Command {
     /// Check models against the authors' reference tensors (outputs, loss, gradients).
     VerifyGolden(verify_golden::VerifyGoldenArgs),
+    /// Check the training step against the authors' training loop: K recorded steps
+    /// (scheduled-sampling flips, losses, Adam updates) replayed through the harness's step.
+    VerifyTrajectory(verify_trajectory::VerifyTrajectoryArgs),
     /// Check the metric code against the authors' evaluation pipeline (every per-frame
     /// metric, the contingency counts and the reported means).
     VerifyMetrics(verify_metrics::VerifyMetricsArgs),
@@ -32,13 +35,14 @@ enum Command {
 fn main() -> ExitCode {
     vpbench_kernels::allocator::keep_freed_memory();
     let cli = Cli::parse();
-    if let Err(e) = vpbench_kernels::threads::allow_workers_awake() {
+    if let Err(e) = vpbench_kernels::threads::allow_workers_awake().and(vpbench_kernels::simd::requested_level().map(drop)) {
         eprintln!("error: {e}");
         return ExitCode::from(2);
     }
     let result = vpbench_kernels::threads::run_on_compute_threads(|| match &cli.command {
         Command::VerifyGolden(args) => verify_golden::run(args),
         Command::VerifyMetrics(args) => verify_metrics::run(args),
+        Command::VerifyTrajectory(args) => verify_trajectory::run(args),
         Command::Cost(args) => cost::run(args).map(|()| true),
         Command::Evaluate(args) => evaluate::run(args),
         Command::Models => {

@@ -13,12 +13,12 @@ pub enum Isa {
 }
 
 impl Isa {
-    /// The kernels of this machine's arithmetic class, `None` where there are none.
+    /// The kernels of the level the kernels run at ([`crate::simd::level`]), `None` below AVX2.
     pub fn of_machine() -> Option<Isa> {
-        match crate::arithmetic_class() {
-            "avx512" => Some(Isa::Avx512),
-            "avx2" => Some(Isa::Avx2),
-            _ => None,
+        match crate::simd::level() {
+            crate::simd::SimdLevel::Avx512 => Some(Isa::Avx512),
+            crate::simd::SimdLevel::Avx2 => Some(Isa::Avx2),
+            crate::simd::SimdLevel::Scalar => None,
         }
     }
 
