@@ -16,7 +16,8 @@ use burn::tensor::{Distribution, Tensor};
 use crate::device::ComputeDevice;
 use crate::experiment::Profile;
 use crate::memory::{MemoryPeak, memory_peak, reset_peak_rss, start_sampler};
-use crate::recipe::{learning_rate, model_loss, optimizer, training_feeding};
+use crate::recipe::optimizer;
+use crate::run::step::{Learner, StepClock, StepState, training_step};
 
 /// How many steps to run and time.
 #[derive(Clone, Copy, Debug, Serialize, Deserialize)]
@@ -126,12 +127,11 @@ fn train_step_times(model: &str, profile: &Profile, base: &burn::tensor::Device,
     let frames = random_frames(&config, profile.batch, &train_device);
     let mut rng = ChaCha8Rng::seed_from_u64(profile.seed);
     let total = steps.warmup + steps.timed;
+    let clock = StepClock::authors(1, profile.epochs, total);
+    let mut state = StepState { eta: 1.0, steps: 0 };
     timed(base, steps, || {
-        let feeding = training_feeding(feeding_kind, &config, 1.0, (1, profile.epochs), &mut rng, profile.batch);
-        let loss = model_loss(&net, frames.clone(), &feeding, profile.loss)?;
-        let grads = net.backward(loss);
-        net.optimizer_step(&mut optim, learning_rate(profile, 0, total), grads);
-        Ok(())
+        let learner = Learner { model: &mut net, optim: &mut optim, replicas: &[] };
+        training_step(learner, profile, feeding_kind, frames.clone(), &mut rng, &mut state, &clock).map(drop)
     })
 }
 

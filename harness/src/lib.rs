@@ -22,3 +22,4 @@ pub mod record;
 pub mod run;
 pub mod skill;
 pub mod sweep;
+pub mod trajectory;

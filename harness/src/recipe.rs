@@ -4,20 +4,9 @@ use burn::grad_clipping::GradientClippingConfig;
 use burn::optim::decay::WeightDecayConfig;
 use burn::optim::{AdamConfig, AdamWConfig, ModuleOptimizer};
 use burn::tensor::Tensor;
-use rand::Rng;
-use rand_chacha::ChaCha8Rng;
-use vpbench_models::registry::TrainingFeeding;
-use vpbench_models::{Feeding, Model, ModelConfig, paper_loss};
+use vpbench_models::{Feeding, Model, paper_loss};
 
 use crate::experiment::{LossKind, OptimizerKind, Profile, ScheduleKind};
-
-/// One mask per entry of `probs`, each a per-sample Bernoulli draw (true: ground truth).
-pub(crate) fn bernoulli_masks(rng: &mut ChaCha8Rng, probs: &[f64], batch: usize) -> Vec<Vec<bool>> {
-    probs
-        .iter()
-        .map(|&p| (0..batch).map(|_| rng.random::<f64>() < p).collect())
-        .collect()
-}
 
 /// The authors' reverse scheduled sampling (by epoch, 1-based, of `epochs`): the probability
 /// of ground truth for input steps (eta_r) and for future steps (eta). At test time
@@ -187,32 +176,6 @@ mod tests {
 pub(crate) fn targets(frames: &Tensor<5>, predictions: &Tensor<5>) -> Tensor<5> {
     let (s, p) = (frames.dims()[1], predictions.dims()[1]);
     frames.clone().narrow(1, s - p, p)
-}
-
-/// The feeding of one training step: scheduled sampling with probability `eta` of the ground
-/// truth, or PredRNN-V2's reverse schedule at `(epoch, epochs)`.
-pub(crate) fn training_feeding(
-    kind: TrainingFeeding,
-    config: &ModelConfig,
-    eta: f64,
-    (epoch, epochs): (usize, usize),
-    rng: &mut ChaCha8Rng,
-    batch: usize,
-) -> Feeding {
-    match kind {
-        TrainingFeeding::Scheduled => Feeding::Scheduled {
-            masks: bernoulli_masks(rng, &vec![eta; config.out_len - 1], batch),
-        },
-        TrainingFeeding::Reverse => {
-            let (eta_r, eta) = reverse_schedule(epoch, epochs);
-            let probs: Vec<f64> = (1..config.seq_len() - 1)
-                .map(|t| if t < config.in_len { eta_r } else { eta })
-                .collect();
-            Feeding::Reverse {
-                masks: bernoulli_masks(rng, &probs, batch),
-            }
-        }
-    }
 }
 
 pub(crate) fn model_loss(

@@ -5,3 +5,4 @@ pub mod evaluate;
 pub mod models;
 pub mod verify_golden;
 pub mod verify_metrics;
+pub mod verify_trajectory;

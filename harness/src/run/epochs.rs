@@ -13,9 +13,8 @@ use super::RunPlan;
 use super::checkpoint::save_checkpoint;
 use super::prepare::Training;
 use super::test::{batch_tensor, evaluate};
-use crate::data_parallel::step_gradients;
+use super::step::{Learner, StepClock, StepState, training_step};
 use crate::progress::Progress;
-use crate::recipe::{learning_rate, training_feeding, schedule_beta1};
 use crate::record::EpochLoss;
 
 /// What every step of a run shares: its schedule's step counts, the model's configuration
@@ -23,7 +22,6 @@ use crate::record::EpochLoss;
 struct Schedule {
     steps_per_epoch: usize,
     total_steps: usize,
-    config: vpbench_models::ModelConfig,
     feeding: vpbench_models::registry::TrainingFeeding,
 }
 
@@ -34,7 +32,6 @@ pub(super) fn train_epochs(plan: &RunPlan<'_>, progress: &Progress, run: &mut Tr
     let schedule = Schedule {
         steps_per_epoch,
         total_steps: profile.epochs * steps_per_epoch,
-        config: profile.model_config(),
         feeding: vpbench_models::registry::lookup(plan.model)?.training_feeding,
     };
     let bar = progress.bar(schedule.total_steps as u64, &plan.run_id);
@@ -87,8 +84,8 @@ fn train_epoch(plan: &RunPlan<'_>, run: &mut Training, schedule: &Schedule, epoc
     Ok(loss_sum)
 }
 
-/// Forward, loss, backward and an optimiser step on one batch; the batch's loss. A
-/// non-finite loss is returned before any step is taken.
+/// [`training_step`] on one batch of the run, with the run's clock and seeded coin flips;
+/// the batch's loss.
 fn train_step(
     plan: &RunPlan<'_>,
     run: &mut Training,
@@ -99,16 +96,11 @@ fn train_step(
 ) -> anyhow::Result<f64> {
     let profile = &plan.profile;
     let frames = batch_tensor(&plan.data.train, indices, &run.device);
-    let feeding = training_feeding(schedule.feeding, &schedule.config, run.state.eta, (epoch + 1, profile.epochs), rng, indices.len());
-    let (value, grads) = step_gradients(&run.model, &run.replicas, frames, &feeding, profile.loss)?;
-    if !value.is_finite() {
-        return Ok(value);
-    }
-    let state = &mut run.state;
-    schedule_beta1(&mut run.optim, profile, state.steps, schedule.total_steps);
-    run.model.optimizer_step(&mut run.optim, learning_rate(profile, state.steps, schedule.total_steps), grads);
-    state.eta = (state.eta - 1.0 / schedule.total_steps as f64).max(0.0);
-    state.steps += 1;
+    let clock = StepClock::authors(epoch + 1, profile.epochs, schedule.total_steps);
+    let mut state = StepState { eta: run.state.eta, steps: run.state.steps };
+    let learner = Learner { model: &mut run.model, optim: &mut run.optim, replicas: &run.replicas };
+    let value = training_step(learner, profile, schedule.feeding, frames, rng, &mut state, &clock)?;
+    (run.state.eta, run.state.steps) = (state.eta, state.steps);
     Ok(value)
 }
 

@@ -7,6 +7,7 @@ mod checkpoint;
 mod epochs;
 mod prepare;
 mod record;
+pub mod step;
 mod test;
 
 pub use test::score_test_set;
