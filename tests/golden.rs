@@ -1,5 +1,8 @@
 //! Every model reproduces the authors' PyTorch outputs, loss and gradients (relative error
-//! under 1e-4) at the golden files' small sizes.
+//! under 1e-4) at the golden files' small sizes, through the training path (autodiff) and the
+//! evaluation path (the test pass's forward, no autodiff); and at the project's own extra
+//! configurations (`tests/fixtures/golden`, made by `scripts/golden/make_golden.py` from the
+//! authors' code) at every vector level of the CPU kernels this machine runs.
 
 use burn::tensor::Device;
 use vpbench_models::golden::{GoldenOutcome, verify_golden};
@@ -29,7 +32,8 @@ fn check(id: &str) {
             .count()
     })
     .unwrap_or_else(|e| panic!("{id}: key list: {e}"));
-    assert_eq!(errors.len(), 2 + keys, "{id}: compared tensors");
+    // the outputs twice (training and evaluation path), the loss, one gradient per entry
+    assert_eq!(errors.len(), 3 + keys, "{id}: compared tensors");
     for e in errors {
         assert!(
             e.relative_error <= TOLERANCE,
@@ -159,4 +163,50 @@ fn pytorch_checkpoint_of(golden: &std::path::Path) -> std::path::PathBuf {
     }
     eprintln!("no Python with torch: using the committed {}", committed.display());
     committed
+}
+
+/// The project's own golden files: odd and non-square frames (pyramids whose lowest level is
+/// odd, 3x3 or 2x2), two and three channels, hidden sizes that are not multiples of 8,
+/// batches of 1 and 3, in_len != out_len (`tests/fixtures/golden/MANIFEST.md`).
+fn extra_golden_files() -> Vec<std::path::PathBuf> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/golden");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "safetensors"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// Every extra file passes through both paths, at every kernel level this CPU runs
+/// (`VPBENCH_ISA`'s levels, forced in-process), and every registered recurrent model has
+/// at least one extra file.
+#[test]
+fn extra_golden_files_pass_at_every_kernel_level() {
+    use vpbench_kernels::simd::{clear_forced_level, force_level, runnable_levels};
+    let files = extra_golden_files();
+    for level in runnable_levels() {
+        force_level(level);
+        let mut failures = Vec::new();
+        for file in &files {
+            let report = verify_golden(file, &Device::flex()).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+            let worst = report.max_error();
+            if !report.passed(TOLERANCE) {
+                let GoldenOutcome::Checked { errors } = &report.outcome else { panic!("{}: skipped", file.display()) };
+                let bad: Vec<_> = errors.iter().filter(|e| !(e.relative_error <= TOLERANCE)).map(|e| format!("{} {:.2e}", e.name, e.relative_error)).collect();
+                failures.push(format!("{} ({worst:?}): {}", file.display(), bad.join(", ")));
+            }
+        }
+        clear_forced_level();
+        assert!(failures.is_empty(), "{level:?}: {} of {} files fail:\n{}", failures.len(), files.len(), failures.join("\n"));
+        println!("{level:?}: {} extra golden files passed", files.len());
+    }
+    for entry in vpbench_models::registry::MODELS.iter().filter(|e| e.family == "RNN") {
+        let covered = files.iter().any(|f| {
+            let id = f.file_name().unwrap().to_string_lossy().split('.').next().unwrap().to_string();
+            vpbench_models::registry::lookup(&id).is_ok_and(|e| e.name == entry.name)
+        });
+        assert!(covered, "no extra golden file for {}", entry.name);
+    }
 }
