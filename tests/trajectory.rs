@@ -10,8 +10,9 @@ use vpbench_harness::profile_file::parse_profiles;
 use vpbench_harness::trajectory::{TrajectoryOutcome, verify_trajectory};
 use vpbench_tests::shared_dir;
 
-fn trajectory_files() -> Vec<PathBuf> {
-    let dir = shared_dir().join("golden/trajectory");
+/// The public files, or the project's own twins (`tests/fixtures/trajectory`, made by
+/// `scripts/golden/make_trajectory.py` at another size, batch, lengths and step count).
+fn trajectory_files(dir: PathBuf) -> Vec<PathBuf> {
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|e| e.unwrap().path())
@@ -29,10 +30,18 @@ fn paper_profile() -> Profile {
     parse_profiles(&text, &path).unwrap()["paper"].clone()
 }
 
-fn check_all(device: &str) {
+fn public() -> PathBuf {
+    shared_dir().join("golden/trajectory")
+}
+
+fn twins() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/trajectory")
+}
+
+fn check_all(device: &str, dir: PathBuf) {
     let device = ComputeDevice::parse(device).unwrap_or_else(|e| panic!("{e:#}"));
     let profile = paper_profile();
-    for file in trajectory_files() {
+    for file in trajectory_files(dir) {
         let report = verify_trajectory(&file, &device.device, &profile).unwrap_or_else(|e| panic!("{}: {e:#}", file.display()));
         let TrajectoryOutcome::Checked { steps, update_error } = &report.outcome else {
             panic!("{}: skipped: {:?}", file.display(), report.outcome);
@@ -44,11 +53,16 @@ fn check_all(device: &str) {
 
 #[test]
 fn the_training_step_reproduces_the_authors_loop_on_flex() {
-    check_all("cpu");
+    check_all("cpu", public());
+}
+
+#[test]
+fn the_training_step_reproduces_the_authors_loop_at_other_shapes() {
+    check_all("cpu", twins());
 }
 
 /// On burn's CubeCL kernels (every trajectory model runs on lavapipe).
 #[test]
 fn the_training_step_reproduces_the_authors_loop_on_vulkan() {
-    check_all("vulkan:cpu");
+    check_all("vulkan:cpu", public());
 }
