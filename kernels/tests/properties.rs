@@ -249,6 +249,11 @@ fn fused_lstm_gates() {
             let next = sigmoid(chunk(f)) * memory.clone() + sigmoid(chunk(i)) * chunk(g).tanh();
             let theirs = sigmoid(chunk(o)) * next.clone().tanh() + next + sigmoid(chunk(i)) * chunk(g).tanh();
             assert_close(&what, ours.clone(), theirs.clone(), 1e-5);
+            let (plain_gates, plain_memory) = (gates.clone().inner(), memory.clone().inner());
+            let plain = vpbench_kernels::lstm_memory(plain_gates.clone(), blocks, [i, f, g], plain_memory);
+            let plain = vpbench_kernels::lstm_output(plain_gates.clone(), blocks, o, plain.clone()) + plain
+                + vpbench_kernels::lstm_increment(plain_gates, blocks, [i, g]);
+            assert_close(&format!("{what} (no autodiff)"), plain, theirs.clone().inner(), 1e-5);
             let wts = Tensor::<4>::random([b, c, h, w], Distribution::Normal(0.0, 1.0), &ad);
             let (g1, g2) = ((ours * wts.clone()).sum().backward(), (theirs * wts).sum().backward());
             assert_close(&format!("{what} gate gradient"), gates.grad(&g1).unwrap(), gates.grad(&g2).unwrap(), 1e-5);
@@ -275,6 +280,8 @@ fn bilinear_warp() {
             let options = GridSampleOptions { mode: InterpolateMode::Bilinear, padding_mode: GridSamplePaddingMode::Zeros, align_corners: false };
             let theirs = x.clone().grid_sample_2d(Tensor::stack::<4>(vec![gx, gy], 3), options);
             assert_close(&what, ours.clone(), theirs.clone(), 1e-5);
+            let plain = vpbench_kernels::warp_bilinear(x.clone().inner(), sx.clone().inner(), sy.clone().inner());
+            assert_close(&format!("{what} (no autodiff)"), plain, theirs.clone().inner(), 1e-5);
             let wts = Tensor::<4>::random([b, c, h, w], Distribution::Normal(0.0, 1.0), &ad);
             let (g1, g2) = ((ours * wts.clone()).sum().backward(), (theirs * wts).sum().backward());
             assert_close(&format!("{what} input gradient"), x.grad(&g1).unwrap(), x.grad(&g2).unwrap(), 1e-5);
@@ -341,6 +348,8 @@ fn normalized_abs_cosine_sum() {
             };
             let (ours, theirs) = (vpbench_kernels::normalized_abs_cosine_sum(a.clone(), other.clone()), composed(a.clone(), other.clone()));
             assert_close(&what, ours.clone(), theirs.clone(), 1e-5);
+            let plain = vpbench_kernels::normalized_abs_cosine_sum(a.clone().inner(), other.clone().inner());
+            assert_close(&format!("{what} (no autodiff)"), plain, theirs.clone().inner(), 1e-5);
             let wts = Tensor::<1>::random([b], Distribution::Normal(0.0, 1.0), &ad);
             let (g1, g2) = ((ours * wts.clone()).sum().backward(), (theirs * wts).sum().backward());
             assert_close(&format!("{what} gradient a"), a.grad(&g1).unwrap(), a.grad(&g2).unwrap(), 1e-4);
