@@ -169,14 +169,7 @@ fn pytorch_checkpoint_of(golden: &std::path::Path) -> std::path::PathBuf {
 /// odd, 3x3 or 2x2), two and three channels, hidden sizes that are not multiples of 8,
 /// batches of 1 and 3, in_len != out_len (`tests/fixtures/golden/MANIFEST.md`).
 fn extra_golden_files() -> Vec<std::path::PathBuf> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/golden");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "safetensors"))
-        .collect();
-    files.sort();
-    files
+    vpbench_tests::safetensors_in(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/golden"))
 }
 
 /// Every extra file passes through both paths, at every kernel level this CPU runs

@@ -22,6 +22,18 @@ pub fn golden_file(id: &str) -> PathBuf {
         .join(format!("{id}.safetensors"))
 }
 
+/// The `.safetensors` files of `dir`, sorted; panics, naming `dir`, when there are none.
+pub fn safetensors_in(dir: &std::path::Path) -> Vec<PathBuf> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "safetensors"))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "no .safetensors files in {}", dir.display());
+    files
+}
+
 /// A file of the paper's reported numbers, e.g. `paper_file("reference_costs_mmnist.csv")`.
 pub fn paper_file(name: &str) -> PathBuf {
     shared_dir().join("paper").join(name)

@@ -8,19 +8,12 @@ use vpbench_harness::device::ComputeDevice;
 use vpbench_harness::experiment::Profile;
 use vpbench_harness::profile_file::parse_profiles;
 use vpbench_harness::trajectory::{TrajectoryOutcome, verify_trajectory};
-use vpbench_tests::shared_dir;
+use vpbench_tests::{safetensors_in, shared_dir};
 
 /// The public files, or the project's own twins (`tests/fixtures/trajectory`, made by
 /// `scripts/golden/make_trajectory.py` at another size, batch, lengths and step count).
 fn trajectory_files(dir: PathBuf) -> Vec<PathBuf> {
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "safetensors"))
-        .collect();
-    files.sort();
-    assert!(!files.is_empty(), "no trajectory files in {}", dir.display());
-    files
+    safetensors_in(&dir)
 }
 
 /// The authors' recipe as the paper profile states it.

@@ -90,10 +90,11 @@ def local_attention_module():
     return m
 
 
-def generate(repo, model_id, config, out):
-    """One model at one configuration, in this process."""
+def authors_config(repo, model_name, c):
+    """The authors' global `cfg`, set for `model_name` at configuration `c` before any of their
+    model modules is imported: one thread, `.cuda()` the identity, the local-attention
+    extension replaced."""
     import torch
-    from safetensors.torch import save_file
 
     torch.set_num_threads(1)
     torch.Tensor.cuda = lambda self, *a, **k: self
@@ -102,11 +103,19 @@ def generate(repo, model_id, config, out):
     sys.path.insert(0, repo)
     from config import cfg
 
-    c = config
-    cfg.model_name = MODELS[model_id]
-    cfg.dataset = "moving-mnist-20"
+    cfg.model_name, cfg.dataset = model_name, "moving-mnist-20"
     cfg.height, cfg.width, cfg.in_len, cfg.out_len = c["H"], c["W"], c["in_len"], c["out_len"]
     cfg.batch, cfg.lstm_hidden_state, cfg.LSTM_layers, cfg.kernel_size = c["batch"], c["hidden"], LAYERS, KERNEL
+    return cfg
+
+
+def generate(repo, model_id, config, out):
+    """One model at one configuration, in this process."""
+    import torch
+    from safetensors.torch import save_file
+
+    c = config
+    cfg = authors_config(repo, MODELS[model_id], c)
     cfg.scheduled_sampling = cfg.reverse_scheduled_sampling = False
     import models
     from loss import Loss

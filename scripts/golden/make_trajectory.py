@@ -14,7 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from make_golden import local_attention_module
+from make_golden import authors_config
 
 # registry id -> the authors' name; the public trajectory files use these ids
 TRAJECTORY_MODELS = {"convlstm": "ConvLSTM", "sms-lstm": "MS-ConvLSTM", "tms-lstm": "MK-LSTM", "ms-lstm": "MS-LSTM",
@@ -33,17 +33,8 @@ def generate(repo, model_id, c, out):
     import torch
     from safetensors.torch import save_file
 
-    torch.set_num_threads(1)
-    torch.Tensor.cuda = lambda self, *a, **k: self
-    torch.nn.Module.cuda = lambda self, *a, **k: self
-    sys.modules["localAttention"] = local_attention_module()
-    sys.path.insert(0, repo)
-    from config import cfg
-
     name = TRAJECTORY_MODELS[model_id]
-    cfg.model_name, cfg.dataset = name, "moving-mnist-20"
-    cfg.height, cfg.width, cfg.in_len, cfg.out_len = c["H"], c["W"], c["in_len"], c["out_len"]
-    cfg.batch, cfg.lstm_hidden_state, cfg.LSTM_layers, cfg.kernel_size = c["batch"], c["hidden"], 6, 3
+    cfg = authors_config(repo, name, c)
     cfg.epoch = c["cfg_epoch"]
     cfg.reverse_scheduled_sampling = "PredRNN-V2" in name
     cfg.scheduled_sampling = not cfg.reverse_scheduled_sampling

@@ -23,23 +23,9 @@ pub struct VerifyMetricsArgs {
 pub fn run(args: &VerifyMetricsArgs) -> anyhow::Result<bool> {
     let (mut passed, mut failed) = (0, 0);
     for file in &args.files {
-        match verify_metric_golden(file) {
-            Ok(report) => {
-                if report.passed() { passed += 1 } else { failed += 1 }
-                if args.json {
-                    println!("{}", serde_json::to_string(&report)?);
-                } else {
-                    print_report(&report, args.verbose);
-                }
-            }
-            Err(e) => {
-                failed += 1;
-                if args.json {
-                    println!("{}", serde_json::json!({"file": file, "error": format!("{e:#}")}));
-                } else {
-                    println!("FAIL {}: {e:#}", file.display());
-                }
-            }
+        match super::print_outcome(file, verify_metric_golden(file), args.json, |r| print_report(r, args.verbose))? {
+            Some(report) if report.passed() => passed += 1,
+            _ => failed += 1,
         }
     }
     if !args.json {

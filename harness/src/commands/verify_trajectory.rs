@@ -42,27 +42,11 @@ pub fn run(args: &VerifyTrajectoryArgs) -> anyhow::Result<bool> {
     let (mut passed, mut failed, mut skipped) = (0, 0, 0);
     for file in &args.files {
         let profile = profile.for_model(&model_of(file));
-        match verify_trajectory(file, &device.device, &profile) {
-            Ok(report) => {
-                match (&report.outcome, report.passed()) {
-                    (TrajectoryOutcome::Skipped { .. }, _) => skipped += 1,
-                    (_, true) => passed += 1,
-                    (_, false) => failed += 1,
-                }
-                if args.json {
-                    println!("{}", serde_json::to_string(&report)?);
-                } else {
-                    print_report(&report);
-                }
-            }
-            Err(e) => {
-                failed += 1;
-                if args.json {
-                    println!("{}", serde_json::json!({"file": file, "error": format!("{e:#}")}));
-                } else {
-                    println!("FAIL {}: {e:#}", file.display());
-                }
-            }
+        let outcome = verify_trajectory(file, &device.device, &profile);
+        match super::print_outcome(file, outcome, args.json, print_report)? {
+            Some(r) if matches!(r.outcome, TrajectoryOutcome::Skipped { .. }) => skipped += 1,
+            Some(r) if r.passed() => passed += 1,
+            _ => failed += 1,
         }
     }
     if !args.json {
