@@ -80,8 +80,11 @@ fn input(cases: &mut Cases, [b, c, h, w]: [usize; 4], device: &Device) -> Tensor
     }
 }
 
-/// Runs `check` for every level this machine runs, then restores the machine's level.
+/// Runs `check` for every level this machine runs, then restores the machine's level. The
+/// level is process-wide, so the tests of this file take turns (together under a second).
 fn at_every_level(name: &str, check: impl Fn(SimdLevel, &mut Cases)) {
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     for level in runnable_levels() {
         force_level(level);
         let mut cases = Cases::new(0x5eed ^ name.len() as u64);
