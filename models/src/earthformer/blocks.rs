@@ -3,8 +3,9 @@
 
 use burn::module::Module;
 use burn::nn::{Dropout, DropoutConfig, LayerNorm, LayerNormConfig, Linear, LinearConfig};
-use burn::tensor::activation::gelu;
 use burn::tensor::{Device, Tensor};
+
+use crate::ops::gelu;
 
 use super::attention::{AxialSelfAttention, TemporalCrossAttention};
 

@@ -110,7 +110,7 @@ mod tests {
         let flow_y = Tensor::<3>::zeros([n, 1, w], &device);
         let out = warp(input, flow_x.clone(), flow_y);
         let grads = out.sum().backward();
-        let got = flow_x.grad(&grads).unwrap().into_data().to_vec::<f32>().unwrap();
+        let got = flow_x.grad(&grads).unwrap().into_data().try_to_vec::<f32>().unwrap();
         for (case, &t) in flows.iter().enumerate() {
             let p = pytorch_position(t, w);
             let f = p.floor() as usize;
