@@ -3,9 +3,13 @@
 //! Every write goes to a temporary beside its target (`tempfile`, so names never collide
 //! between processes), is flushed to disk (`fsync` of the file), renamed over the target,
 //! and the rename itself is made durable (`fsync` of the folder). A crash at any point
-//! leaves the old file or the new one, never a half-written one.
+//! leaves the old file or the new one, never a half-written one. Files and folders get the
+//! modes any other program's would (0666 and 0777 less the umask: 0644 and 0755 under the
+//! usual 022), not a temporary's private 0600, so that a group or a web server can read them.
 
+use std::fs::Permissions;
 use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use anyhow::Context;
@@ -22,6 +26,7 @@ pub fn write_atomic_with(path: &Path, fill: impl FnOnce(&mut std::fs::File) -> a
     let mut file = tempfile::Builder::new()
         .prefix(&format!(".{}.", file_name(path)))
         .suffix(".tmp")
+        .permissions(Permissions::from_mode(0o666))
         .tempfile_in(dir)
         .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
     fill(file.as_file_mut())
@@ -39,6 +44,7 @@ pub fn replace_dir_atomic(dir: &Path, fill: impl FnOnce(&Path) -> anyhow::Result
     let fresh = tempfile::Builder::new()
         .prefix(&format!(".{}.", file_name(dir)))
         .suffix(".tmp")
+        .permissions(Permissions::from_mode(0o777))
         .tempdir_in(parent)
         .with_context(|| format!("cannot create a temporary folder in {}", parent.display()))?;
     fill(fresh.path())?;
@@ -82,6 +88,27 @@ fn sync_dir(dir: &Path) -> anyhow::Result<()> {
 
 #[cfg(test)]
 mod tests {
+    /// The process's umask, as Linux reports it.
+    fn umask() -> u32 {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap();
+        let line = status.lines().find(|l| l.starts_with("Umask:")).unwrap();
+        u32::from_str_radix(line.split_whitespace().nth(1).unwrap(), 8).unwrap()
+    }
+
+    #[test]
+    fn written_files_and_folders_take_the_umask_not_a_private_mode() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("record.json");
+        super::write_atomic(&file, b"{}").unwrap();
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o666 & !umask(), "file mode {mode:o}");
+        let folder = dir.path().join("checkpoint");
+        super::replace_dir_atomic(&folder, |d| super::write_atomic(&d.join("state.json"), b"{}")).unwrap();
+        let mode = std::fs::metadata(&folder).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o777 & !umask(), "folder mode {mode:o}");
+    }
+
     use super::*;
 
     #[test]
