@@ -11,6 +11,7 @@ pub mod profile_file;
 pub mod host;
 pub mod inspect;
 pub mod isolation;
+pub mod libdevice;
 pub mod memory;
 pub mod metric_golden;
 pub mod metrics;

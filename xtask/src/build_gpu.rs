@@ -63,6 +63,8 @@ pub fn run(args: &BuildGpuArgs) -> anyhow::Result<bool> {
     std::fs::create_dir_all(&args.out)?;
     let packed = args.out.join(format!("xtask-gpu-{short}.xz"));
     compress(&built, &packed)?;
+    let libdevice = ensure_libdevice(&args.out)?;
+    println!("build-gpu: libdevice (CUDA math library, from PyPI) at {}", libdevice.display());
     let (raw, small) = (std::fs::metadata(&built)?.len(), std::fs::metadata(&packed)?.len());
     println!(
         "build-gpu: {} ({:.1} MB, stripped) -> {} ({:.1} MB, xz) in {:.1} min",
@@ -72,7 +74,12 @@ pub fn run(args: &BuildGpuArgs) -> anyhow::Result<bool> {
         small as f64 / 1e6,
         started.elapsed().as_secs_f64() / 60.0
     );
-    println!("build-gpu: on the GPU machine: xz -d {0} && chmod +x xtask-gpu-{short} && ./xtask-gpu-{short} gpu-report", packed.file_name().unwrap().to_string_lossy());
+    println!(
+        "build-gpu: on the GPU machine, in a checkout of this commit: xz -dk {0} && chmod +x {1} && \
+         bash benchmarks/gpu-report.sh {1} cuda:0 ../shared/golden/public OUT_DIR",
+        packed.display(),
+        packed.with_extension("").display()
+    );
     if small > MAX_BINARY_BYTES {
         bail!("{} is {small} bytes, over the 64 MiB a device transfer carries", packed.display());
     }
@@ -127,6 +134,42 @@ fn ensure_llvm() -> anyhow::Result<PathBuf> {
     std::os::unix::fs::symlink(&llvm, &target)
         .with_context(|| format!("cannot link {} to {}", target.display(), llvm.display()))?;
     write_atomic(&target.join(LLVM_MARKER), b"vpbench build-gpu: mlc-llvm-static 23.1.1.post0 from PyPI\n")?;
+    Ok(target)
+}
+
+/// The CUDA wheel that holds libdevice, and the file inside it.
+const LIBDEVICE_WHEEL: &str = "nvidia-cuda-nvcc-cu12==12.8.93";
+const LIBDEVICE_IN_WHEEL: &str = "nvidia/cuda_nvcc/nvvm/libdevice/libdevice.10.bc";
+
+/// Puts libdevice beside the binary (`OUT/cuda/nvvm/libdevice/`), where the binary finds it
+/// on a GPU node that has only the driver (`vpbench_harness::libdevice`).
+fn ensure_libdevice(out: &Path) -> anyhow::Result<PathBuf> {
+    use vpbench_harness::libdevice::{BESIDE_BINARY, IN_ROOT};
+    let target = out.join(BESIDE_BINARY).join(IN_ROOT);
+    if target.is_file() {
+        return Ok(target);
+    }
+    let wheels = data_home()?.join("vpbench/libdevice-wheel");
+    println!("build-gpu: fetching {LIBDEVICE_WHEEL} from PyPI for its libdevice.10.bc");
+    run_checked(
+        Command::new("python3")
+            .args(["-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--platform", "manylinux2014_x86_64", "-d"])
+            .arg(&wheels)
+            .arg(LIBDEVICE_WHEEL),
+        "pip download of the CUDA compiler wheel (python3 with pip)",
+    )?;
+    let wheel = std::fs::read_dir(&wheels)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| p.extension().is_some_and(|e| e == "whl"))
+        .with_context(|| format!("{}: no wheel after pip download", wheels.display()))?;
+    let script = "import sys, zipfile; sys.stdout.buffer.write(zipfile.ZipFile(sys.argv[1]).read(sys.argv[2]))";
+    std::fs::create_dir_all(target.parent().unwrap())?;
+    write_atomic_with(&target, |file| {
+        run_checked(
+            Command::new("python3").args(["-c", script]).arg(&wheel).arg(LIBDEVICE_IN_WHEEL).stdout(file.try_clone()?),
+            "reading libdevice.10.bc out of the wheel",
+        )
+    })?;
     Ok(target)
 }
 

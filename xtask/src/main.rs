@@ -62,6 +62,7 @@ pub fn workspace_root() -> PathBuf {
 }
 
 fn main() -> ExitCode {
+    vpbench_harness::libdevice::prepare_at_start();
     vpbench_kernels::allocator::keep_freed_memory();
     let cli = Cli::parse();
     if let Err(e) = vpbench_kernels::threads::allow_workers_awake().and(vpbench_kernels::simd::requested_level().map(drop)) {
