@@ -15,7 +15,7 @@ use burn::tensor::{Distribution, Tensor};
 
 use crate::device::ComputeDevice;
 use crate::experiment::Profile;
-use crate::memory::{MemoryPeak, memory_peak, reset_peak_rss, start_sampler};
+use crate::memory::{EnergyCounter, MemoryPeak, PoolSampler, memory_peak, reset_peak_rss, start_sampler};
 use crate::recipe::optimizer;
 use crate::run::step::{Learner, StepClock, StepState, training_step};
 
@@ -50,6 +50,13 @@ pub struct BenchResult {
     /// The paper's analytic training memory (`4 M_par + 2 M_out`) at this configuration and
     /// batch, from the captured graph: device-independent, beside the measured peak.
     pub analytic_memory: vpbench_models::cost::AnalyticMemory,
+    /// burn's features active on this device (`autotune`, `persistence`; none on flex).
+    #[serde(default)]
+    pub burn_features: Vec<String>,
+    /// NVML's energy counter over the timed training steps, per training sequence (joules);
+    /// `None` (not measured) off an NVIDIA card.
+    #[serde(default)]
+    pub train_joules_per_sequence: Option<f64>,
     /// Empty when the model ran; otherwise why it could not (out of memory, a kernel error).
     pub error: String,
 }
@@ -74,16 +81,26 @@ fn sync(device: &burn::tensor::Device) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("device synchronisation failed: {e:?}"))
 }
 
-/// Times `steps` of `f`, each bracketed by a device sync; returns the timed steps' durations.
+/// What the timed steps measured: each step's seconds, and the card's energy over all of them
+/// (joules; `None` where NVML has no counter).
+struct Timed {
+    times: Vec<f64>,
+    joules: Option<f64>,
+}
+
+/// Times `steps` of `f`, each bracketed by a device sync, after the untimed warm-up steps
+/// (where kernels compile and burn autotunes each shape).
 fn timed(
     device: &burn::tensor::Device,
     steps: BenchSteps,
+    energy: Option<&EnergyCounter>,
     mut f: impl FnMut() -> anyhow::Result<()>,
-) -> anyhow::Result<Vec<f64>> {
+) -> anyhow::Result<Timed> {
     for _ in 0..steps.warmup {
         f()?;
     }
     sync(device)?;
+    let before = energy.and_then(EnergyCounter::millijoules);
     let mut times = Vec::with_capacity(steps.timed);
     for _ in 0..steps.timed {
         let start = Instant::now();
@@ -91,7 +108,9 @@ fn timed(
         sync(device)?;
         times.push(start.elapsed().as_secs_f64());
     }
-    Ok(times)
+    let after = energy.and_then(EnergyCounter::millijoules);
+    let joules = before.zip(after).map(|(b, a)| a.saturating_sub(b) as f64 / 1e3);
+    Ok(Timed { times, joules })
 }
 
 /// What is counted, not timed: on the host, at the bench's configuration.
@@ -118,7 +137,14 @@ fn random_frames(config: &ModelConfig, batch: usize, device: &burn::tensor::Devi
 
 /// Timed training steps: forward, loss, backward, optimiser step, with the model's own
 /// training feeding.
-fn train_step_times(model: &str, profile: &Profile, base: &burn::tensor::Device, steps: BenchSteps) -> anyhow::Result<Vec<f64>> {
+fn train_step_times(
+    model: &str,
+    profile: &Profile,
+    base: &burn::tensor::Device,
+    steps: BenchSteps,
+    memory: Option<&PoolSampler>,
+    energy: Option<&EnergyCounter>,
+) -> anyhow::Result<Timed> {
     let config = profile.model_config();
     let feeding_kind = registry::lookup(model)?.training_feeding;
     let train_device = base.clone().autodiff();
@@ -130,8 +156,8 @@ fn train_step_times(model: &str, profile: &Profile, base: &burn::tensor::Device,
     // eta held at 1 (every mask true), as the bench timed before the step was shared
     let clock = StepClock { eta_delta: 0.0, ..StepClock::authors(1, profile.epochs, total) };
     let mut state = StepState { eta: 1.0, steps: 0 };
-    timed(base, steps, || {
-        let learner = Learner { model: &mut net, optim: &mut optim, replicas: &[] };
+    timed(base, steps, energy, || {
+        let learner = Learner { model: &mut net, optim: &mut optim, replicas: &[], memory };
         training_step(learner, profile, feeding_kind, frames.clone(), &mut rng, &mut state, &clock).map(drop)
     })
 }
@@ -141,10 +167,11 @@ fn eval_step_times(model: &str, profile: &Profile, base: &burn::tensor::Device, 
     let config = profile.model_config();
     let net = registry::build(model, &config, base)?;
     let frames = random_frames(&config, profile.batch, base);
-    timed(base, steps, || {
+    timed(base, steps, None, || {
         drop(net.forward(frames.clone(), &Feeding::Autoregressive)?);
         Ok(())
     })
+    .map(|t| t.times)
 }
 
 /// Benchmarks `model` at the profile's configuration and batch on `device`.
@@ -159,10 +186,14 @@ pub fn bench_model(
     let base = &device.device;
     base.seed(profile.seed);
     reset_peak_rss();
-    let sampler = start_sampler(device, std::time::Duration::from_millis(20));
-    let (train_s, eval_s) = device.compute(|| -> anyhow::Result<(f64, f64)> {
-        Ok((median(train_step_times(model, profile, base, steps)?), median(eval_step_times(model, profile, base, steps)?)))
+    let samplers = start_sampler(device, std::time::Duration::from_millis(20));
+    let energy = EnergyCounter::open(device);
+    let (train, eval_s) = device.compute(|| -> anyhow::Result<(Timed, f64)> {
+        let train = train_step_times(model, profile, base, steps, samplers.pool.as_ref(), energy.as_ref())?;
+        Ok((train, median(eval_step_times(model, profile, base, steps)?)))
     })?;
+    let train_joules_per_sequence = train.joules.map(|j| j / (steps.timed * batch) as f64);
+    let train_s = median(train.times);
     let sequences_macs = counted.forward_macs as f64 * batch as f64;
     Ok(BenchResult {
         model: model.to_string(),
@@ -177,8 +208,10 @@ pub fn bench_model(
         eval_sequences_per_s: batch as f64 / eval_s,
         eval_macs_per_s: sequences_macs / eval_s,
         train_macs_per_s: 3.0 * sequences_macs / train_s,
-        memory: memory_peak(sampler, base),
+        memory: memory_peak(samplers, base),
         analytic_memory: counted.analytic_memory,
+        burn_features: device.burn_features(),
+        train_joules_per_sequence,
         error: String::new(),
     })
 }
@@ -188,18 +221,12 @@ pub fn bench_model(
 pub fn peak_matmul_macs_per_s(device: &burn::tensor::Device, n: usize) -> anyhow::Result<f64> {
     let a = Tensor::<2>::random([n, n], Distribution::Uniform(-1.0, 1.0), device);
     let b = Tensor::<2>::random([n, n], Distribution::Uniform(-1.0, 1.0), device);
-    let times = timed(
-        device,
-        BenchSteps {
-            warmup: 2,
-            timed: 7,
-        },
-        || {
-            drop(a.clone().matmul(b.clone()));
-            Ok(())
-        },
-    )?;
-    Ok((n * n * n) as f64 / median(times))
+    let steps = BenchSteps { warmup: 2, timed: 7 };
+    let timed = timed(device, steps, None, || {
+        drop(a.clone().matmul(b.clone()));
+        Ok(())
+    })?;
+    Ok((n * n * n) as f64 / median(timed.times))
 }
 
 #[cfg(test)]

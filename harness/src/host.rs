@@ -31,6 +31,12 @@ pub struct BuildFacts {
     pub debug_assertions: bool,
     /// The cargo features of the harness (`vulkan`, `cuda`).
     pub features: String,
+    /// burn's features that change how its GPU backends (CubeCL: Vulkan, CUDA) run: `autotune`
+    /// (each operation's kernel chosen per shape by timing the candidates on the device) and,
+    /// where built with it, `fusion` (element-wise chains compiled into one kernel). Neither
+    /// applies to flex.
+    #[serde(default)]
+    pub burn_gpu_features: Vec<String>,
 }
 
 impl BuildFacts {
@@ -41,8 +47,19 @@ impl BuildFacts {
             opt_level: env!("VERGEN_CARGO_OPT_LEVEL").to_string(),
             debug_assertions: cfg!(debug_assertions),
             features: env!("VERGEN_CARGO_FEATURES").to_string(),
+            burn_gpu_features: burn_gpu_features(),
         }
     }
+}
+
+/// [`BuildFacts::burn_gpu_features`] of this binary.
+pub fn burn_gpu_features() -> Vec<String> {
+    let on = [
+        ("autotune", cfg!(feature = "gpu-speed")),
+        ("persistence", cfg!(feature = "gpu-speed")),
+        ("fusion", cfg!(feature = "fusion")),
+    ];
+    on.iter().filter(|(_, enabled)| *enabled).map(|(name, _)| name.to_string()).collect()
 }
 
 impl HostInfo {

@@ -26,8 +26,19 @@ pub struct MemoryPeak {
     /// share where the process cannot be attributed (and nothing else ran on the card).
     #[serde(default)]
     pub gpu_device_rise_bytes: Option<u64>,
-    /// burn's memory-pool peak (CubeCL backends only), bytes.
+    /// burn's allocator report at the end of the run: the sum over its dynamic pools of each
+    /// pool's peak pages (CubeCL backends only; the persistent pool that holds parameters is
+    /// not in that report, and the pools' peaks need not coincide), bytes.
     pub pool_peak_bytes: Option<u64>,
+    /// burn's allocator, sampled over the whole run (`Device::memory_pool_usage`): the
+    /// high-water mark of the bytes live allocations use, every pool (parameters, optimiser
+    /// state, gradients, activations), bytes. CubeCL backends only.
+    #[serde(default)]
+    pub pool_in_use_peak_bytes: Option<u64>,
+    /// The same sampler's high-water mark of the bytes burn had reserved from the driver
+    /// (live allocations, padding and pages held for reuse), bytes.
+    #[serde(default)]
+    pub pool_reserved_peak_bytes: Option<u64>,
     /// The run's device is a GPU card: the headline is GPU memory, never the CPU's RSS.
     #[serde(default)]
     pub on_gpu: bool,
@@ -37,12 +48,12 @@ pub struct MemoryPeak {
 
 impl MemoryPeak {
     /// The number reports show. On a GPU: NVML's per-process peak, else the device's rise,
-    /// else burn's pool peak; on a CPU (flex, lavapipe): peak RSS. `None`: not measured.
+    /// else burn's in-use peak; on a CPU (flex, lavapipe): peak RSS. `None`: not measured.
     pub fn headline_bytes(&self) -> Option<u64> {
         if self.on_gpu {
             self.gpu_process_peak_bytes
                 .or(self.gpu_device_rise_bytes)
-                .or(self.pool_peak_bytes)
+                .or(self.pool_in_use_peak_bytes)
         } else {
             self.process_peak_rss_bytes
         }
@@ -190,6 +201,29 @@ impl NvmlSampler {
     }
 }
 
+/// NVML's energy counter of one GPU card (millijoules since the driver loaded; Volta and
+/// later), read around the bench's timed steps.
+pub struct EnergyCounter {
+    nvml: nvml_wrapper::Nvml,
+    pci_bus_id: String,
+}
+
+impl EnergyCounter {
+    /// The counter of the device's card; `None` on a CPU, without NVML, or where the card has
+    /// no counter.
+    pub fn open(device: &crate::device::ComputeDevice) -> Option<Self> {
+        let pci_bus_id = device.adapter.as_ref()?.pci_bus_id.clone()?;
+        let counter = Self { nvml: nvml_wrapper::Nvml::init().ok()?, pci_bus_id };
+        counter.millijoules()?;
+        Some(counter)
+    }
+
+    /// The counter now, millijoules.
+    pub fn millijoules(&self) -> Option<u64> {
+        self.nvml.device_by_pci_bus_id(self.pci_bus_id.as_str()).ok()?.total_energy_consumption().ok()
+    }
+}
+
 /// NVML's compute and graphics process lists of one device (Vulkan work is listed as graphics
 /// on some drivers).
 fn nvml_processes(device: &nvml_wrapper::Device) -> Vec<ProcessMemory> {
@@ -209,35 +243,92 @@ fn nvml_processes(device: &nvml_wrapper::Device) -> Vec<ProcessMemory> {
         .collect()
 }
 
-/// Starts the NVML sampler for a run's device where it is a GPU card; `None` on a CPU.
-pub(crate) fn start_sampler(
-    device: &crate::device::ComputeDevice,
-    interval: Duration,
-) -> Option<Result<NvmlSampler, String>> {
-    let bus = device.adapter.as_ref()?.pci_bus_id.as_ref()?;
-    Some(NvmlSampler::start(bus, interval))
+/// burn's allocator, read by the training loop after each step's backward pass, when the
+/// parameters, the optimiser's state and the gradients are all live: the high-water marks of
+/// the bytes in use and reserved (`Device::memory_pool_usage`, every pool, the persistent one
+/// included). Not a thread: with fusion, each reading drains the queued operations, and a
+/// reading in the middle of a step would change what is timed. burn keeps no high-water mark
+/// of its own, so a peak of activations inside a step is not seen (the in-use peak is a lower
+/// bound); pages go back to the driver only on cleanup, so the reserved peak is not missed.
+pub struct PoolSampler {
+    peaks: Mutex<PoolPeaks>,
+}
+
+/// The high-water marks a [`PoolSampler`] saw, bytes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PoolPeaks {
+    pub in_use: u64,
+    pub reserved: u64,
+}
+
+impl PoolPeaks {
+    fn take(&mut self, usage: &burn::tensor::MemoryPoolUsage) {
+        self.in_use = self.in_use.max(usage.bytes_in_use);
+        self.reserved = self.reserved.max(usage.bytes_reserved);
+    }
+}
+
+impl PoolSampler {
+    /// Takes a first reading of `device`'s allocator; `None` on a backend that has none
+    /// (flex, the capture device).
+    pub fn start(device: &burn::tensor::Device) -> Option<Self> {
+        let mut peaks = PoolPeaks::default();
+        peaks.take(&device.memory_pool_usage()?);
+        Some(Self { peaks: Mutex::new(peaks) })
+    }
+
+    /// Reads the allocator now (the training loop calls it after each backward pass).
+    pub fn sample(&self, device: &burn::tensor::Device) {
+        if let (Some(usage), Ok(mut p)) = (device.memory_pool_usage(), self.peaks.lock()) {
+            p.take(&usage);
+        }
+    }
+
+    /// The high-water marks, after a last reading.
+    pub fn finish(self, device: &burn::tensor::Device) -> PoolPeaks {
+        self.sample(device);
+        self.peaks.into_inner().unwrap_or_default()
+    }
+}
+
+/// The samplers of one run: NVML where the device is an NVIDIA card, burn's allocator where
+/// the backend has one.
+pub struct MemorySamplers {
+    nvml: Option<Result<NvmlSampler, String>>,
+    pub pool: Option<PoolSampler>,
+}
+
+/// Starts the memory samplers for a run's device: NVML where it is a GPU card (`None` on a
+/// CPU), burn's allocator on every CubeCL backend.
+pub(crate) fn start_sampler(device: &crate::device::ComputeDevice, interval: Duration) -> MemorySamplers {
+    let nvml = device
+        .adapter
+        .as_ref()
+        .and_then(|a| a.pci_bus_id.as_ref())
+        .map(|bus| NvmlSampler::start(bus, interval));
+    MemorySamplers { nvml, pool: PoolSampler::start(&device.device) }
 }
 
 /// The memory peaks of a run that has just ended: peak RSS, the NVML sampler's peaks where it
-/// ran, and burn's memory-pool peak.
-pub(crate) fn memory_peak(
-    sampler: Option<Result<NvmlSampler, String>>,
-    device: &burn::tensor::Device,
-) -> MemoryPeak {
+/// ran, and burn's allocator (sampled in-use and reserved peaks, the pools' report).
+pub(crate) fn memory_peak(samplers: MemorySamplers, device: &burn::tensor::Device) -> MemoryPeak {
     let rss = peak_rss_bytes();
-    // burn's allocator report: peak pages of each pool (CubeCL backends; None on flex)
+    // burn's allocator report: peak pages of each dynamic pool (CubeCL backends; None on flex)
     let pool_peak = device.memory_pool_report().map(|pools| {
         pools
             .iter()
             .map(|p| p.page_size * p.pages_peak)
             .sum::<u64>()
     });
+    let pool = samplers.pool.map(|p| p.finish(device));
     let mut peak = MemoryPeak {
         process_peak_rss_bytes: rss,
         pool_peak_bytes: pool_peak,
+        pool_in_use_peak_bytes: pool.map(|p| p.in_use),
+        pool_reserved_peak_bytes: pool.map(|p| p.reserved),
         ..Default::default()
     };
-    match sampler {
+    match samplers.nvml {
         Some(Ok(s)) => {
             let nvml = s.finish();
             peak.on_gpu = true;
@@ -248,8 +339,8 @@ pub(crate) fn memory_peak(
         }
         Some(Err(why)) => {
             peak.on_gpu = true;
-            peak.measured_as = match pool_peak {
-                Some(_) => format!("GPU: burn's memory-pool peak (NVML not measured: {why})"),
+            peak.measured_as = match pool {
+                Some(_) => format!("GPU: burn's allocator, in-use peak over all pools, read after each backward pass (NVML not measured: {why})"),
                 None => format!("GPU memory not measured ({why})"),
             };
         }

@@ -74,8 +74,14 @@ pub struct Timing {
     /// Training, validation and test, seconds (resumed runs add up their parts).
     pub total_s: f64,
     pub per_epoch_s: Vec<f64>,
+    /// The mean training step, without the first step of each process (kernel compilation and,
+    /// on GPU backends, burn's autotuning of every shape), seconds; the whole of the first
+    /// steps stays in `total_s` and `per_epoch_s`.
     pub mean_step_s: f64,
     pub steps: usize,
+    /// The first step of each process (one, or one more per resume), seconds in all.
+    #[serde(default)]
+    pub first_steps_s: f64,
     pub test_s: f64,
 }
 

@@ -99,7 +99,7 @@ pub fn verify_trajectory(path: &Path, device: &Device, profile: &Profile) -> any
         let frames = Tensor::<5>::from_data(file.tensor(&format!("frames.{k}"), Some(&shape))?, &device);
         let authors_loss = file.tensor(&format!("loss.{k}"), Some(&[1]))?.try_to_vec::<f32>().expect("f32")[0] as f64;
         let eta = state.eta;
-        let learner = Learner { model: &mut model, optim: &mut optim, replicas: &[] };
+        let learner = Learner { model: &mut model, optim: &mut optim, replicas: &[], memory: None };
         let loss = training_step(learner, profile, entry.training_feeding, frames, &mut flips, &mut state, &clock)?;
         let loss_error = (loss - authors_loss).abs() / authors_loss.abs().max(f64::MIN_POSITIVE);
         steps.push(StepCheck { loss, authors_loss, loss_error, eta, authors_eta: recorded.eta[k] });

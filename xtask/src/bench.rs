@@ -276,8 +276,15 @@ fn failed(
         train_macs_per_s: f64::NAN,
         memory: Default::default(),
         analytic_memory: Default::default(),
+        burn_features: Vec::new(),
+        train_joules_per_sequence: None,
         error: format!("{e:#}"),
     }
+}
+
+/// `autotune, fusion`, or what stands for none.
+fn features_text(features: &[String]) -> String {
+    if features.is_empty() { "none (flex: CPU kernels)".into() } else { features.join(", ") }
 }
 
 fn summary_line(r: &BenchResult) -> String {
@@ -334,9 +341,13 @@ fn to_csv(report: &BenchReport) -> anyhow::Result<String> {
         "gpu_process_peak_bytes",
         "gpu_device_peak_bytes",
         "pool_peak_bytes",
+        "pool_in_use_peak_bytes",
+        "pool_reserved_peak_bytes",
         "process_peak_rss_bytes",
         "memory_measured_as",
         "analytic_memory_bytes",
+        "burn_features",
+        "train_joules_per_sequence",
         "commit",
         "error",
     ])?;
@@ -363,9 +374,13 @@ fn to_csv(report: &BenchReport) -> anyhow::Result<String> {
             opt(r.memory.gpu_process_peak_bytes),
             opt(r.memory.gpu_device_peak_bytes),
             opt(r.memory.pool_peak_bytes),
+            opt(r.memory.pool_in_use_peak_bytes),
+            opt(r.memory.pool_reserved_peak_bytes),
             opt(r.memory.process_peak_rss_bytes),
             r.memory.measured_as.clone(),
             r.analytic_memory.total_bytes.to_string(),
+            features_text(&r.burn_features),
+            r.train_joules_per_sequence.map_or(String::new(), |j| j.to_string()),
             report.host.git_commit.clone(),
             r.error.clone(),
         ])?;
@@ -398,9 +413,11 @@ fn to_markdown(report: &BenchReport) -> String {
         h.cpu, h.cpu_cores, h.gpu
     );
     let _ = writeln!(s, "- Commit: {}", h.git_commit);
+    let features = report.results.iter().find(|r| r.error.is_empty()).map(|r| features_text(&r.burn_features));
+    let _ = writeln!(s, "- burn features on this device: {}", features.unwrap_or_else(|| "not known (no model ran)".into()));
     let _ = writeln!(
         s,
-        "- Steps: {} warm-up, median of {} timed (each ended by a device sync); device peak: {}",
+        "- Steps: {} warm-up (kernel compilation and, on GPU backends, burn's autotuning of every shape happen there, untimed), median of {} timed (each ended by a device sync); device peak: {}",
         report.steps.warmup,
         report.steps.timed,
         match report.peak_matmul_macs_per_s {
@@ -415,28 +432,30 @@ fn to_markdown(report: &BenchReport) -> String {
     );
     let _ = writeln!(
         s,
-        "- Train MAC rate counts a training step as 3 forward passes; memory: the run's headline peak (on a GPU: NVML's process peak, else the device's rise, else burn's pool peak; on a CPU: peak RSS; never 0 for not measured)\n"
+        "- Train MAC rate counts a training step as 3 forward passes; memory: the run's headline peak (on a GPU: NVML's process peak, else the device's rise, else burn's allocator in-use peak read after each backward pass; on a CPU: peak RSS; never 0 for not measured); the CSV has every figure, labelled\n"
     );
-    s.push_str("| Model | Batch | Train seq/s | Eval seq/s | Peak memory | Analytic memory (4 M_par + 2 M_out) | Fwd GMAC/seq | Eval GMAC/s | Train GMAC/s | Eval % of matmul peak |\n");
-    s.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    s.push_str("| Model | Batch | Train seq/s | Eval seq/s | Peak memory | Allocator in-use peak | Analytic memory (4 M_par + 2 M_out) | Train J/seq (NVML) | Fwd GMAC/seq | Eval GMAC/s | Train GMAC/s | Eval % of matmul peak |\n");
+    s.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for r in &report.results {
         if !r.error.is_empty() {
             let _ = writeln!(
                 s,
-                "| {} | {} | failed: {} | | | | | | | |",
+                "| {} | {} | failed: {} | | | | | | | | | |",
                 r.paper_name, r.batch, r.error
             );
             continue;
         }
         let _ = writeln!(
             s,
-            "| {} | {} | {:.3} | {:.3} | {} | {:.1} MB | {:.2} | {:.1} | {:.1} | {} |",
+            "| {} | {} | {:.3} | {:.3} | {} | {} | {:.1} MB | {} | {:.2} | {:.1} | {:.1} | {} |",
             r.paper_name,
             r.batch,
             r.train_sequences_per_s,
             r.eval_sequences_per_s,
             megabytes(r),
+            r.memory.pool_in_use_peak_bytes.map_or("not measured".into(), |b| format!("{:.1} MB", b as f64 / 1e6)),
             r.analytic_memory.total_bytes as f64 / 1e6,
+            r.train_joules_per_sequence.map_or("not measured".into(), |j| format!("{j:.2}")),
             r.forward_macs_per_sequence as f64 / 1e9,
             r.eval_macs_per_s / 1e9,
             r.train_macs_per_s / 1e9,

@@ -21,7 +21,14 @@ pub(crate) struct TrainState {
     pub(crate) losses: Vec<EpochLoss>,
     pub(crate) per_epoch_s: Vec<f64>,
     pub(crate) steps: usize,
+    /// The steady steps' seconds: every step but the first of each process.
     pub(crate) step_s_total: f64,
+    /// The first step of each process (kernel compilation and, on GPU backends, autotuning of
+    /// every shape), seconds, and how many such steps there were.
+    #[serde(default)]
+    pub(crate) first_steps_s: f64,
+    #[serde(default)]
+    pub(crate) first_steps: usize,
     pub(crate) elapsed_s: f64,
 }
 

@@ -14,25 +14,33 @@ use super::checkpoint::save_checkpoint;
 use super::prepare::Training;
 use super::test::{batch_tensor, evaluate};
 use super::step::{Learner, StepClock, StepState, training_step};
+use crate::memory::PoolSampler;
 use crate::progress::Progress;
 use crate::record::EpochLoss;
 
 /// What every step of a run shares: its schedule's step counts, the model's configuration
 /// and how it is fed in training (looked up once, not per step).
-struct Schedule {
+struct Schedule<'a> {
     steps_per_epoch: usize,
     total_steps: usize,
     feeding: vpbench_models::registry::TrainingFeeding,
+    memory: Option<&'a PoolSampler>,
 }
 
 /// Trains from the epoch after the last one done to the profile's last.
-pub(super) fn train_epochs(plan: &RunPlan<'_>, progress: &Progress, run: &mut Training) -> anyhow::Result<()> {
+pub(super) fn train_epochs(
+    plan: &RunPlan<'_>,
+    progress: &Progress,
+    run: &mut Training,
+    memory: Option<&PoolSampler>,
+) -> anyhow::Result<()> {
     let profile = &plan.profile;
     let steps_per_epoch = plan.data.train.count.div_ceil(profile.batch);
     let schedule = Schedule {
         steps_per_epoch,
         total_steps: profile.epochs * steps_per_epoch,
         feeding: vpbench_models::registry::lookup(plan.model)?.training_feeding,
+        memory,
     };
     let bar = progress.bar(schedule.total_steps as u64, &plan.run_id);
     bar.set_position((run.state.epochs_done * schedule.steps_per_epoch) as u64);
@@ -57,7 +65,7 @@ pub(super) fn train_epochs(plan: &RunPlan<'_>, progress: &Progress, run: &mut Tr
 }
 
 /// One epoch's optimiser steps; the sum of their losses.
-fn train_epoch(plan: &RunPlan<'_>, run: &mut Training, schedule: &Schedule, epoch: usize, bar: &ProgressBar) -> anyhow::Result<f64> {
+fn train_epoch(plan: &RunPlan<'_>, run: &mut Training, schedule: &Schedule<'_>, epoch: usize, bar: &ProgressBar) -> anyhow::Result<f64> {
     let profile = &plan.profile;
     let train = &plan.data.train;
     let mut rng = ChaCha8Rng::seed_from_u64(profile.seed.wrapping_mul(0x9e37_79b9).wrapping_add(epoch as u64));
@@ -76,7 +84,14 @@ fn train_epoch(plan: &RunPlan<'_>, run: &mut Training, schedule: &Schedule, epoc
             bail!("loss became {value} at epoch {}, step {}", epoch + 1, it + 1);
         }
         loss_sum += value;
-        run.state.step_s_total += step_start.elapsed().as_secs_f64();
+        let step_s = step_start.elapsed().as_secs_f64();
+        if std::mem::take(&mut run.first_step_pending) {
+            // compilation and autotuning: kept out of the mean step, still in the epoch's time
+            run.state.first_steps_s += step_s;
+            run.state.first_steps += 1;
+        } else {
+            run.state.step_s_total += step_s;
+        }
         bar.inc(1);
         let rate = indices.len() as f64 / step_start.elapsed().as_secs_f64();
         bar.set_message(format!("epoch {}/{}, loss {value:.2}, {rate:.2} seq/s", epoch + 1, profile.epochs));
@@ -89,7 +104,7 @@ fn train_epoch(plan: &RunPlan<'_>, run: &mut Training, schedule: &Schedule, epoc
 fn train_step(
     plan: &RunPlan<'_>,
     run: &mut Training,
-    schedule: &Schedule,
+    schedule: &Schedule<'_>,
     epoch: usize,
     indices: &[usize],
     rng: &mut ChaCha8Rng,
@@ -98,7 +113,7 @@ fn train_step(
     let frames = batch_tensor(&plan.data.train, indices, &run.device);
     let clock = StepClock::authors(epoch + 1, profile.epochs, schedule.total_steps);
     let mut state = StepState { eta: run.state.eta, steps: run.state.steps };
-    let learner = Learner { model: &mut run.model, optim: &mut run.optim, replicas: &run.replicas };
+    let learner = Learner { model: &mut run.model, optim: &mut run.optim, replicas: &run.replicas, memory: schedule.memory };
     let value = training_step(learner, profile, schedule.feeding, frames, rng, &mut state, &clock)?;
     (run.state.eta, run.state.steps) = (state.eta, state.steps);
     Ok(value)

@@ -74,7 +74,7 @@ fn run_stages(plan: &RunPlan<'_>, progress: &Progress, record: &mut RunRecord) -
 
     reset_peak_rss();
     let sampler = start_sampler(plan.device, std::time::Duration::from_millis(100));
-    epochs::train_epochs(plan, progress, &mut training)?;
+    epochs::train_epochs(plan, progress, &mut training, sampler.pool.as_ref())?;
     let tested = test::test(plan, &training.model)?;
     let memory = memory_peak(sampler, &plan.device.device);
 

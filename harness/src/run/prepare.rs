@@ -22,6 +22,8 @@ pub(super) struct Training {
     pub state: TrainState,
     pub resumed: bool,
     pub checkpoint_dir: PathBuf,
+    /// No step has run in this process yet: the next one compiles (and autotunes) kernels.
+    pub first_step_pending: bool,
 }
 
 pub(super) fn prepare(plan: &RunPlan<'_>, progress: &Progress) -> anyhow::Result<Training> {
@@ -50,5 +52,5 @@ pub(super) fn prepare(plan: &RunPlan<'_>, progress: &Progress) -> anyhow::Result
         resumed = true;
         progress.println(&format!("{}: resuming after epoch {}", plan.run_id, state.epochs_done));
     }
-    Ok(Training { model, optim, device, replicas, state, resumed, checkpoint_dir })
+    Ok(Training { model, optim, device, replicas, state, resumed, checkpoint_dir, first_step_pending: true })
 }

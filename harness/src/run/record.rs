@@ -55,15 +55,26 @@ pub(super) fn base_record(plan: &RunPlan<'_>) -> RunRecord {
 /// Fills in what training, testing and the memory sampler measured.
 pub(super) fn fill(record: &mut RunRecord, state: TrainState, tested: Tested, memory: MemoryPeak) {
     record.memory = memory;
+    let mean_step_s = mean_steady_step(&state);
     record.losses = state.losses;
     record.timing = Timing {
         total_s: state.elapsed_s + tested.seconds,
-        mean_step_s: state.step_s_total / state.steps.max(1) as f64,
+        mean_step_s,
         per_epoch_s: state.per_epoch_s,
         steps: state.steps,
+        first_steps_s: state.first_steps_s,
         test_s: tested.seconds,
     };
     record.test = Some(tested.metrics);
+}
+
+/// The mean step without the first step of each process; the first steps' mean where a run
+/// had no other step.
+fn mean_steady_step(state: &TrainState) -> f64 {
+    match state.steps.saturating_sub(state.first_steps) {
+        0 => state.first_steps_s / state.first_steps.max(1) as f64,
+        steady => state.step_s_total / steady as f64,
+    }
 }
 
 pub(super) fn costs(

@@ -15,6 +15,7 @@ use vpbench_models::{Feeding, Model, ModelConfig};
 
 use crate::data_parallel::step_gradients;
 use crate::experiment::Profile;
+use crate::memory::PoolSampler;
 use crate::recipe::{learning_rate, reverse_schedule, schedule_beta1};
 
 /// Uniform draws in [0, 1) that decide, sequence by sequence, whether a step is fed the true
@@ -93,6 +94,8 @@ pub struct Learner<'a> {
     pub model: &'a mut Model,
     pub optim: &'a mut ModuleOptimizer,
     pub replicas: &'a [Device],
+    /// burn's allocator, read after the backward pass (gradients held), where there is one.
+    pub memory: Option<&'a PoolSampler>,
 }
 
 /// One training step on `frames` (`[B, S, C, H, W]`): the batch's loss before the update.
@@ -111,6 +114,9 @@ pub fn training_step(
     let (value, grads) = step_gradients(learner.model, learner.replicas, frames, &masks, profile.loss)?;
     if !value.is_finite() {
         return Ok(value);
+    }
+    if let Some(pool) = learner.memory {
+        pool.sample(&learner.model.device());
     }
     schedule_beta1(learner.optim, profile, state.steps, clock.total_steps);
     learner.model.optimizer_step(learner.optim, learning_rate(profile, state.steps, clock.total_steps), grads);
@@ -206,7 +212,7 @@ mod tests {
             // one flip just under the authors' eta of this step: true exactly when eta is right
             let authors_eta = (1.0 - step as f64 / total as f64).max(0.0);
             let mut flips = RecordedFlips::new(vec![vec![authors_eta - 1e-9]; 2], "test");
-            let learner = Learner { model: &mut model, optim: &mut optim, replicas: &[] };
+            let learner = Learner { model: &mut model, optim: &mut optim, replicas: &[], memory: None };
             seen.push(state.eta);
             training_step(learner, &profile, TrainingFeeding::Scheduled, frames, &mut flips, &mut state, &clock).unwrap();
             assert_eq!(flips.left(), 0, "step {step} drew out_len - 1 rows");
