@@ -88,3 +88,28 @@ pub fn tiny_earthformer() -> vpbench_models::earthformer::EarthformerConfig {
         leak: 0.1,
     }
 }
+
+/// The Vulkan tests run on Mesa 26's lavapipe: the one bookworm ships (22.3.6) kills the
+/// process compiling CubeCL's matrix product, which burn's autotune tries for every
+/// convolution (benchmarks/lavapipe-matmul-crash.md). Called first in such a test: in the
+/// `cargo test` process it runs this one test again in a copy of this test binary that loads
+/// that lavapipe (`scripts/on-newer-lavapipe.sh`, which installs it into a private folder the
+/// first time), shows its output, fails if it failed, and returns `false`; in that rerun it
+/// returns `true`, and the test's body runs.
+pub fn on_newer_lavapipe(test: &str) -> bool {
+    if std::env::var_os("VPBENCH_NEWER_LAVAPIPE").is_some() {
+        return true;
+    }
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scripts/on-newer-lavapipe.sh");
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let out = std::process::Command::new("bash")
+        .arg(&script)
+        .arg(&exe)
+        .args([test, "--exact", "--nocapture", "--test-threads=1"])
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
+    print!("{}", String::from_utf8_lossy(&out.stdout));
+    eprint!("{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{test} on Mesa 26's lavapipe ({}): {}", script.display(), out.status);
+    false
+}

@@ -30,6 +30,11 @@ pub struct AdapterInfo {
     pub pci_bus_id: Option<String>,
 }
 
+/// The Mesa major version in a lavapipe driver line (`llvmpipe: Mesa 22.3.6 (LLVM 15.0.6)`).
+pub fn mesa_major(driver: &str) -> Option<u32> {
+    driver.split("Mesa ").nth(1)?.split('.').next()?.parse().ok()
+}
+
 /// Whether this build has a GPU backend (the `vulkan` or `cuda` feature).
 pub const GPU_BUILD: bool = cfg!(any(feature = "vulkan", feature = "cuda"));
 
@@ -111,13 +116,34 @@ impl ComputeDevice {
             other => gpu::open(spec, other)?,
         };
         let adapter = gpu::adapter_info(&device);
-        Ok(Self {
+        let opened = Self {
             device,
             name: spec.to_string(),
             backend: backend.into(),
             adapter,
             data_parallel: Vec::new(),
-        })
+        };
+        opened.refuse_crashing_lavapipe()?;
+        Ok(opened)
+    }
+
+    /// Lavapipe before Mesa 26 (Debian bookworm's 22.3.6, its backports' 25.0.7, both on LLVM
+    /// 15) kills the process (SIGSEGV in its shader compiler) compiling CubeCL's matrix product,
+    /// which burn's autotune tries for every convolution: one clear error instead of a crash
+    /// (benchmarks/lavapipe-matmul-crash.md).
+    fn refuse_crashing_lavapipe(&self) -> anyhow::Result<()> {
+        let driver = self.adapter.as_ref().map_or("", |a| a.driver.as_str());
+        let autotune = crate::host::burn_gpu_features().iter().any(|f| f == "autotune");
+        if self.is_lavapipe() && autotune && mesa_major(driver).is_none_or(|major| major < 26) {
+            bail!(
+                "--device {}: {} crashes compiling CubeCL's matrix product, which burn's autotune tries \
+                 for every convolution; run on Mesa 26's lavapipe: `bash scripts/on-newer-lavapipe.sh \
+                 PROGRAM ARGS` (it installs it into a private folder)",
+                self.name,
+                self.adapter_label()
+            );
+        }
+        Ok(())
     }
 
     /// Whether burn's flex backend computes on this process's own CPU threads.
@@ -132,6 +158,12 @@ impl ComputeDevice {
         if self.is_flex() { with_workers_awake(work) } else { work() }
     }
 
+    /// burn's features that apply on this device: the GPU backends' `autotune` and `fusion`
+    /// where this build has them; none on flex.
+    pub fn burn_features(&self) -> Vec<String> {
+        if self.is_flex() { Vec::new() } else { crate::host::burn_gpu_features() }
+    }
+
     /// Whether the device is a GPU card (NVML can watch it).
     pub fn is_gpu_card(&self) -> bool {
         self.adapter
@@ -139,8 +171,7 @@ impl ComputeDevice {
             .is_some_and(|a| a.pci_bus_id.is_some())
     }
 
-    /// Whether the adapter is Mesa's lavapipe, which crashes compiling CubeCL's matmul kernel
-    /// (benchmarks/lavapipe-matmul-crash.md).
+    /// Whether the adapter is Mesa's lavapipe (a Vulkan driver on the CPU).
     pub fn is_lavapipe(&self) -> bool {
         self.adapter
             .as_ref()
@@ -179,7 +210,7 @@ mod gpu {
             let needs = match which {
                 DeviceSpec::Cuda(_) => "the CUDA backend needs the NVIDIA driver (libcuda.so.1) and NVRTC",
                 DeviceSpec::VulkanCpu => {
-                    "a CPU Vulkan driver needs libvulkan.so.1 and Mesa's lavapipe (Debian: apt-get install libvulkan1 mesa-vulkan-drivers; `bash benchmarks/install-vulkan-cpu.sh`)"
+                    "a CPU Vulkan driver needs libvulkan.so.1 and Mesa's lavapipe (Debian: apt-get install libvulkan1 mesa-vulkan-drivers, as `bash scripts/install-system-deps.sh` does)"
                 }
                 _ => "a Vulkan GPU needs the NVIDIA driver's Vulkan ICD and libvulkan.so.1 (README, GPU)",
             };
@@ -202,7 +233,9 @@ mod gpu {
     }
 
     #[cfg(feature = "cuda")]
-    fn cuda(_spec: &str, index: u32) -> anyhow::Result<(Device, &'static str)> {
+    fn cuda(spec: &str, index: u32) -> anyhow::Result<(Device, &'static str)> {
+        // without it the first gate's kernel fails to compile, in a backend thread
+        crate::libdevice::locate_for_this_process().map_err(|why| anyhow::anyhow!("--device {spec}: {why}"))?;
         Ok((
             Device::cuda(index as usize),
             "burn 0.22 CUDA (CubeCL, LLVM-compiled PTX, f32)",
