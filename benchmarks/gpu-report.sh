@@ -10,13 +10,16 @@
 # PROFILE    bench profile, `paper` (default: the paper's configuration) or `smoke`
 # STEPS      timed steps per model (default 5; warm-up 2)
 # MS_RNN_DIR a checkout of the authors' code (mazhf/MS-RNN): where python3 imports torch with
-#            CUDA, their Table 3 models are timed on the same GPU at the paper configuration,
-#            cuDNN off (as they ran) and on (benchmarks/torch_gpu_step_bench.py -> torch.jsonl)
+#            CUDA, their Table 3 and Table 4 models are timed on the same GPU at the paper
+#            configuration, cuDNN off (as they ran) and on (benchmarks/torch_gpu_step_bench.py
+#            -> torch.jsonl)
 #
 # Writes: device.txt (probe: adapter, driver, nvidia-smi), golden.txt (every golden file on
-# DEVICE), bench-table3-*.{json,csv,md} and bench-table4-*.{json,csv,md}, and summary.md with
-# the commit, device and commands. Each step runs even if an earlier one failed; the exit
-# status is non-zero if any failed.
+# DEVICE), bench-table3-*.{json,csv,md} and bench-table4-*.{json,csv,md} (with the burn
+# features that were on, the allocator's peaks and, on an NVIDIA card, NVML's energy per
+# training sequence), autotune/ (burn's autotune cache: the kernel it chose per shape), and
+# summary.md with the commit, device and commands. Each step runs even if an earlier one
+# failed; the exit status is non-zero if any failed.
 set -uo pipefail
 if [ $# -lt 4 ]; then
     sed -n '2,17p' "$0" >&2
@@ -45,9 +48,17 @@ for table in 3 4; do
     step "bench-table$table" "$bin" bench --table "$table" --profile "$profile" --device "$device" \
         --steps "$steps" --warmup 2 --quiet --out "$out" --name "bench-table$table-$profile-${device/:/}"
 done
+# burn's autotune cache (persistent): which kernel won for each operation shape on DEVICE
+for cache in "$PWD/target/environment" "${XDG_CACHE_HOME:-$HOME/.cache}/cubecl"; do
+    if [ -d "$cache" ]; then
+        mkdir -p "$out/autotune"
+        cp -r "$cache" "$out/autotune/$(basename "$(dirname "$cache")")-$(basename "$cache")"
+    fi
+done
 if [ -n "$authors" ]; then
     if python3 -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; then
-        for model in ConvLSTM MS-ConvLSTM MK-LSTM MS-LSTM; do
+        # Table 3's models, then Table 4's others (the authors' names)
+        for model in ConvLSTM MS-ConvLSTM MK-LSTM MS-LSTM PredRNN PredRNN++ PredRNN-V2 MIM MotionRNN; do
             for cudnn in off on; do
                 step "torch-$model-cudnn-$cudnn" python3 "$here/torch_gpu_step_bench.py" "$authors" "$model" \
                     --steps "$steps" --cudnn "$cudnn" >>"$out/torch.jsonl"
