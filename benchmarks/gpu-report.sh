@@ -17,8 +17,8 @@
 # Writes: device.txt (probe: adapter, driver, nvidia-smi), golden.txt (every golden file on
 # DEVICE), bench-table3-*.{json,csv,md} and bench-table4-*.{json,csv,md} (with the burn
 # features that were on, the allocator's peaks and, on an NVIDIA card, NVML's energy per
-# training sequence), autotune/ (burn's autotune cache: the kernel it chose per shape), and
-# summary.md with the commit, device and commands. Each step runs even if an earlier one
+# training sequence), autotune-decisions.jsonl and autotune-winners.txt (the kernel burn's
+# autotune chose for each shape it tuned), and summary.md with the commit, device and commands. Each step runs even if an earlier one
 # failed; the exit status is non-zero if any failed.
 set -uo pipefail
 if [ $# -lt 4 ]; then
@@ -28,6 +28,13 @@ fi
 bin=$1 device=$2 golden=$3 out=$4 profile=${5:-paper} steps=${6:-5} authors=${7:-}
 here=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$out"
+out=$(cd "$out" && pwd)
+# burn's autotune decisions, one JSON line per shape tuned in this call (the candidates' times
+# and the winner), through CubeCL's configuration file in the working folder
+if [ ! -e cubecl.toml ]; then
+    printf '[autotune.decisions]\nfile = "%s"\n' "$out/autotune-decisions.jsonl" >cubecl.toml
+    trap 'rm -f cubecl.toml' EXIT
+fi
 failed=()
 step() { # name, command...
     local name=$1
@@ -48,13 +55,21 @@ for table in 3 4; do
     step "bench-table$table" "$bin" bench --table "$table" --profile "$profile" --device "$device" \
         --steps "$steps" --warmup 2 --quiet --out "$out" --name "bench-table$table-$profile-${device/:/}"
 done
-# burn's autotune cache (persistent): which kernel won for each operation shape on DEVICE
-for cache in "$PWD/target/environment" "${XDG_CACHE_HOME:-$HOME/.cache}/cubecl"; do
-    if [ -d "$cache" ]; then
-        mkdir -p "$out/autotune"
-        cp -r "$cache" "$out/autotune/$(basename "$(dirname "$cache")")-$(basename "$cache")"
-    fi
-done
+# which kernel autotune chose, counted by kernel (shapes tuned in an earlier call come from
+# burn's on-disk cache and are not listed again)
+if [ -s "$out/autotune-decisions.jsonl" ]; then
+    python3 - "$out/autotune-decisions.jsonl" >"$out/autotune-winners.txt" <<'PY' || true
+import collections, json, sys
+wins = collections.Counter()
+for line in open(sys.argv[1]):
+    d = json.loads(line)
+    ok = [r["outcome"]["Ok"] for r in d.get("results", []) if "Ok" in r.get("outcome", {})]
+    best = [o["name"] for o in ok if o.get("index") == d.get("fastest_index")]
+    wins[best[0] if best else "?"] += 1
+for name, n in wins.most_common():
+    print(f"{n:5d}  {name}")
+PY
+fi
 if [ -n "$authors" ]; then
     if python3 -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; then
         # Table 3's models, then Table 4's others (the authors' names)
@@ -80,6 +95,7 @@ fi
     grep -E '^device|^golden on' "$out/golden.txt"
     echo '```'
     for md in "$out"/bench-table*.md; do [ -f "$md" ] && { echo; cat "$md"; }; done
+    [ -s "$out/autotune-winners.txt" ] && { echo; echo "## Kernels burn's autotune chose (shapes per kernel)"; echo; echo '```'; cat "$out/autotune-winners.txt"; echo '```'; }
     [ -f "$out/torch.jsonl" ] && { echo; echo '## The authors'"'"' PyTorch code on the same GPU'; echo; echo '```'; cat "$out/torch.jsonl"; echo '```'; }
 } >"$out/summary.md"
 cat "$out/summary.md"
