@@ -28,11 +28,13 @@ copy_dir="$here/target/newer-lavapipe"
 copy="$copy_dir/$(basename "$program")"
 mkdir -p "$copy_dir"
 if [ ! -x "$copy" ] || [ "$program" -nt "$copy" ]; then
-    cp "$program" "$copy.tmp"
+    # a temporary of this process's own: the tests of one binary make their copies at once
+    partial="$copy.$$.tmp"
+    cp "$program" "$partial"
     # DT_RPATH (not RUNPATH): it also serves the libraries the driver loads, so nothing of the
     # machine's older glibc or libstdc++ is mixed in
-    patchelf --set-interpreter "$libs/ld-linux-x86-64.so.2" --force-rpath --set-rpath "$libs" "$copy.tmp"
-    mv "$copy.tmp" "$copy"
+    patchelf --set-interpreter "$libs/ld-linux-x86-64.so.2" --force-rpath --set-rpath "$libs" "$partial"
+    mv -f "$partial" "$copy"
 fi
 if $prepare_only; then
     echo "$copy"
