@@ -30,9 +30,10 @@ pub struct MemoryPeak {
     /// pool's peak pages (CubeCL backends only; the persistent pool that holds parameters is
     /// not in that report, and the pools' peaks need not coincide), bytes.
     pub pool_peak_bytes: Option<u64>,
-    /// burn's allocator, sampled over the whole run (`Device::memory_pool_usage`): the
-    /// high-water mark of the bytes live allocations use, every pool (parameters, optimiser
-    /// state, gradients, activations), bytes. CubeCL backends only.
+    /// burn's allocator (`Device::memory_pool_usage`), read after each backward pass of the
+    /// run ([`PoolSampler`]): the high-water mark of the bytes live allocations use, every pool
+    /// (parameters, optimiser state, gradients, what activations remain), bytes; a lower bound
+    /// of the true peak. CubeCL backends only.
     #[serde(default)]
     pub pool_in_use_peak_bytes: Option<u64>,
     /// The same sampler's high-water mark of the bytes burn had reserved from the driver
